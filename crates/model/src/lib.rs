@@ -1,0 +1,18 @@
+//! Neutron v2.0 resource shapes, error kinds and device-name derivation.
+//!
+//! Everything here is plain data: no I/O. The server stores resources as the
+//! JSON documents these types serialise to, so the field names and renames
+//! below *are* the wire format of the API.
+#![warn(missing_docs)]
+
+pub mod fault;
+pub mod names;
+pub mod network;
+pub mod port;
+pub mod subnet;
+pub mod time;
+
+pub use fault::Fault;
+pub use network::Network;
+pub use port::{AllowedAddressPair, ExtraDhcpOpt, FixedIp, Port};
+pub use subnet::{AllocationPool, HostRoute, Subnet};

@@ -1,0 +1,53 @@
+//! Device and namespace names derived from resource ids, as Neutron names them.
+//!
+//! Linux limits interface names to 15 bytes; Neutron keeps a 3-4 letter prefix
+//! and the first 11 characters of the id. Ids are UUIDs we generated or
+//! validated, so no user string reaches a device name.
+
+/// Characters of an id kept in a device name.
+pub const ID_CHARS: usize = 11;
+
+fn short(id: &str) -> &str {
+    id.get(..ID_CHARS).unwrap_or(id)
+}
+
+/// `tap` + port id prefix: the VIF's host-side device.
+pub fn tap_device(port_id: &str) -> String {
+    format!("tap{}", short(port_id))
+}
+
+/// `brq` + network id prefix: the Linux bridge of a network.
+pub fn bridge(network_id: &str) -> String {
+    format!("brq{}", short(network_id))
+}
+
+/// `vxlan-<vni>`: the VXLAN device of a segment.
+pub fn vxlan_device(vni: u32) -> String {
+    format!("vxlan-{vni}")
+}
+
+/// `qdhcp-<network_id>`: the DHCP namespace of a network.
+pub fn dhcp_namespace(network_id: &str) -> String {
+    format!("qdhcp-{network_id}")
+}
+
+/// `qrouter-<router_id>`: a router's namespace.
+pub fn router_namespace(router_id: &str) -> String {
+    format!("qrouter-{router_id}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_fit_ifnamsiz() {
+        let id = "4e8e5957-649f-477b-9e5b-f1f75b21c03c";
+        assert_eq!(tap_device(id), "tap4e8e5957-64");
+        assert_eq!(bridge(id), "brq4e8e5957-64");
+        assert!(tap_device(id).len() <= 15);
+        assert_eq!(vxlan_device(16_777_215), "vxlan-16777215");
+        assert_eq!(dhcp_namespace(id), format!("qdhcp-{id}"));
+        assert_eq!(router_namespace(id), format!("qrouter-{id}"));
+    }
+}

@@ -1,0 +1,75 @@
+//! Store errors.
+
+/// Errors of the store layer.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique key was violated (the caller maps it to a domain error).
+    #[error("unique constraint violated: {0}")]
+    UniqueViolation(String),
+    /// A foreign key was violated (the caller maps it to a domain error).
+    #[error("foreign key constraint violated: {0}")]
+    ForeignKeyViolation(String),
+    /// The database URL is not one this build supports.
+    #[error("unsupported database connection '{0}': {1}")]
+    UnsupportedUrl(String, String),
+    /// The schema is older than this binary: run `neutrino db upgrade`.
+    #[error("the database schema is at version {current:?}, this binary needs {latest}: run `neutrino db upgrade`")]
+    SchemaBehind {
+        /// Newest applied migration, if any.
+        current: Option<i64>,
+        /// Newest migration this binary knows.
+        latest: i64,
+    },
+    /// The schema is newer than this binary: refuse to touch it.
+    #[error("the database schema has migration {0}, unknown to this binary: it was upgraded by a newer neutrino; run that version")]
+    SchemaAhead(i64),
+    /// A stored document did not parse: the row is corrupt.
+    #[error("corrupt document in {table} {id}: {reason}")]
+    Corrupt {
+        /// Table name.
+        table: &'static str,
+        /// Row id.
+        id: String,
+        /// Parser message.
+        reason: String,
+    },
+    /// Migration failure.
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// Any other database error.
+    #[error("database error: {0}")]
+    Db(sqlx::Error),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(err: sqlx::Error) -> Self {
+        if let sqlx::Error::Database(db) = &err {
+            match db.kind() {
+                sqlx::error::ErrorKind::UniqueViolation => {
+                    return StoreError::UniqueViolation(db.message().to_string())
+                }
+                sqlx::error::ErrorKind::ForeignKeyViolation => {
+                    return StoreError::ForeignKeyViolation(db.message().to_string())
+                }
+                _ => {}
+            }
+        }
+        StoreError::Db(err)
+    }
+}
+
+/// Maps constraint violations of one statement to a domain error at the call
+/// site, so that a unique key becomes a deliberate 409 rather than a 500.
+pub trait StoreResultExt<T> {
+    /// Replaces a unique violation with `f()`'s error.
+    fn on_unique<E: From<StoreError>>(self, f: impl FnOnce() -> E) -> Result<T, E>;
+}
+
+impl<T> StoreResultExt<T> for Result<T, StoreError> {
+    fn on_unique<E: From<StoreError>>(self, f: impl FnOnce() -> E) -> Result<T, E> {
+        match self {
+            Err(StoreError::UniqueViolation(_)) => Err(f()),
+            other => other.map_err(E::from),
+        }
+    }
+}
