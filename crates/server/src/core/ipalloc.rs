@@ -1,0 +1,105 @@
+//! Fixed IP allocation for ports: requested addresses honoured or refused,
+//! any-address requests picked at random among the free ones (random probes
+//! first, then an exact pick from the allocated list when the pool is dense).
+
+use std::net::IpAddr;
+
+use neutrino_model::{FixedIp, Subnet};
+use neutrino_store::{Allocation, StoreError, Tx};
+use rand::Rng;
+
+use super::subnet::{cidr_of, pools_of};
+use crate::error::{PluginError, PluginResult};
+
+/// Random probes before reading the subnet's allocations.
+const PROBES: usize = 8;
+
+/// What to allocate on one subnet.
+#[derive(Debug, Clone)]
+pub(crate) enum Want {
+    /// This exact address.
+    Exact(IpAddr),
+    /// Any free address of the pools.
+    Any,
+    /// The EUI-64 address of the port's MAC (SLAAC / DHCPv6-stateless).
+    Eui64,
+}
+
+/// Whether a subnet hands out addresses itself (SLAAC or DHCPv6-stateless).
+pub(crate) fn is_auto_address(s: &Subnet) -> bool {
+    s.ip_version == 6
+        && matches!(
+            s.ipv6_address_mode.as_deref().or(s.ipv6_ra_mode.as_deref()),
+            Some("slaac" | "dhcpv6-stateless")
+        )
+}
+
+/// Allocates one address on `subnet` for `port_id`.
+pub(crate) async fn allocate(
+    tx: &mut Tx,
+    subnet: &Subnet,
+    port_id: &str,
+    mac: [u8; 6],
+    want: &Want,
+) -> PluginResult<FixedIp> {
+    let cidr = cidr_of(subnet)?;
+    let ip = match want {
+        Want::Exact(ip) => {
+            if !neutrino_ipam::ip_in_cidr(cidr, *ip) || !neutrino_ipam::is_valid_host_address(cidr, *ip) {
+                return Err(PluginError::InvalidIpForSubnet(ip.to_string()));
+            }
+            *ip
+        }
+        Want::Eui64 => {
+            let IpAddr::V6(_) = cidr.addr() else {
+                return Err(PluginError::InvalidIpForSubnet(subnet.cidr.clone()));
+            };
+            let ipnet::IpNet::V6(net) = cidr else {
+                return Err(PluginError::InvalidIpForSubnet(subnet.cidr.clone()));
+            };
+            IpAddr::V6(neutrino_ipam::eui64_address(net, mac)?)
+        }
+        Want::Any => pick_free(tx, subnet).await?,
+    };
+    let text = ip.to_string();
+    if tx.is_allocated(&subnet.id, &text).await? {
+        return Err(PluginError::IpAddressAlreadyAllocated { ip: text, subnet_id: subnet.id.clone() });
+    }
+    let row = Allocation {
+        subnet_id: subnet.id.clone(),
+        ip_address: text.clone(),
+        port_id: port_id.to_string(),
+        network_id: subnet.network_id.clone(),
+    };
+    match tx.insert_allocation(&row).await {
+        Ok(()) => Ok(FixedIp { subnet_id: subnet.id.clone(), ip_address: text }),
+        Err(StoreError::UniqueViolation(_)) => {
+            Err(PluginError::IpAddressAlreadyAllocated { ip: text, subnet_id: subnet.id.clone() })
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn pick_free(tx: &mut Tx, subnet: &Subnet) -> PluginResult<IpAddr> {
+    let pools = pools_of(subnet)?;
+    let size = neutrino_ipam::pools_size(&pools);
+    if size == 0 {
+        return Err(PluginError::SubnetExhausted(subnet.id.clone()));
+    }
+    for _ in 0..PROBES {
+        let n = rand::thread_rng().gen_range(0..size);
+        let Some(ip) = neutrino_ipam::nth_address(&pools, n) else { continue };
+        if !tx.is_allocated(&subnet.id, &ip.to_string()).await? {
+            return Ok(ip);
+        }
+    }
+    let mut allocated: Vec<IpAddr> = tx
+        .allocated_addresses(&subnet.id)
+        .await?
+        .iter()
+        .filter_map(|s| s.parse().ok())
+        .collect();
+    allocated.sort_unstable();
+    neutrino_ipam::random_free(&pools, &allocated, &mut rand::thread_rng())
+        .ok_or_else(|| PluginError::SubnetExhausted(subnet.id.clone()))
+}

@@ -1,0 +1,280 @@
+//! The ML2 core plugin: networks, subnets and ports with Neutron's rules,
+//! each API call one store transaction.
+
+pub mod input;
+mod ipalloc;
+mod network;
+mod port;
+mod subnet;
+mod tags;
+
+use neutrino_model::fault::Resource;
+use neutrino_store::{DocRow, Store, Table, Tx};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::context::RequestContext;
+use crate::error::{PluginError, PluginResult};
+use crate::ml2::{MechanismManager, TypeManager};
+use crate::settings::Settings;
+
+pub use tags::TagTarget;
+
+/// The core plugin: the store plus the ML2 managers and settings.
+#[derive(Debug, Clone)]
+pub struct Plugin {
+    /// The store.
+    pub store: Store,
+    /// Type drivers.
+    pub types: TypeManager,
+    /// Mechanism drivers.
+    pub mechanisms: MechanismManager,
+    /// Settings.
+    pub settings: Settings,
+}
+
+/// The table of a resource type.
+pub fn table_of(resource: Resource) -> Table {
+    match resource {
+        Resource::Network => Table::Networks,
+        Resource::Subnet => Table::Subnets,
+        Resource::Port => Table::Ports,
+    }
+}
+
+/// Current time in Neutron's format.
+pub fn now() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    neutrino_model::time::format_timestamp(i64::try_from(secs).unwrap_or(i64::MAX))
+}
+
+pub(crate) fn to_doc<T: Serialize>(v: &T) -> PluginResult<String> {
+    serde_json::to_string(v).map_err(|e| {
+        PluginError::Store(neutrino_store::StoreError::Corrupt {
+            table: "serialise",
+            id: String::new(),
+            reason: e.to_string(),
+        })
+    })
+}
+
+pub(crate) fn from_doc<T: DeserializeOwned>(table: Table, id: &str, doc: &str) -> PluginResult<T> {
+    serde_json::from_str(doc).map_err(|e| {
+        PluginError::Store(neutrino_store::StoreError::Corrupt {
+            table: table.name(),
+            id: id.to_string(),
+            reason: e.to_string(),
+        })
+    })
+}
+
+/// Loads a resource visible to `ctx`, or NotFound.
+pub(crate) async fn load<T: DeserializeOwned>(
+    tx: &mut Tx,
+    ctx: &RequestContext,
+    resource: Resource,
+    id: &str,
+) -> PluginResult<T> {
+    let table = table_of(resource);
+    match tx.get_doc(table, id, &ctx.scope()).await? {
+        Some(doc) => from_doc(table, id, &doc),
+        None => Err(PluginError::not_found(resource, id)),
+    }
+}
+
+/// Fails with 412 when `If-Match: revision_number=N` does not hold.
+pub(crate) fn check_revision(if_match: Option<u64>, current: u64) -> PluginResult<()> {
+    match if_match {
+        Some(expected) if expected != current => Err(PluginError::RevisionMismatch { expected, current }),
+        _ => Ok(()),
+    }
+}
+
+/// Fails with 403 unless the caller owns `owner`'s resource (or is admin).
+pub(crate) fn check_owner(ctx: &RequestContext, owner: &str, action: &str) -> PluginResult<()> {
+    if ctx.owns(owner) {
+        Ok(())
+    } else {
+        Err(PluginError::Forbidden(action.to_string()))
+    }
+}
+
+fn bool_col(b: bool) -> neutrino_store::SqlValue {
+    neutrino_store::SqlValue::Int(i64::from(b))
+}
+
+fn text_col(s: &str) -> neutrino_store::SqlValue {
+    neutrino_store::SqlValue::Text(s.to_string())
+}
+
+pub(crate) fn network_row(n: &neutrino_model::Network) -> PluginResult<DocRow> {
+    Ok(DocRow {
+        id: n.id.clone(),
+        columns: vec![text_col(&n.project_id), text_col(&n.name), bool_col(n.shared), bool_col(n.router_external)],
+        doc: to_doc(n)?,
+    })
+}
+
+pub(crate) fn subnet_row(s: &neutrino_model::Subnet) -> PluginResult<DocRow> {
+    Ok(DocRow {
+        id: s.id.clone(),
+        columns: vec![
+            text_col(&s.project_id),
+            text_col(&s.network_id),
+            text_col(&s.name),
+            neutrino_store::SqlValue::Int(i64::from(s.ip_version)),
+            text_col(&s.cidr),
+        ],
+        doc: to_doc(s)?,
+    })
+}
+
+pub(crate) fn port_row(p: &neutrino_model::Port) -> PluginResult<DocRow> {
+    Ok(DocRow {
+        id: p.id.clone(),
+        columns: vec![
+            text_col(&p.project_id),
+            text_col(&p.network_id),
+            text_col(&p.name),
+            text_col(&p.mac_address),
+            text_col(&p.device_id),
+            text_col(&p.device_owner),
+        ],
+        doc: to_doc(p)?,
+    })
+}
+
+/// The owner of a new resource: the body's `project_id`/`tenant_id` (which
+/// must agree, and only an admin may name another project), else the caller's.
+pub(crate) fn owner_of(
+    ctx: &RequestContext,
+    body: &mut input::Body,
+) -> PluginResult<String> {
+    let project = body.string("project_id", 255)?;
+    let tenant = body.string("tenant_id", 255)?;
+    let owner = match (project, tenant) {
+        (Some(p), Some(t)) if p != t => {
+            return Err(PluginError::BadRequest(
+                "Both project_id and tenant_id given with different values".into(),
+            ))
+        }
+        (Some(p), _) | (None, Some(p)) => p,
+        (None, None) => ctx.project_id.clone(),
+    };
+    if owner != ctx.project_id && !ctx.is_admin {
+        return Err(PluginError::BadRequest(
+            "Specifying 'project_id' or 'tenant_id' other than the authenticated project in request requires admin privileges".into(),
+        ));
+    }
+    Ok(owner)
+}
+
+impl Plugin {
+    /// Begins the transaction of one API call.
+    pub(crate) async fn begin(&self) -> PluginResult<Tx> {
+        Ok(self.store.begin().await?)
+    }
+}
+
+/// A new id and the current time.
+pub(crate) fn new_id_and_time() -> (String, String) {
+    (input::new_id(), now())
+}
+
+/// Bumps a revision and the update time.
+pub(crate) fn touch(revision: &mut u64, updated_at: &mut String) {
+    *revision += 1;
+    *updated_at = now();
+}
+
+impl Plugin {
+    /// Creates one or more resources in one transaction (bulk is all or nothing).
+    pub async fn create(
+        &self,
+        ctx: &RequestContext,
+        resource: Resource,
+        items: Vec<serde_json::Value>,
+    ) -> PluginResult<Vec<serde_json::Value>> {
+        let mut tx = self.begin().await?;
+        let mut out = Vec::with_capacity(items.len());
+        for item in items {
+            let v = match resource {
+                Resource::Network => serde_json::to_value(self.create_network(&mut tx, ctx, item).await?),
+                Resource::Subnet => serde_json::to_value(self.create_subnet(&mut tx, ctx, item).await?),
+                Resource::Port => serde_json::to_value(self.create_port(&mut tx, ctx, item).await?),
+            };
+            out.push(v.map_err(|e| PluginError::BadRequest(e.to_string()))?);
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    /// Updates a resource.
+    pub async fn update(
+        &self,
+        ctx: &RequestContext,
+        resource: Resource,
+        id: &str,
+        body: serde_json::Value,
+        if_match: Option<u64>,
+    ) -> PluginResult<serde_json::Value> {
+        let mut tx = self.begin().await?;
+        let v = match resource {
+            Resource::Network => serde_json::to_value(self.update_network(&mut tx, ctx, id, body, if_match).await?),
+            Resource::Subnet => serde_json::to_value(self.update_subnet(&mut tx, ctx, id, body, if_match).await?),
+            Resource::Port => serde_json::to_value(self.update_port(&mut tx, ctx, id, body, if_match).await?),
+        }
+        .map_err(|e| PluginError::BadRequest(e.to_string()))?;
+        tx.commit().await?;
+        Ok(v)
+    }
+
+    /// Deletes a resource.
+    pub async fn delete(
+        &self,
+        ctx: &RequestContext,
+        resource: Resource,
+        id: &str,
+        if_match: Option<u64>,
+    ) -> PluginResult<()> {
+        let mut tx = self.begin().await?;
+        match resource {
+            Resource::Network => self.delete_network(&mut tx, ctx, id, if_match).await?,
+            Resource::Subnet => self.delete_subnet(&mut tx, ctx, id, if_match).await?,
+            Resource::Port => self.delete_port(&mut tx, ctx, id, if_match).await?,
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The document of a resource visible to `ctx`.
+    pub async fn get(&self, ctx: &RequestContext, resource: Resource, id: &str) -> PluginResult<String> {
+        let mut r = self.store.read().await?;
+        r.get_doc(table_of(resource), id, &ctx.scope())
+            .await?
+            .ok_or_else(|| PluginError::not_found(resource, id))
+    }
+
+    /// A page of documents and whether more follow.
+    pub async fn list(
+        &self,
+        resource: Resource,
+        q: &neutrino_store::ListQuery,
+    ) -> PluginResult<(Vec<String>, bool)> {
+        let mut r = self.store.read().await?;
+        Ok(r.list_docs(table_of(resource), q).await?)
+    }
+}
+
+impl Plugin {
+    /// Builds the plugin from the loaded configuration over an open store.
+    pub fn from_config(store: Store, cfg: &neutrino_config::Config) -> Result<Plugin, String> {
+        let settings = Settings::from_config(cfg)?;
+        let types = TypeManager::from_config(cfg, &settings)?;
+        let mechanisms = MechanismManager::from_names(&cfg.ml2.mechanism_drivers);
+        Ok(Plugin { store, types, mechanisms, settings })
+    }
+}

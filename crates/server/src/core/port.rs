@@ -1,0 +1,594 @@
+//! Ports: MAC and fixed IPs, address pairs, DHCP options, binding.
+
+use std::net::IpAddr;
+
+use neutrino_model::fault::Resource;
+use neutrino_model::{AllowedAddressPair, ExtraDhcpOpt, FixedIp, Network, Port, Subnet};
+use neutrino_store::{Filter, ListQuery, Scope, SqlValue, Table, Tx};
+use serde_json::{Map, Value};
+
+use super::input::{py, rule, AttrRule, Body, Op};
+use super::ipalloc::{allocate, is_auto_address, Want};
+use super::network::docs;
+use super::subnet::{cidr_of, parse_ip};
+use super::{check_owner, check_revision, load, new_id_and_time, owner_of, port_row, Plugin};
+use crate::context::RequestContext;
+use crate::error::{PluginError, PluginResult};
+use crate::ml2::mechanism::BindRequest;
+
+const RULES: &[AttrRule] = &[
+    rule("id", false, false),
+    rule("name", true, true),
+    rule("description", true, true),
+    rule("project_id", true, false),
+    rule("tenant_id", true, false),
+    rule("network_id", true, false),
+    rule("admin_state_up", true, true),
+    rule("mac_address", true, true),
+    rule("fixed_ips", true, true),
+    rule("device_id", true, true),
+    rule("device_owner", true, true),
+    rule("status", false, false),
+    rule("allowed_address_pairs", true, true),
+    rule("extra_dhcp_opts", true, true),
+    rule("security_groups", true, true),
+    rule("port_security_enabled", true, true),
+    rule("binding:host_id", true, true),
+    rule("binding:vif_type", false, false),
+    rule("binding:vif_details", false, false),
+    rule("binding:vnic_type", true, true),
+    rule("binding:profile", true, true),
+    rule("tags", true, false),
+    rule("created_at", false, false),
+    rule("updated_at", false, false),
+    rule("revision_number", false, false),
+];
+
+const VNIC_TYPES: &[&str] = &[
+    "normal", "direct", "macvtap", "baremetal", "direct-physical", "virtio-forwarder", "smart-nic", "vdpa", "remote-managed",
+];
+
+/// Attempts to generate an unused MAC before giving up.
+const MAC_ATTEMPTS: usize = 16;
+
+fn bad_input(attr: &str, why: impl std::fmt::Display) -> PluginError {
+    PluginError::BadRequest(format!("Invalid input for {attr}. Reason: {why}."))
+}
+
+/// One entry of a `fixed_ips` request.
+#[derive(Debug, Clone)]
+struct FixedIpRequest {
+    subnet_id: Option<String>,
+    ip: Option<IpAddr>,
+}
+
+fn parse_fixed_ips(raw: Vec<Map<String, Value>>) -> PluginResult<Vec<FixedIpRequest>> {
+    let mut out: Vec<FixedIpRequest> = Vec::with_capacity(raw.len());
+    for f in raw {
+        let fmt = || bad_input("fixed_ips", format!("Invalid data format for fixed IP: '{}'", Value::Object(f.clone())));
+        if f.keys().any(|k| k != "subnet_id" && k != "ip_address") || f.is_empty() {
+            return Err(fmt());
+        }
+        let subnet_id = match f.get("subnet_id") {
+            None => None,
+            Some(Value::String(s)) => Some(
+                super::input::parse_uuid(s).ok_or_else(|| bad_input("fixed_ips", format!("'{s}' is not a valid UUID")))?,
+            ),
+            Some(v) => return Err(bad_input("fixed_ips", format!("'{}' is not a valid UUID", py(v)))),
+        };
+        let ip = match f.get("ip_address") {
+            None => None,
+            Some(Value::String(s)) => Some(parse_ip("fixed_ips", s)?),
+            Some(v) => return Err(bad_input("fixed_ips", format!("'{}' is not a valid IP address", py(v)))),
+        };
+        if let Some(ip) = ip {
+            if out.iter().any(|o| o.ip == Some(ip)) {
+                return Err(bad_input("fixed_ips", format!("Duplicate IP address '{ip}'")));
+            }
+        }
+        out.push(FixedIpRequest { subnet_id, ip });
+    }
+    Ok(out)
+}
+
+fn parse_mac(attr: &str, v: &Value) -> PluginResult<[u8; 6]> {
+    match v {
+        Value::String(s) => neutrino_ipam::parse_mac(s).map_err(|_| bad_input(attr, format!("'{s}' is not a valid MAC address"))),
+        other => Err(bad_input(attr, format!("'{}' is not a valid MAC address", py(other)))),
+    }
+}
+
+fn parse_pairs(raw: Vec<Map<String, Value>>, port_mac: &str) -> PluginResult<Vec<AllowedAddressPair>> {
+    let mut out: Vec<AllowedAddressPair> = Vec::with_capacity(raw.len());
+    for p in raw {
+        if let Some(k) = p.keys().find(|k| *k != "ip_address" && *k != "mac_address") {
+            return Err(PluginError::BadRequest(format!("Unrecognized attribute(s) '{k}'")));
+        }
+        let ip = match p.get("ip_address") {
+            Some(Value::String(s)) => {
+                if let Ok(ip) = s.parse::<IpAddr>() {
+                    ip.to_string()
+                } else if let Ok(net) = s.parse::<ipnet::IpNet>() {
+                    net.to_string()
+                } else {
+                    return Err(bad_input("allowed_address_pairs", format!("'{s}' is neither a valid IP address, nor is it a valid IP subnet")));
+                }
+            }
+            Some(v) => return Err(bad_input("allowed_address_pairs", format!("'{}' is neither a valid IP address, nor is it a valid IP subnet", py(v)))),
+            None => return Err(PluginError::BadRequest("AllowedAddressPair must contain ip_address".into())),
+        };
+        let mac = match p.get("mac_address") {
+            None | Some(Value::Null) => port_mac.to_string(),
+            Some(v) => neutrino_ipam::format_mac(parse_mac("allowed_address_pairs", v)?),
+        };
+        let pair = AllowedAddressPair { ip_address: ip, mac_address: mac };
+        if out.contains(&pair) {
+            return Err(PluginError::Fault(neutrino_model::Fault::new(
+                400,
+                "DuplicateAddressPairInRequest",
+                format!("Request contains duplicate address pair: mac_address {} ip_address {}.", pair.mac_address, pair.ip_address),
+            )));
+        }
+        out.push(pair);
+    }
+    Ok(out)
+}
+
+fn parse_dhcp_opts(raw: Vec<Map<String, Value>>) -> PluginResult<Vec<ExtraDhcpOpt>> {
+    let mut out = Vec::with_capacity(raw.len());
+    for o in raw {
+        if let Some(k) = o.keys().find(|k| !matches!(k.as_str(), "opt_name" | "opt_value" | "ip_version")) {
+            return Err(bad_input("extra_dhcp_opts", format!("Unexpected keys supplied: {k}")));
+        }
+        let Some(Value::String(name)) = o.get("opt_name") else {
+            return Err(bad_input("extra_dhcp_opts", "Validation of dictionary's keys failed. Expected keys: {'opt_name'}"));
+        };
+        if name.is_empty() || name.len() > 255 {
+            return Err(bad_input("extra_dhcp_opts", format!("'{name}' is not a valid opt_name")));
+        }
+        let value = match o.get("opt_value") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(v) => Some(py(v)),
+        };
+        let ip_version = match o.get("ip_version") {
+            None | Some(Value::Null) => 4,
+            Some(v) if v.as_u64() == Some(4) || v.as_str() == Some("4") => 4,
+            Some(v) if v.as_u64() == Some(6) || v.as_str() == Some("6") => 6,
+            Some(v) => return Err(bad_input("extra_dhcp_opts", format!("{} is not in [4, 6]", py(v)))),
+        };
+        out.push(ExtraDhcpOpt { opt_name: name.clone(), opt_value: value, ip_version });
+    }
+    Ok(out)
+}
+
+/// Merges an update of DHCP options: same (name, version) replaced, null value deletes.
+fn merge_dhcp_opts(current: &[ExtraDhcpOpt], update: Vec<ExtraDhcpOpt>) -> Vec<ExtraDhcpOpt> {
+    let mut out: Vec<ExtraDhcpOpt> = current.to_vec();
+    for o in update {
+        out.retain(|c| !(c.opt_name == o.opt_name && c.ip_version == o.ip_version));
+        if o.opt_value.is_some() {
+            out.push(o);
+        }
+    }
+    out
+}
+
+impl Plugin {
+    fn bind(&self, host: &str, network: &Network, vnic_type: &str) -> (String, Map<String, Value>) {
+        if host.is_empty() {
+            return ("unbound".into(), Map::new());
+        }
+        let req = BindRequest {
+            host,
+            network_type: network.provider_network_type.as_deref().unwrap_or("local"),
+            physical_network: network.provider_physical_network.as_deref(),
+            vnic_type,
+        };
+        // No L2 agent has reported yet: agents arrive with the agent channel.
+        match self.mechanisms.bind(&req, &|_| Vec::new()) {
+            Some(b) => (b.vif_type, b.vif_details),
+            None => ("binding_failed".into(), Map::new()),
+        }
+    }
+
+    async fn mac_taken(&self, tx: &mut Tx, network_id: &str, mac: &str) -> PluginResult<bool> {
+        let mut q = ListQuery::all(Scope::Admin);
+        q.filters.push(Filter::Eq { attr: "network_id".into(), values: vec![SqlValue::Text(network_id.into())] });
+        q.filters.push(Filter::Eq { attr: "mac_address".into(), values: vec![SqlValue::Text(mac.into())] });
+        Ok(tx.count(Table::Ports, &q).await? > 0)
+    }
+
+    async fn choose_mac(&self, tx: &mut Tx, network_id: &str, requested: Option<[u8; 6]>) -> PluginResult<[u8; 6]> {
+        if let Some(mac) = requested {
+            let text = neutrino_ipam::format_mac(mac);
+            if self.mac_taken(tx, network_id, &text).await? {
+                return Err(PluginError::MacAddressInUse { net_id: network_id.into(), mac: text });
+            }
+            return Ok(mac);
+        }
+        for _ in 0..MAC_ATTEMPTS {
+            let mac = neutrino_ipam::generate_mac(self.settings.base_mac, &mut rand::thread_rng());
+            if !self.mac_taken(tx, network_id, &neutrino_ipam::format_mac(mac)).await? {
+                return Ok(mac);
+            }
+        }
+        Err(PluginError::MacGenerationFailure(network_id.into()))
+    }
+
+    /// Resolves a `fixed_ips` request against the network's subnets.
+    async fn resolve_fixed_ips(
+        &self,
+        tx: &mut Tx,
+        network_id: &str,
+        subnets: &[Subnet],
+        reqs: Vec<FixedIpRequest>,
+    ) -> PluginResult<Vec<(Subnet, Want)>> {
+        let mut out = Vec::with_capacity(reqs.len());
+        for r in reqs {
+            let subnet = match (&r.subnet_id, r.ip) {
+                (Some(sid), _) => match subnets.iter().find(|s| &s.id == sid) {
+                    Some(s) => s.clone(),
+                    None => {
+                        let exists = tx.get_doc(Table::Subnets, sid, &Scope::Admin).await?.is_some();
+                        return Err(if exists {
+                            PluginError::InvalidInput(format!(
+                                "Failed to create port on network {network_id}, because fixed_ips included invalid subnet {sid}"
+                            ))
+                        } else {
+                            PluginError::not_found(Resource::Subnet, sid)
+                        });
+                    }
+                },
+                (None, Some(ip)) => {
+                    let mut found = None;
+                    for s in subnets {
+                        if neutrino_ipam::ip_in_cidr(cidr_of(s)?, ip) {
+                            found = Some(s.clone());
+                            break;
+                        }
+                    }
+                    found.ok_or_else(|| PluginError::InvalidIpForNetwork(ip.to_string()))?
+                }
+                (None, None) => return Err(bad_input("fixed_ips", "Invalid data format for fixed IP: '{}'")),
+            };
+            let want = match r.ip {
+                Some(ip) if is_auto_address(&subnet) => {
+                    return Err(PluginError::InvalidInput(format!(
+                        "IPv6 address {ip} cannot be directly assigned to a port on subnet {} as the subnet is configured for automatic addresses",
+                        subnet.id
+                    )))
+                }
+                Some(ip) => Want::Exact(ip),
+                None if is_auto_address(&subnet) => Want::Eui64,
+                None => Want::Any,
+            };
+            out.push((subnet, want));
+        }
+        Ok(out)
+    }
+
+    /// Neutron's default: one IPv4 address, one stateful IPv6 address, and
+    /// the EUI-64 address of every SLAAC subnet (not for router ports).
+    async fn default_fixed_ips(
+        &self,
+        tx: &mut Tx,
+        port_id: &str,
+        mac: [u8; 6],
+        network_id: &str,
+        subnets: &[Subnet],
+        device_owner: &str,
+    ) -> PluginResult<Vec<FixedIp>> {
+        let mut out = Vec::new();
+        let v4: Vec<&Subnet> = subnets.iter().filter(|s| s.ip_version == 4).collect();
+        let v6_stateful: Vec<&Subnet> = subnets.iter().filter(|s| s.ip_version == 6 && !is_auto_address(s)).collect();
+        for group in [v4, v6_stateful] {
+            if group.is_empty() {
+                continue;
+            }
+            let mut got = None;
+            for s in &group {
+                match allocate(tx, s, port_id, mac, &Want::Any).await {
+                    Ok(ip) => {
+                        got = Some(ip);
+                        break;
+                    }
+                    Err(PluginError::SubnetExhausted(_)) => continue,
+                    Err(e) => return Err(e),
+                }
+            }
+            match got {
+                Some(ip) => out.push(ip),
+                None => return Err(PluginError::NetworkExhausted(network_id.into())),
+            }
+        }
+        if !device_owner.starts_with("network:router_interface") {
+            for s in subnets.iter().filter(|s| is_auto_address(s)) {
+                out.push(allocate(tx, s, port_id, mac, &Want::Eui64).await?);
+            }
+        }
+        Ok(out)
+    }
+
+    fn check_security_groups(groups: Option<Vec<String>>) -> PluginResult<Vec<String>> {
+        // No security group exists before the security-group capability:
+        // any id names a group that does not exist.
+        match groups.unwrap_or_default().into_iter().next() {
+            None => Ok(Vec::new()),
+            Some(id) => Err(PluginError::Fault(neutrino_model::Fault::new(
+                404,
+                "SecurityGroupNotFound",
+                format!("Security group {id} does not exist"),
+            ))),
+        }
+    }
+
+    pub(crate) async fn create_port(&self, tx: &mut Tx, ctx: &RequestContext, body: Value) -> PluginResult<Port> {
+        let mut b = Body::new(body, RULES, Op::Create)?;
+        let project_id = owner_of(ctx, &mut b)?;
+        let network_id = Body::required("network_id", b.uuid("network_id")?)?;
+        let network: Network = load(tx, ctx, Resource::Network, &network_id).await?;
+        if !network.shared && !ctx.owns(&network.project_id) {
+            return Err(PluginError::not_found(Resource::Network, &network_id));
+        }
+        let requested_mac = match b.raw("mac_address") {
+            None => None,
+            Some(v) => Some(parse_mac("mac_address", &v)?),
+        };
+        let fixed_reqs = b.object_list("fixed_ips")?.map(parse_fixed_ips).transpose()?;
+        let name = b.string("name", 255)?.unwrap_or_default();
+        let description = b.string("description", 255)?.unwrap_or_default();
+        let admin_state_up = b.boolean("admin_state_up")?.unwrap_or(true);
+        let device_id = b.string("device_id", 255)?.unwrap_or_default();
+        let device_owner = b.string("device_owner", 255)?.unwrap_or_default();
+        let port_security_enabled = b.boolean("port_security_enabled")?.unwrap_or(network.port_security_enabled);
+        let security_groups = Self::check_security_groups(b.string_list("security_groups", 36)?)?;
+        let host = b.string("binding:host_id", 255)?.unwrap_or_default();
+        let vnic_type = b.one_of("binding:vnic_type", VNIC_TYPES, false)?.flatten().unwrap_or_else(|| "normal".into());
+        let profile = b.object("binding:profile")?.unwrap_or_default();
+        let pairs_raw = b.object_list("allowed_address_pairs")?.unwrap_or_default();
+        let dhcp_opts = parse_dhcp_opts(b.object_list("extra_dhcp_opts")?.unwrap_or_default())?;
+        let tags = b.string_list("tags", 60)?.unwrap_or_default();
+        for t in &tags {
+            super::input::validate_tag(t)?;
+        }
+        if !ctx.is_admin && (!host.is_empty() || !profile.is_empty()) {
+            return Err(PluginError::Forbidden("create_port:binding:host_id".into()));
+        }
+
+        let mac = self.choose_mac(tx, &network_id, requested_mac).await?;
+        let mac_text = neutrino_ipam::format_mac(mac);
+        let pairs = parse_pairs(pairs_raw, &mac_text)?;
+        if !port_security_enabled && !pairs.is_empty() {
+            return Err(PluginError::AddressPairAndPortSecurityRequired);
+        }
+        let (id, now) = new_id_and_time();
+        let (vif_type, vif_details) = self.bind(&host, &network, &vnic_type);
+        let mut port = Port {
+            id: id.clone(),
+            name,
+            description,
+            tenant_id: project_id.clone(),
+            project_id,
+            network_id: network_id.clone(),
+            admin_state_up,
+            mac_address: mac_text.clone(),
+            fixed_ips: Vec::new(),
+            device_id,
+            device_owner,
+            status: "DOWN".into(),
+            allowed_address_pairs: pairs,
+            extra_dhcp_opts: dhcp_opts,
+            security_groups,
+            port_security_enabled,
+            binding_host_id: host,
+            binding_vif_type: vif_type,
+            binding_vif_details: vif_details,
+            binding_vnic_type: vnic_type,
+            binding_profile: profile,
+            tags: tags.clone(),
+            created_at: now.clone(),
+            updated_at: now,
+            revision_number: 1,
+        };
+        match tx.insert(Table::Ports, &port_row(&port)?).await {
+            Ok(()) => {}
+            Err(neutrino_store::StoreError::UniqueViolation(_)) => {
+                return Err(PluginError::MacAddressInUse { net_id: network_id, mac: mac_text })
+            }
+            Err(e) => return Err(e.into()),
+        }
+        let subnets: Vec<Subnet> = docs(tx, Table::Subnets, "network_id", &network_id).await?;
+        port.fixed_ips = match fixed_reqs {
+            Some(reqs) => {
+                let wants = self.resolve_fixed_ips(tx, &network_id, &subnets, reqs).await?;
+                let mut ips = Vec::with_capacity(wants.len());
+                for (s, w) in &wants {
+                    ips.push(allocate(tx, s, &id, mac, w).await?);
+                }
+                ips
+            }
+            None => self.default_fixed_ips(tx, &id, mac, &network_id, &subnets, &port.device_owner).await?,
+        };
+        tx.update(Table::Ports, &port_row(&port)?).await?;
+        if !tags.is_empty() {
+            tx.set_tags(Table::Ports, &id, &tags).await?;
+        }
+        Ok(port)
+    }
+
+    pub(crate) async fn update_port(
+        &self,
+        tx: &mut Tx,
+        ctx: &RequestContext,
+        id: &str,
+        body: Value,
+        if_match: Option<u64>,
+    ) -> PluginResult<Port> {
+        let mut b = Body::new(body, RULES, Op::Update)?;
+        let mut p: Port = load(tx, ctx, Resource::Port, id).await?;
+        check_owner(ctx, &p.project_id, "update_port")?;
+        check_revision(if_match, p.revision_number)?;
+        let network: Network = load(tx, &RequestContext::admin(""), Resource::Network, &p.network_id).await?;
+        if let Some(v) = b.string("name", 255)? {
+            p.name = v;
+        }
+        if let Some(v) = b.string("description", 255)? {
+            p.description = v;
+        }
+        if let Some(v) = b.boolean("admin_state_up")? {
+            p.admin_state_up = v;
+        }
+        if let Some(v) = b.string("device_id", 255)? {
+            p.device_id = v;
+        }
+        if let Some(v) = b.string("device_owner", 255)? {
+            p.device_owner = v;
+        }
+        if let Some(v) = b.boolean("port_security_enabled")? {
+            p.port_security_enabled = v;
+        }
+        if b.has("security_groups") {
+            p.security_groups = Self::check_security_groups(b.string_list("security_groups", 36)?)?;
+        }
+        if let Some(v) = b.raw("mac_address") {
+            let mac = parse_mac("mac_address", &v)?;
+            let text = neutrino_ipam::format_mac(mac);
+            if text != p.mac_address {
+                if !ctx.is_admin {
+                    return Err(PluginError::Forbidden("update_port:mac_address".into()));
+                }
+                if !matches!(p.binding_vif_type.as_str(), "unbound" | "binding_failed") {
+                    return Err(PluginError::PortBound {
+                        port_id: p.id.clone(),
+                        vif_type: p.binding_vif_type.clone(),
+                        old_mac: p.mac_address.clone(),
+                        new_mac: text,
+                    });
+                }
+                self.choose_mac(tx, &p.network_id, Some(mac)).await?;
+                p.mac_address = text;
+            }
+        }
+        if let Some(raw) = b.object_list("allowed_address_pairs")? {
+            p.allowed_address_pairs = parse_pairs(raw, &p.mac_address)?;
+        }
+        if !p.port_security_enabled && !p.allowed_address_pairs.is_empty() {
+            return Err(PluginError::AddressPairAndPortSecurityRequired);
+        }
+        if let Some(raw) = b.object_list("extra_dhcp_opts")? {
+            p.extra_dhcp_opts = merge_dhcp_opts(&p.extra_dhcp_opts, parse_dhcp_opts(raw)?);
+        }
+        let mut rebind = false;
+        if let Some(h) = b.string("binding:host_id", 255)? {
+            if !ctx.is_admin {
+                return Err(PluginError::Forbidden("update_port:binding:host_id".into()));
+            }
+            rebind |= h != p.binding_host_id;
+            p.binding_host_id = h;
+        }
+        if let Some(v) = b.one_of("binding:vnic_type", VNIC_TYPES, false)?.flatten() {
+            rebind |= v != p.binding_vnic_type;
+            p.binding_vnic_type = v;
+        }
+        if let Some(v) = b.object("binding:profile")? {
+            if !ctx.is_admin {
+                return Err(PluginError::Forbidden("update_port:binding:profile".into()));
+            }
+            p.binding_profile = v;
+        }
+        if rebind {
+            let (vif_type, details) = self.bind(&p.binding_host_id, &network, &p.binding_vnic_type);
+            p.binding_vif_type = vif_type;
+            p.binding_vif_details = details;
+        }
+        if let Some(raw) = b.object_list("fixed_ips")? {
+            let reqs = parse_fixed_ips(raw)?;
+            let subnets: Vec<Subnet> = docs(tx, Table::Subnets, "network_id", &p.network_id).await?;
+            p.fixed_ips = self.replace_fixed_ips(tx, &p, &subnets, reqs).await?;
+        }
+        super::touch(&mut p.revision_number, &mut p.updated_at);
+        tx.update(Table::Ports, &port_row(&p)?).await?;
+        Ok(p)
+    }
+
+    /// Keeps the requested addresses the port already has, releases the
+    /// others, allocates the new ones.
+    async fn replace_fixed_ips(
+        &self,
+        tx: &mut Tx,
+        p: &Port,
+        subnets: &[Subnet],
+        reqs: Vec<FixedIpRequest>,
+    ) -> PluginResult<Vec<FixedIp>> {
+        let mut keep: Vec<FixedIp> = Vec::new();
+        let mut new_reqs = Vec::new();
+        for r in reqs {
+            let existing = p.fixed_ips.iter().find(|f| {
+                r.ip.is_some_and(|ip| f.ip_address == ip.to_string())
+                    && r.subnet_id.as_ref().is_none_or(|s| *s == f.subnet_id)
+            });
+            match existing {
+                Some(f) if !keep.contains(f) => keep.push(f.clone()),
+                _ => new_reqs.push(r),
+            }
+        }
+        for f in &p.fixed_ips {
+            if !keep.contains(f) {
+                tx.delete_allocation(&f.subnet_id, &f.ip_address).await?;
+            }
+        }
+        let mac = neutrino_ipam::parse_mac(&p.mac_address)?;
+        let wants = self.resolve_fixed_ips(tx, &p.network_id, subnets, new_reqs).await?;
+        for (s, w) in &wants {
+            keep.push(allocate(tx, s, &p.id, mac, w).await?);
+        }
+        Ok(keep)
+    }
+
+    pub(crate) async fn delete_port(
+        &self,
+        tx: &mut Tx,
+        ctx: &RequestContext,
+        id: &str,
+        if_match: Option<u64>,
+    ) -> PluginResult<()> {
+        let p: Port = load(tx, ctx, Resource::Port, id).await?;
+        check_owner(ctx, &p.project_id, "delete_port")?;
+        check_revision(if_match, p.revision_number)?;
+        tx.delete_port_allocations(id).await?;
+        tx.delete(Table::Ports, id).await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dhcp_option_updates_merge_and_delete() {
+        let cur = vec![
+            ExtraDhcpOpt { opt_name: "a".into(), opt_value: Some("1".into()), ip_version: 4 },
+            ExtraDhcpOpt { opt_name: "b".into(), opt_value: Some("2".into()), ip_version: 4 },
+        ];
+        let upd = vec![
+            ExtraDhcpOpt { opt_name: "a".into(), opt_value: None, ip_version: 4 },
+            ExtraDhcpOpt { opt_name: "b".into(), opt_value: Some("3".into()), ip_version: 4 },
+            ExtraDhcpOpt { opt_name: "b".into(), opt_value: Some("6".into()), ip_version: 6 },
+        ];
+        let out = merge_dhcp_opts(&cur, upd);
+        assert_eq!(out.len(), 2);
+        assert!(out.iter().any(|o| o.opt_name == "b" && o.ip_version == 4 && o.opt_value.as_deref() == Some("3")));
+        assert!(out.iter().all(|o| o.opt_name != "a"));
+    }
+
+    #[test]
+    fn fixed_ip_requests_validate_like_neutron() {
+        let raw = |v: Value| v.as_array().cloned().unwrap_or_default().into_iter().filter_map(|x| x.as_object().cloned()).collect::<Vec<_>>();
+        assert!(parse_fixed_ips(raw(serde_json::json!([{"ip_address": "10.0.0.5"}, {"ip_address": "10.0.0.5"}]))).is_err());
+        assert!(parse_fixed_ips(raw(serde_json::json!([{"bogus": 1}]))).is_err());
+        assert!(parse_fixed_ips(raw(serde_json::json!([{"subnet_id": "not-a-uuid"}]))).is_err());
+        assert_eq!(parse_fixed_ips(raw(serde_json::json!([{"ip_address": "10.0.0.5"}]))).map(|v| v.len()).ok(), Some(1));
+    }
+}

@@ -1,0 +1,98 @@
+//! Tags on networks, subnets and ports (`/v2.0/{resources}/{id}/tags`).
+
+use neutrino_model::fault::Resource;
+use neutrino_model::{Network, Port, Subnet};
+use neutrino_store::DocRow;
+use serde_json::Value;
+
+use super::{check_owner, from_doc, input::validate_tag, network_row, port_row, subnet_row, table_of, touch, Plugin};
+use crate::context::RequestContext;
+use crate::error::{PluginError, PluginResult};
+
+/// What a tag call does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TagTarget {
+    /// Replace all tags.
+    ReplaceAll(Vec<String>),
+    /// Add one tag.
+    Add(String),
+    /// Remove one tag (404 if absent).
+    Remove(String),
+    /// Remove every tag.
+    RemoveAll,
+}
+
+fn row_of(resource: Resource, id: &str, v: &Value) -> PluginResult<DocRow> {
+    let table = table_of(resource);
+    let doc = v.to_string();
+    match resource {
+        Resource::Network => network_row(&from_doc::<Network>(table, id, &doc)?),
+        Resource::Subnet => subnet_row(&from_doc::<Subnet>(table, id, &doc)?),
+        Resource::Port => port_row(&from_doc::<Port>(table, id, &doc)?),
+    }
+}
+
+impl Plugin {
+    /// Changes the tags of a resource; returns the new tag list.
+    pub async fn change_tags(
+        &self,
+        ctx: &RequestContext,
+        resource: Resource,
+        id: &str,
+        change: TagTarget,
+    ) -> PluginResult<Vec<String>> {
+        let mut tx = self.begin().await?;
+        let table = table_of(resource);
+        let doc = tx
+            .get_doc(table, id, &ctx.scope())
+            .await?
+            .ok_or_else(|| PluginError::not_found(resource, id))?;
+        let mut v: Value = from_doc(table, id, &doc)?;
+        let owner = v.get("project_id").and_then(Value::as_str).unwrap_or_default().to_string();
+        check_owner(ctx, &owner, &format!("update_{}_tags", resource.singular()))?;
+        let mut tags: Vec<String> = v
+            .get("tags")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(|t| t.as_str().map(String::from)).collect())
+            .unwrap_or_default();
+        match change {
+            TagTarget::ReplaceAll(new) => {
+                for t in &new {
+                    validate_tag(t)?;
+                }
+                let mut dedup: Vec<String> = Vec::with_capacity(new.len());
+                for t in new {
+                    if !dedup.contains(&t) {
+                        dedup.push(t);
+                    }
+                }
+                tags = dedup;
+            }
+            TagTarget::Add(t) => {
+                validate_tag(&t)?;
+                if !tags.contains(&t) {
+                    tags.push(t);
+                }
+            }
+            TagTarget::Remove(t) => {
+                if !tags.contains(&t) {
+                    return Err(PluginError::TagNotFound { tag: t, resource: resource.singular(), resource_id: id.to_string() });
+                }
+                tags.retain(|x| *x != t);
+            }
+            TagTarget::RemoveAll => tags.clear(),
+        }
+        if let Value::Object(m) = &mut v {
+            m.insert("tags".into(), Value::from(tags.clone()));
+            let mut rev = m.get("revision_number").and_then(Value::as_u64).unwrap_or(0);
+            let mut updated = String::new();
+            touch(&mut rev, &mut updated);
+            m.insert("revision_number".into(), Value::from(rev));
+            m.insert("updated_at".into(), Value::from(updated));
+        }
+        tx.update(table, &row_of(resource, id, &v)?).await?;
+        tx.set_tags(table, id, &tags).await?;
+        tx.commit().await?;
+        Ok(tags)
+    }
+}

@@ -1,0 +1,41 @@
+//! The server's settings, taken from the configuration once at start-up.
+
+use neutrino_config::Config;
+
+/// Settings of the core plugin and API.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `[DEFAULT] base_mac`, parsed.
+    pub base_mac: [u8; 6],
+    /// `[DEFAULT] allow_overlapping_ips`.
+    pub allow_overlapping_ips: bool,
+    /// `[DEFAULT] global_physnet_mtu`.
+    pub global_physnet_mtu: u32,
+    /// `[ml2] path_mtu` (0: unset).
+    pub path_mtu: u32,
+    /// `[ml2] physical_network_mtus`.
+    pub physical_network_mtus: Vec<(String, u32)>,
+    /// `[ml2] overlay_ip_version`.
+    pub overlay_ip_version: u8,
+    /// `[DEFAULT] pagination_max_limit` (None: unlimited).
+    pub pagination_max_limit: Option<u64>,
+    /// `[DEFAULT] default_availability_zones`.
+    pub default_availability_zones: Vec<String>,
+}
+
+impl Settings {
+    /// Reads the settings from the loaded configuration.
+    pub fn from_config(cfg: &Config) -> Result<Settings, String> {
+        let base_mac = neutrino_ipam::parse_base_mac(&cfg.default.base_mac).map_err(|e| e.to_string())?;
+        Ok(Settings {
+            base_mac,
+            allow_overlapping_ips: cfg.default.allow_overlapping_ips,
+            global_physnet_mtu: cfg.default.global_physnet_mtu,
+            path_mtu: cfg.ml2.path_mtu,
+            physical_network_mtus: cfg.ml2.physical_network_mtus.clone(),
+            overlay_ip_version: cfg.ml2.overlay_ip_version,
+            pagination_max_limit: u64::try_from(cfg.default.pagination_max_limit).ok().filter(|l| *l > 0),
+            default_availability_zones: cfg.default.default_availability_zones.clone(),
+        })
+    }
+}
