@@ -75,18 +75,7 @@ impl Plugin {
             }
         }
         let (id, now) = new_id_and_time();
-        let segment = self.types.reserve(tx, &id, &segment_req).await?;
-        let mtu = match requested_mtu {
-            Some(m) => {
-                let max = i64::from(segment.mtu);
-                if segment.mtu > 0 && m > max {
-                    return Err(PluginError::InvalidInput(format!("Requested MTU is too big, maximum is {max}")));
-                }
-                u32::try_from(m).unwrap_or(segment.mtu)
-            }
-            None => segment.mtu,
-        };
-        let network = Network {
+        let mut network = Network {
             id: id.clone(),
             name,
             description,
@@ -96,20 +85,36 @@ impl Plugin {
             status: "ACTIVE".into(),
             shared,
             router_external: external,
-            mtu,
+            mtu: 0,
             port_security_enabled,
             availability_zone_hints: az_hints,
             availability_zones: self.settings.default_availability_zones.clone(),
-            provider_network_type: Some(segment.network_type.to_string()),
-            provider_physical_network: segment.physical_network.clone(),
-            provider_segmentation_id: segment.segmentation_id,
+            provider_network_type: None,
+            provider_physical_network: None,
+            provider_segmentation_id: None,
             subnets: Vec::new(),
             tags: tags.clone(),
             created_at: now.clone(),
             updated_at: now,
             revision_number: 1,
         };
+        // The row first: segment reservations reference it.
         tx.insert(Table::Networks, &network_row(&network)?).await?;
+        let segment = self.types.reserve(tx, &id, &segment_req).await?;
+        network.mtu = match requested_mtu {
+            Some(m) => {
+                let max = i64::from(segment.mtu);
+                if segment.mtu > 0 && m > max {
+                    return Err(PluginError::InvalidInput(format!("Requested MTU is too big, maximum is {max}")));
+                }
+                u32::try_from(m).unwrap_or(segment.mtu)
+            }
+            None => segment.mtu,
+        };
+        network.provider_network_type = Some(segment.network_type.to_string());
+        network.provider_physical_network = segment.physical_network.clone();
+        network.provider_segmentation_id = segment.segmentation_id;
+        tx.update(Table::Networks, &network_row(&network)?).await?;
         tx.insert_segment(&SegmentRow {
             id: new_id_and_time().0,
             network_id: id.clone(),

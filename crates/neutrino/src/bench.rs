@@ -1,0 +1,208 @@
+//! `neutrino bench`: API throughput and latency (ops/s, p50, p99) for
+//! network/subnet/port create, port show and the list of many ports.
+//! A benchmark, not a test: it asserts nothing and prints figures.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, bail, Context, Result};
+use clap::Args;
+use futures::stream::{self, StreamExt};
+use serde_json::{json, Value};
+
+/// Options of `neutrino bench`.
+#[derive(Debug, Clone, Args)]
+pub struct BenchArgs {
+    /// API to measure; default: an all-in-one started in-process on a temporary SQLite store.
+    #[arg(long)]
+    pub url: Option<String>,
+    /// Concurrent clients.
+    #[arg(long, default_value_t = 8)]
+    pub concurrency: usize,
+    /// Networks (and subnets) to create.
+    #[arg(long, default_value_t = 200)]
+    pub networks: usize,
+    /// Ports to create one by one (and then show).
+    #[arg(long, default_value_t = 2000)]
+    pub ports: usize,
+    /// Ports in the network whose full list is timed.
+    #[arg(long, default_value_t = 10_000)]
+    pub list_size: usize,
+    /// How many times the full list is fetched.
+    #[arg(long, default_value_t = 20)]
+    pub list_rounds: usize,
+}
+
+struct Stats {
+    name: String,
+    ops: usize,
+    wall: Duration,
+    lat: Vec<Duration>,
+}
+
+impl Stats {
+    fn pct(&self, p: f64) -> Duration {
+        if self.lat.is_empty() {
+            return Duration::ZERO;
+        }
+        let mut v = self.lat.clone();
+        v.sort_unstable();
+        let idx = ((p / 100.0) * (v.len() as f64 - 1.0)).round() as usize;
+        v[idx.min(v.len() - 1)]
+    }
+
+    fn line(&self) -> String {
+        format!(
+            "| {:<28} | {:>6} | {:>9.0} | {:>8.2} | {:>8.2} |",
+            self.name,
+            self.ops,
+            self.ops as f64 / self.wall.as_secs_f64().max(1e-9),
+            self.pct(50.0).as_secs_f64() * 1e3,
+            self.pct(99.0).as_secs_f64() * 1e3
+        )
+    }
+}
+
+async fn call(client: &reqwest::Client, method: reqwest::Method, url: &str, body: Option<Value>) -> Result<(Duration, Value)> {
+    let start = Instant::now();
+    let mut req = client.request(method, url);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let resp = req.send().await?;
+    let status = resp.status();
+    let bytes = resp.bytes().await?;
+    let took = start.elapsed();
+    if !status.is_success() {
+        bail!("{url}: {status}: {}", String::from_utf8_lossy(&bytes));
+    }
+    let v = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes)? };
+    Ok((took, v))
+}
+
+/// Runs `n` calls of `make(i)` with `conc` in flight.
+async fn timed<F, Fut>(name: &str, n: usize, conc: usize, make: F) -> Result<(Stats, Vec<Value>)>
+where
+    F: Fn(usize) -> Fut,
+    Fut: std::future::Future<Output = Result<(Duration, Value)>>,
+{
+    let start = Instant::now();
+    let results: Vec<Result<(Duration, Value)>> = stream::iter(0..n).map(make).buffer_unordered(conc.max(1)).collect().await;
+    let wall = start.elapsed();
+    let mut lat = Vec::with_capacity(n);
+    let mut values = Vec::with_capacity(n);
+    for r in results {
+        let (d, v) = r?;
+        lat.push(d);
+        values.push(v);
+    }
+    Ok((Stats { name: name.to_string(), ops: n, wall, lat }, values))
+}
+
+fn id(v: &Value, key: &str) -> Result<String> {
+    v.get(key)
+        .and_then(|r| r.get("id"))
+        .and_then(Value::as_str)
+        .map(String::from)
+        .ok_or_else(|| anyhow!("no {key}.id in {v}"))
+}
+
+/// Runs the benchmark and prints a Markdown table.
+pub async fn run(args: BenchArgs) -> Result<ExitCode> {
+    let tmp;
+    let base = match &args.url {
+        Some(u) => u.trim_end_matches('/').to_string(),
+        None => {
+            tmp = std::env::temp_dir().join(format!("neutrino-bench-{}", std::process::id()));
+            std::fs::create_dir_all(&tmp)?;
+            let url = start_embedded(&tmp).await?;
+            url
+        }
+    };
+    let client = reqwest::Client::builder().pool_max_idle_per_host(args.concurrency * 2).build()?;
+    let api = Arc::new(format!("{base}/v2.0"));
+    let c = args.concurrency;
+    let mut rows = Vec::new();
+
+    let (s, nets) = timed("network create", args.networks, c, |i| {
+        let (client, api) = (client.clone(), api.clone());
+        async move { call(&client, reqwest::Method::POST, &format!("{api}/networks"), Some(json!({"network": {"name": format!("bench-net-{i}")}}))).await }
+    })
+    .await?;
+    rows.push(s);
+    let net_ids: Vec<String> = nets.iter().map(|v| id(v, "network")).collect::<Result<_>>()?;
+    let net_ids = Arc::new(net_ids);
+
+    let (s, _) = timed("subnet create", args.networks, c, |i| {
+        let (client, api, nets) = (client.clone(), api.clone(), net_ids.clone());
+        async move {
+            let body = json!({"subnet": {"network_id": nets[i], "ip_version": 4, "cidr": format!("10.{}.{}.0/24", i / 256, i % 256)}});
+            call(&client, reqwest::Method::POST, &format!("{api}/subnets"), Some(body)).await
+        }
+    })
+    .await?;
+    rows.push(s);
+
+    // One big network for ports: a /16 holds the create run and the list set.
+    let (_, net) = call(&client, reqwest::Method::POST, &format!("{api}/networks"), Some(json!({"network": {"name": "bench-ports"}}))).await?;
+    let big = Arc::new(id(&net, "network")?);
+    call(&client, reqwest::Method::POST, &format!("{api}/subnets"), Some(json!({"subnet": {"network_id": *big, "ip_version": 4, "cidr": "172.16.0.0/16"}}))).await?;
+
+    let (s, ports) = timed(&format!("port create (c={c})"), args.ports, c, |i| {
+        let (client, api, big) = (client.clone(), api.clone(), big.clone());
+        async move { call(&client, reqwest::Method::POST, &format!("{api}/ports"), Some(json!({"port": {"network_id": *big, "name": format!("p{i}")}}))).await }
+    })
+    .await?;
+    rows.push(s);
+    let port_ids: Arc<Vec<String>> = Arc::new(ports.iter().map(|v| id(v, "port")).collect::<Result<_>>()?);
+
+    let (s, _) = timed(&format!("port show (c={c})"), port_ids.len(), c, |i| {
+        let (client, api, ids) = (client.clone(), api.clone(), port_ids.clone());
+        async move { call(&client, reqwest::Method::GET, &format!("{api}/ports/{}", ids[i]), None).await }
+    })
+    .await?;
+    rows.push(s);
+
+    // Fill the network to list_size ports with bulk creates of 500.
+    let mut have = args.ports;
+    while have < args.list_size {
+        let n = (args.list_size - have).min(500);
+        let items: Vec<Value> = (0..n).map(|_| json!({"network_id": *big})).collect();
+        call(&client, reqwest::Method::POST, &format!("{api}/ports"), Some(json!({"ports": items}))).await?;
+        have += n;
+    }
+    let list_url = format!("{api}/ports?network_id={}", *big);
+    let (s, lists) = timed(&format!("port list ({} ports)", args.list_size), args.list_rounds, 1, |_| {
+        let (client, url) = (client.clone(), list_url.clone());
+        async move { call(&client, reqwest::Method::GET, &url, None).await }
+    })
+    .await?;
+    let listed = lists.first().and_then(|v| v.get("ports")).and_then(Value::as_array).map_or(0, Vec::len);
+    if listed != args.list_size {
+        bail!("listed {listed} ports, expected {}", args.list_size);
+    }
+    rows.push(s);
+
+    println!("| operation                    |    ops |     ops/s | p50 (ms) | p99 (ms) |");
+    println!("|------------------------------|--------|-----------|----------|----------|");
+    for r in &rows {
+        println!("{}", r.line());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Starts an all-in-one API on 127.0.0.1 (ephemeral port) over a fresh SQLite file.
+async fn start_embedded(dir: &std::path::Path) -> Result<String> {
+    let url = format!("sqlite:///{}", dir.join("neutrino.db").display());
+    let store = neutrino_store::Store::open(&url, &neutrino_store::StoreOptions::default()).await?;
+    store.upgrade().await?;
+    let loaded = neutrino_config::Loaded::defaults();
+    let plugin = neutrino_server::Plugin::from_config(store, &loaded.config).map_err(anyhow::Error::msg)?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.context("bind 127.0.0.1:0")?;
+    let addr = listener.local_addr()?;
+    tokio::spawn(async move {
+        let _ = neutrino_server::serve::serve(listener, Arc::new(plugin), std::future::pending()).await;
+    });
+    Ok(format!("http://{addr}"))
+}

@@ -1,0 +1,110 @@
+//! Command line: Neutron's `--config-file`/`--config-dir` on every command.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Neutrino: the OpenStack Networking (Neutron) v2.0 API and its agents.
+#[derive(Debug, Parser)]
+#[command(name = "neutrino", version, about)]
+pub struct Cli {
+    /// Verbose logs (also RUST_LOG).
+    #[arg(long, global = true)]
+    pub debug: bool,
+    /// What to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Configuration sources shared by every command.
+#[derive(Debug, Clone, Args)]
+pub struct ConfigArgs {
+    /// A Neutron configuration file (repeatable; later files override earlier ones).
+    #[arg(long = "config-file", value_name = "PATH")]
+    pub config_files: Vec<PathBuf>,
+    /// A directory of configuration files (*.conf, then *.ini, sorted).
+    #[arg(long = "config-dir", value_name = "DIR")]
+    pub config_dirs: Vec<PathBuf>,
+    /// State directory (overrides [DEFAULT] state_path; default: the user's data directory).
+    #[arg(long = "state-dir", value_name = "DIR", env = "NEUTRINO_STATE_DIR")]
+    pub state_dir: Option<PathBuf>,
+}
+
+/// Listener overrides.
+#[derive(Debug, Clone, Args)]
+pub struct ListenArgs {
+    /// Address to listen on (overrides [DEFAULT] bind_host).
+    #[arg(long = "bind-host")]
+    pub bind_host: Option<IpAddr>,
+    /// Port to listen on (overrides [DEFAULT] bind_port; 0 picks a free one).
+    #[arg(long = "bind-port")]
+    pub bind_port: Option<u16>,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// The API server (refuses an empty or older schema: run `db upgrade`).
+    Server {
+        #[command(flatten)]
+        config: ConfigArgs,
+        #[command(flatten)]
+        listen: ListenArgs,
+    },
+    /// Everything in one process on an embedded SQLite store (the default deployment).
+    #[command(name = "all-in-one")]
+    AllInOne {
+        #[command(flatten)]
+        config: ConfigArgs,
+        #[command(flatten)]
+        listen: ListenArgs,
+    },
+    /// Database schema management.
+    Db {
+        #[command(flatten)]
+        config: ConfigArgs,
+        #[command(subcommand)]
+        action: DbAction,
+    },
+    /// Configuration tools.
+    Config {
+        #[command(subcommand)]
+        action: ConfigAction,
+    },
+    /// Measure API throughput and latency against a server (a benchmark, not a test).
+    Bench(crate::bench::BenchArgs),
+}
+
+/// `neutrino db …`
+#[derive(Debug, Clone, Copy, Subcommand)]
+pub enum DbAction {
+    /// Apply pending migrations.
+    Upgrade,
+    /// Print the schema version.
+    Current,
+    /// Exit non-zero unless the schema matches this binary.
+    Check,
+}
+
+/// Output format of `config show`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Format {
+    /// One option per line with its source.
+    Text,
+    /// JSON.
+    Json,
+}
+
+/// `neutrino config …`
+#[derive(Debug, Subcommand)]
+pub enum ConfigAction {
+    /// Print the effective configuration with the source of each value, and the warnings.
+    Show {
+        #[command(flatten)]
+        config: ConfigArgs,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+    },
+}

@@ -1,0 +1,26 @@
+//! The `neutrino` binary: a thin shell over the library crates.
+
+mod bench;
+mod cli;
+mod run;
+
+use clap::Parser;
+
+fn main() -> std::process::ExitCode {
+    let cli = cli::Cli::parse();
+    run::init_tracing(cli.debug);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("neutrino: cannot start the async runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run::dispatch(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("neutrino: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,212 @@
+//! What each command does.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{bail, Context, Result};
+use neutrino_config::{DatabaseBackend, Loaded, Source};
+use neutrino_server::Plugin;
+use neutrino_store::{Store, StoreOptions};
+use tracing::{info, warn};
+
+use crate::cli::{Cli, Command, ConfigAction, ConfigArgs, DbAction, Format, ListenArgs};
+
+/// Logs to stderr; `--debug` or RUST_LOG for more.
+pub fn init_tracing(debug: bool) {
+    let default = if debug { "debug" } else { "info,tower_http=warn,sqlx=warn" };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}
+
+/// Runs the command.
+pub async fn dispatch(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Server { config, listen } => serve(&config, &listen, Mode::Server).await,
+        Command::AllInOne { config, listen } => serve(&config, &listen, Mode::AllInOne).await,
+        Command::Db { config, action } => db(&config, action).await,
+        Command::Config { action: ConfigAction::Show { config, format } } => {
+            let loaded = load_config(&config)?;
+            match format {
+                Format::Text => print!("{}", loaded.render_text()),
+                Format::Json => println!("{}", serde_json::to_string_pretty(&loaded.to_json())?),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench(args) => crate::bench::run(args).await,
+    }
+}
+
+/// The user's data directory for Neutrino's state.
+fn default_state_dir() -> PathBuf {
+    dirs::data_dir()
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join("neutrino")
+}
+
+/// Loads the configuration files; `--state-dir` (or, when no file sets
+/// `state_path`, the user's data directory) becomes `state_path`.
+pub fn load_config(args: &ConfigArgs) -> Result<Loaded> {
+    let mut loaded = neutrino_config::load(&args.config_files, &args.config_dirs)?;
+    let state_from_file = loaded
+        .get("DEFAULT", "state_path")
+        .is_some_and(|v| !matches!(v.source, Source::Default));
+    let state_dir = match (&args.state_dir, state_from_file) {
+        (Some(dir), _) => Some(dir.clone()),
+        (None, false) => Some(default_state_dir()),
+        (None, true) => None,
+    };
+    if let Some(dir) = state_dir {
+        let text = dir.to_str().context("the state directory path is not valid UTF-8")?;
+        loaded.set_override("DEFAULT", "state_path", text)?;
+    }
+    Ok(loaded)
+}
+
+/// The store URL: `[database] connection` when it is SQLite, else the
+/// embedded SQLite file in `state_path` (other engines are not built yet;
+/// the config loader has warned).
+fn database_url(loaded: &Loaded) -> String {
+    match loaded.config.database.backend() {
+        Some(DatabaseBackend::Sqlite) => loaded.config.database.connection.clone().unwrap_or_default(),
+        _ => {
+            let path = Path::new(&loaded.config.default.state_path).join("neutrino.db");
+            format!("sqlite:///{}", path.display())
+        }
+    }
+}
+
+fn report_warnings(loaded: &Loaded) {
+    for w in &loaded.warnings {
+        warn!("{w}");
+    }
+}
+
+async fn open_store(loaded: &Loaded) -> Result<Store> {
+    let url = database_url(loaded);
+    if let Some(parent) = url
+        .strip_prefix("sqlite:///")
+        .map(Path::new)
+        .and_then(Path::parent)
+        .filter(|p| !p.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
+    }
+    Store::open(&url, &StoreOptions::default())
+        .await
+        .with_context(|| format!("cannot open the database {url}"))
+}
+
+async fn db(args: &ConfigArgs, action: DbAction) -> Result<ExitCode> {
+    let loaded = load_config(args)?;
+    report_warnings(&loaded);
+    let store = open_store(&loaded).await?;
+    let code = match action {
+        DbAction::Upgrade => {
+            let applied = store.upgrade().await?;
+            let state = store.schema_state().await?;
+            println!("applied {} migration(s); schema at {}", applied.len(), state.latest);
+            ExitCode::SUCCESS
+        }
+        DbAction::Current => {
+            let state = store.schema_state().await?;
+            match state.current {
+                Some(v) => println!("{v}{}", if state.is_current() { " (head)" } else { "" }),
+                None => println!("empty (no schema): run `neutrino db upgrade`"),
+            }
+            ExitCode::SUCCESS
+        }
+        DbAction::Check => match store.check_schema().await {
+            Ok(state) => {
+                println!("schema {} is current", state.latest);
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                println!("{e}");
+                ExitCode::from(1)
+            }
+        },
+    };
+    store.close().await;
+    Ok(code)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Server,
+    AllInOne,
+}
+
+async fn serve(args: &ConfigArgs, listen: &ListenArgs, mode: Mode) -> Result<ExitCode> {
+    let mut loaded = load_config(args)?;
+    if let Some(h) = listen.bind_host {
+        loaded.set_override("DEFAULT", "bind_host", &h.to_string())?;
+    }
+    if let Some(p) = listen.bind_port {
+        if p != 0 {
+            loaded.set_override("DEFAULT", "bind_port", &p.to_string())?;
+        }
+    }
+    report_warnings(&loaded);
+    let store = open_store(&loaded).await?;
+    match mode {
+        Mode::AllInOne => {
+            let applied = store.upgrade().await?;
+            if !applied.is_empty() {
+                info!(migrations = applied.len(), "database schema upgraded");
+            }
+        }
+        Mode::Server => {
+            if let Err(e) = store.check_schema().await {
+                bail!("{e}");
+            }
+        }
+    }
+    let plugin = Plugin::from_config(store.clone(), &loaded.config).map_err(anyhow::Error::msg)?;
+    let default_host = match mode {
+        Mode::AllInOne => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        Mode::Server => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+    };
+    let host = loaded.config.default.bind_host.unwrap_or(default_host);
+    let port = if listen.bind_port == Some(0) { 0 } else { loaded.config.default.bind_port };
+    let listener = tokio::net::TcpListener::bind(SocketAddr::new(host, port))
+        .await
+        .with_context(|| format!("cannot listen on {host}:{port}"))?;
+    let addr = listener.local_addr()?;
+    info!(
+        address = %addr,
+        database = %store.url(),
+        type_drivers = ?plugin.types.loaded(),
+        "neutrino {} listening",
+        if mode == Mode::AllInOne { "all-in-one" } else { "server" }
+    );
+    println!("Neutrino API listening on http://{addr}/v2.0 (auth_strategy=noauth)");
+    neutrino_server::serve::serve(listener, Arc::new(plugin), shutdown_signal()).await?;
+    store.close().await;
+    info!("stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    info!("shutting down: draining in-flight requests");
+}
