@@ -62,8 +62,6 @@ pub enum Command {
     },
     /// Database schema management.
     Db {
-        #[command(flatten)]
-        config: ConfigArgs,
         #[command(subcommand)]
         action: DbAction,
     },
@@ -77,14 +75,23 @@ pub enum Command {
 }
 
 /// `neutrino db …`
-#[derive(Debug, Clone, Copy, Subcommand)]
+#[derive(Debug, Clone, Subcommand)]
 pub enum DbAction {
     /// Apply pending migrations.
-    Upgrade,
+    Upgrade(ConfigArgs),
     /// Print the schema version.
-    Current,
+    Current(ConfigArgs),
     /// Exit non-zero unless the schema matches this binary.
-    Check,
+    Check(ConfigArgs),
+}
+
+impl DbAction {
+    /// The configuration arguments of the action.
+    pub fn config(&self) -> &ConfigArgs {
+        match self {
+            DbAction::Upgrade(c) | DbAction::Current(c) | DbAction::Check(c) => c,
+        }
+    }
 }
 
 /// Output format of `config show`.

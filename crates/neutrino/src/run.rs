@@ -26,7 +26,7 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Server { config, listen } => serve(&config, &listen, Mode::Server).await,
         Command::AllInOne { config, listen } => serve(&config, &listen, Mode::AllInOne).await,
-        Command::Db { config, action } => db(&config, action).await,
+        Command::Db { action } => db(action).await,
         Command::Config { action: ConfigAction::Show { config, format } } => {
             let loaded = load_config(&config)?;
             match format {
@@ -99,18 +99,18 @@ async fn open_store(loaded: &Loaded) -> Result<Store> {
         .with_context(|| format!("cannot open the database {url}"))
 }
 
-async fn db(args: &ConfigArgs, action: DbAction) -> Result<ExitCode> {
-    let loaded = load_config(args)?;
+async fn db(action: DbAction) -> Result<ExitCode> {
+    let loaded = load_config(action.config())?;
     report_warnings(&loaded);
     let store = open_store(&loaded).await?;
     let code = match action {
-        DbAction::Upgrade => {
+        DbAction::Upgrade(_) => {
             let applied = store.upgrade().await?;
             let state = store.schema_state().await?;
             println!("applied {} migration(s); schema at {}", applied.len(), state.latest);
             ExitCode::SUCCESS
         }
-        DbAction::Current => {
+        DbAction::Current(_) => {
             let state = store.schema_state().await?;
             match state.current {
                 Some(v) => println!("{v}{}", if state.is_current() { " (head)" } else { "" }),
@@ -118,7 +118,7 @@ async fn db(args: &ConfigArgs, action: DbAction) -> Result<ExitCode> {
             }
             ExitCode::SUCCESS
         }
-        DbAction::Check => match store.check_schema().await {
+        DbAction::Check(_) => match store.check_schema().await {
             Ok(state) => {
                 println!("schema {} is current", state.latest);
                 ExitCode::SUCCESS

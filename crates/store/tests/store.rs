@@ -1,0 +1,182 @@
+//! The SQLite store against a real database file: migrations, refusal of
+//! foreign schemas, rollback, constraints and keyset paging.
+#![allow(clippy::unwrap_used)]
+
+use neutrino_store::{
+    Allocation, DocRow, Filter, ListQuery, Scope, SegmentAllocation, SortDir, SortKey, SqlValue, Store, StoreError,
+    StoreOptions, Table,
+};
+use sqlx::{Connection, Executor};
+
+struct Db {
+    dir: std::path::PathBuf,
+    url: String,
+}
+
+impl Db {
+    fn new() -> Db {
+        let dir = std::env::temp_dir().join(format!("neutrino-store-test-{}-{}", std::process::id(), rand_suffix()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let url = format!("sqlite:///{}", dir.join("n.db").display());
+        Db { dir, url }
+    }
+}
+
+impl Drop for Db {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn rand_suffix() -> u128 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
+}
+
+fn network(id: &str, project: &str, name: &str) -> DocRow {
+    DocRow {
+        id: id.into(),
+        columns: vec![SqlValue::Text(project.into()), SqlValue::Text(name.into()), SqlValue::Int(0), SqlValue::Int(0)],
+        doc: serde_json::json!({"id": id, "name": name, "project_id": project, "mtu": 1450}).to_string(),
+    }
+}
+
+async fn migrated(db: &Db) -> Store {
+    let s = Store::open(&db.url, &StoreOptions::default()).await.unwrap();
+    s.upgrade().await.unwrap();
+    s
+}
+
+#[tokio::test]
+async fn empty_database_is_behind_until_upgraded() {
+    let db = Db::new();
+    let s = Store::open(&db.url, &StoreOptions::default()).await.unwrap();
+    let st = s.schema_state().await.unwrap();
+    assert_eq!(st.current, None);
+    assert!(matches!(s.check_schema().await, Err(StoreError::SchemaBehind { current: None, .. })));
+    let applied = s.upgrade().await.unwrap();
+    assert_eq!(applied.len(), 1);
+    assert!(s.check_schema().await.unwrap().is_current());
+    assert!(s.upgrade().await.unwrap().is_empty(), "upgrade is idempotent");
+}
+
+#[tokio::test]
+async fn a_schema_from_a_newer_binary_is_refused() {
+    let db = Db::new();
+    let s = migrated(&db).await;
+    s.close().await;
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(&db.url.replacen("sqlite:///", "sqlite://", 1)).await.unwrap();
+    conn.execute(
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+         VALUES (99990101000000, 'from the future', 1, x'00', 0)",
+    )
+    .await
+    .unwrap();
+    conn.close().await.unwrap();
+    let s = Store::open(&db.url, &StoreOptions::default()).await.unwrap();
+    assert!(matches!(s.check_schema().await, Err(StoreError::SchemaAhead(99990101000000))));
+    assert!(matches!(s.upgrade().await, Err(StoreError::SchemaAhead(_))));
+}
+
+#[tokio::test]
+async fn dropped_transaction_rolls_back() {
+    let db = Db::new();
+    let s = migrated(&db).await;
+    {
+        let mut tx = s.begin().await.unwrap();
+        tx.insert(Table::Networks, &network("n1", "p", "a")).await.unwrap();
+    }
+    let mut r = s.read().await.unwrap();
+    assert_eq!(r.get_doc(Table::Networks, "n1", &Scope::Admin).await.unwrap(), None);
+    drop(r);
+    let mut tx = s.begin().await.unwrap();
+    tx.insert(Table::Networks, &network("n1", "p", "a")).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut r = s.read().await.unwrap();
+    assert!(r.get_doc(Table::Networks, "n1", &Scope::Admin).await.unwrap().is_some());
+    assert_eq!(r.get_doc(Table::Networks, "n1", &Scope::Project("other".into())).await.unwrap(), None, "scope applies");
+}
+
+#[tokio::test]
+async fn constraints_hold_and_are_reported_as_such() {
+    let db = Db::new();
+    let s = migrated(&db).await;
+    let mut tx = s.begin().await.unwrap();
+    tx.insert(Table::Networks, &network("n1", "p", "a")).await.unwrap();
+    assert!(matches!(tx.insert(Table::Networks, &network("n1", "p", "a")).await, Err(StoreError::UniqueViolation(_))));
+    let seg = SegmentAllocation { network_type: "vxlan".into(), physical_network: String::new(), segmentation_id: 5, network_id: "n1".into() };
+    tx.allocate_segment(&seg).await.unwrap();
+    assert!(matches!(tx.allocate_segment(&seg).await, Err(StoreError::UniqueViolation(_))));
+    let orphan = SegmentAllocation { network_id: "missing".into(), segmentation_id: 6, ..seg.clone() };
+    assert!(matches!(tx.allocate_segment(&orphan).await, Err(StoreError::ForeignKeyViolation(_))));
+    tx.insert(
+        Table::Subnets,
+        &DocRow {
+            id: "s1".into(),
+            columns: vec![SqlValue::Text("p".into()), SqlValue::Text("n1".into()), SqlValue::Text("".into()), SqlValue::Int(4), SqlValue::Text("10.0.0.0/24".into())],
+            doc: "{}".into(),
+        },
+    )
+    .await
+    .unwrap();
+    tx.insert(
+        Table::Ports,
+        &DocRow {
+            id: "p1".into(),
+            columns: ["p", "n1", "", "fa:16:3e:00:00:01", "", ""].iter().map(|c| SqlValue::Text((*c).into())).collect(),
+            doc: "{}".into(),
+        },
+    )
+    .await
+    .unwrap();
+    let dup_mac = DocRow {
+        id: "p2".into(),
+        columns: ["p", "n1", "", "fa:16:3e:00:00:01", "", ""].iter().map(|c| SqlValue::Text((*c).into())).collect(),
+        doc: "{}".into(),
+    };
+    assert!(matches!(tx.insert(Table::Ports, &dup_mac).await, Err(StoreError::UniqueViolation(_))));
+    let a = Allocation { subnet_id: "s1".into(), ip_address: "10.0.0.5".into(), port_id: "p1".into(), network_id: "n1".into() };
+    tx.insert_allocation(&a).await.unwrap();
+    assert!(matches!(tx.insert_allocation(&a).await, Err(StoreError::UniqueViolation(_))));
+    // A subnet with allocations cannot go (restrict); the port's delete cascades them.
+    assert!(matches!(tx.delete(Table::Subnets, "s1").await, Err(StoreError::ForeignKeyViolation(_))));
+    assert!(tx.delete(Table::Ports, "p1").await.unwrap());
+    assert!(!tx.is_allocated("s1", "10.0.0.5").await.unwrap());
+    assert!(tx.delete(Table::Subnets, "s1").await.unwrap());
+    // Deleting the network releases its segment reservation.
+    assert!(tx.delete(Table::Networks, "n1").await.unwrap());
+    assert!(tx.allocated_segment_ids("vxlan", "", 1, 10).await.unwrap().is_empty());
+    tx.commit().await.unwrap();
+}
+
+#[tokio::test]
+async fn keyset_paging_in_both_directions() {
+    let db = Db::new();
+    let s = migrated(&db).await;
+    let mut tx = s.begin().await.unwrap();
+    for (i, name) in ["b", "a", "c", "a", "d"].iter().enumerate() {
+        tx.insert(Table::Networks, &network(&format!("id{i}"), "p", name)).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+    let mut r = s.read().await.unwrap();
+    let mut q = ListQuery::all(Scope::Admin);
+    q.sort = vec![SortKey { attr: "name".into(), dir: SortDir::Desc }];
+    q.limit = Some(2);
+    let ids = |docs: &[String]| docs.iter().map(|d| serde_json::from_str::<serde_json::Value>(d).unwrap()["id"].as_str().unwrap().to_string()).collect::<Vec<_>>();
+    let (p1, more) = r.list_docs(Table::Networks, &q).await.unwrap();
+    assert_eq!((ids(&p1), more), (vec!["id4".to_string(), "id2".into()], true));
+    q.marker = Some("id2".into());
+    let (p2, more) = r.list_docs(Table::Networks, &q).await.unwrap();
+    assert_eq!((ids(&p2), more), (vec!["id0".to_string(), "id3".into()], true));
+    q.marker = Some("id3".into());
+    let (p3, more) = r.list_docs(Table::Networks, &q).await.unwrap();
+    assert_eq!((ids(&p3), more), (vec!["id1".to_string()], false));
+    q.marker = Some("id0".into());
+    q.page_reverse = true;
+    let (back, more) = r.list_docs(Table::Networks, &q).await.unwrap();
+    assert_eq!((ids(&back), more), (vec!["id4".to_string(), "id2".into()], false));
+    // JSON attribute filters and sorts.
+    let mut q = ListQuery::all(Scope::Admin);
+    q.filters.push(Filter::Eq { attr: "mtu".into(), values: vec![SqlValue::Int(1450)] });
+    assert_eq!(r.count(Table::Networks, &q).await.unwrap(), 5);
+}
