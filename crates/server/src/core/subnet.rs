@@ -155,7 +155,7 @@ fn gateway_from(v: Option<Value>, cidr: &IpNet) -> PluginResult<Option<Option<Ip
         Some(v) => {
             let ip = take_ip_str("gateway_ip", &v)?;
             if ip.is_ipv4() != cidr.addr().is_ipv4() {
-                return Err(PluginError::InvalidInput(format!("Gateway IP version inconsistent with subnet IP version")));
+                return Err(PluginError::InvalidInput("Gateway IP version inconsistent with subnet IP version".into()));
             }
             neutrino_ipam::validate_gateway(*cidr, ip)?;
             Ok(Some(Some(ip)))
