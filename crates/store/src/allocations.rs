@@ -40,6 +40,17 @@ impl Tx {
         Ok(())
     }
 
+    /// Records an allocation unless the address is taken; returns whether it
+    /// was recorded. The transaction stays usable either way.
+    pub async fn try_insert_allocation(&mut self, a: &Allocation) -> Result<bool, StoreError> {
+        // SQLite undoes only the failed statement, so the transaction goes on.
+        match self.insert_allocation(a).await {
+            Ok(()) => Ok(true),
+            Err(StoreError::UniqueViolation(_)) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Whether `ip` is allocated in `subnet_id`.
     pub async fn is_allocated(&mut self, subnet_id: &str, ip: &str) -> Result<bool, StoreError> {
         let (conn, d) = self.conn();

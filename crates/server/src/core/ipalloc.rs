@@ -5,7 +5,7 @@
 use std::net::IpAddr;
 
 use neutrino_model::{FixedIp, Subnet};
-use neutrino_store::{Allocation, StoreError, Tx};
+use neutrino_store::{Allocation, Tx};
 use rand::Rng;
 
 use super::subnet::{cidr_of, pools_of};
@@ -59,38 +59,41 @@ pub(crate) async fn allocate(
             };
             IpAddr::V6(neutrino_ipam::eui64_address(net, mac)?)
         }
-        Want::Any => pick_free(tx, subnet).await?,
+        Want::Any => return pick_and_record(tx, subnet, port_id).await,
     };
     let text = ip.to_string();
-    if tx.is_allocated(&subnet.id, &text).await? {
-        return Err(PluginError::IpAddressAlreadyAllocated { ip: text, subnet_id: subnet.id.clone() });
-    }
-    let row = Allocation {
-        subnet_id: subnet.id.clone(),
-        ip_address: text.clone(),
-        port_id: port_id.to_string(),
-        network_id: subnet.network_id.clone(),
-    };
-    match tx.insert_allocation(&row).await {
-        Ok(()) => Ok(FixedIp { subnet_id: subnet.id.clone(), ip_address: text }),
-        Err(StoreError::UniqueViolation(_)) => {
-            Err(PluginError::IpAddressAlreadyAllocated { ip: text, subnet_id: subnet.id.clone() })
-        }
-        Err(e) => Err(e.into()),
+    if record(tx, subnet, port_id, &text).await? {
+        Ok(FixedIp { subnet_id: subnet.id.clone(), ip_address: text })
+    } else {
+        Err(PluginError::IpAddressAlreadyAllocated { ip: text, subnet_id: subnet.id.clone() })
     }
 }
 
-async fn pick_free(tx: &mut Tx, subnet: &Subnet) -> PluginResult<IpAddr> {
+async fn record(tx: &mut Tx, subnet: &Subnet, port_id: &str, ip: &str) -> PluginResult<bool> {
+    let row = Allocation {
+        subnet_id: subnet.id.clone(),
+        ip_address: ip.to_string(),
+        port_id: port_id.to_string(),
+        network_id: subnet.network_id.clone(),
+    };
+    Ok(tx.try_insert_allocation(&row).await?)
+}
+
+/// Random probes that record the address directly (a taken one fails its
+/// unique key), then an exact pick from the subnet's allocations when the
+/// pools are dense. Returns the recorded address.
+async fn pick_and_record(tx: &mut Tx, subnet: &Subnet, port_id: &str) -> PluginResult<FixedIp> {
     let pools = pools_of(subnet)?;
     let size = neutrino_ipam::pools_size(&pools);
     if size == 0 {
         return Err(PluginError::SubnetExhausted(subnet.id.clone()));
     }
+    let found = |ip: IpAddr| FixedIp { subnet_id: subnet.id.clone(), ip_address: ip.to_string() };
     for _ in 0..PROBES {
         let n = rand::thread_rng().gen_range(0..size);
         let Some(ip) = neutrino_ipam::nth_address(&pools, n) else { continue };
-        if !tx.is_allocated(&subnet.id, &ip.to_string()).await? {
-            return Ok(ip);
+        if record(tx, subnet, port_id, &ip.to_string()).await? {
+            return Ok(found(ip));
         }
     }
     let mut allocated: Vec<IpAddr> = tx
@@ -100,6 +103,12 @@ async fn pick_free(tx: &mut Tx, subnet: &Subnet) -> PluginResult<IpAddr> {
         .filter_map(|s| s.parse().ok())
         .collect();
     allocated.sort_unstable();
-    neutrino_ipam::random_free(&pools, &allocated, &mut rand::thread_rng())
-        .ok_or_else(|| PluginError::SubnetExhausted(subnet.id.clone()))
+    let ip = neutrino_ipam::random_free(&pools, &allocated, &mut rand::thread_rng())
+        .ok_or_else(|| PluginError::SubnetExhausted(subnet.id.clone()))?;
+    if record(tx, subnet, port_id, &ip.to_string()).await? {
+        Ok(found(ip))
+    } else {
+        // Only a concurrent writer on a multi-writer database gets here.
+        Err(PluginError::SubnetExhausted(subnet.id.clone()))
+    }
 }
