@@ -171,6 +171,12 @@ fn build_default(
     if let Some(v) = r.read(S, "global_physnet_mtu", |t| parse_int_as(t, 68, U32_MAX))? {
         d.global_physnet_mtu = v;
     }
+    if let Some(v) = r.read(S, "max_dns_nameservers", |t| parse_int_as(t, 0, U32_MAX))? {
+        d.max_dns_nameservers = v;
+    }
+    if let Some(v) = r.read(S, "max_subnet_host_routes", |t| parse_int_as(t, 0, U32_MAX))? {
+        d.max_subnet_host_routes = v;
+    }
     if let Some(v) = r.read(S, "api_workers", |t| {
         if t.is_empty() {
             Ok(None)

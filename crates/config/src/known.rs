@@ -91,6 +91,8 @@ pub static KNOWN_KEYS: &[KnownKey] = &[
     typed("DEFAULT", "host"),
     typed("DEFAULT", "global_physnet_mtu"),
     typed("DEFAULT", "api_workers"),
+    typed("DEFAULT", "max_dns_nameservers"),
+    typed("DEFAULT", "max_subnet_host_routes"),
     typed("DEFAULT", "pagination_max_limit"),
     typed("DEFAULT", "default_availability_zones"),
     not_built(

@@ -133,6 +133,10 @@ pub struct DefaultSection {
     pub global_physnet_mtu: u32,
     /// Number of API workers, if configured.
     pub api_workers: Option<u32>,
+    /// Most DNS nameservers a subnet may have.
+    pub max_dns_nameservers: u32,
+    /// Most host routes a subnet may have.
+    pub max_subnet_host_routes: u32,
     /// Maximum page size; `-1` = unlimited.
     pub pagination_max_limit: i64,
     /// Availability zones used when a resource names none.
@@ -155,6 +159,8 @@ impl Default for DefaultSection {
             host: None,
             global_physnet_mtu: 1500,
             api_workers: None,
+            max_dns_nameservers: 5,
+            max_subnet_host_routes: 20,
             pagination_max_limit: -1,
             default_availability_zones: Vec::new(),
         }

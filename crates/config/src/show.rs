@@ -116,6 +116,8 @@ pub(crate) fn typed_fields(config: &Config) -> Vec<Field> {
             d.global_physnet_mtu.to_string(),
             json!(d.global_physnet_mtu),
         ),
+        field(D, "max_dns_nameservers", d.max_dns_nameservers.to_string(), json!(d.max_dns_nameservers)),
+        field(D, "max_subnet_host_routes", d.max_subnet_host_routes.to_string(), json!(d.max_subnet_host_routes)),
         optional(
             D,
             "api_workers",

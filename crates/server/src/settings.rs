@@ -21,6 +21,10 @@ pub struct Settings {
     pub pagination_max_limit: Option<u64>,
     /// `[DEFAULT] default_availability_zones`.
     pub default_availability_zones: Vec<String>,
+    /// `[DEFAULT] max_dns_nameservers`.
+    pub max_dns_nameservers: usize,
+    /// `[DEFAULT] max_subnet_host_routes`.
+    pub max_subnet_host_routes: usize,
 }
 
 impl Settings {
@@ -36,6 +40,8 @@ impl Settings {
             overlay_ip_version: cfg.ml2.overlay_ip_version,
             pagination_max_limit: u64::try_from(cfg.default.pagination_max_limit).ok().filter(|l| *l > 0),
             default_availability_zones: cfg.default.default_availability_zones.clone(),
+            max_dns_nameservers: usize::try_from(cfg.default.max_dns_nameservers).unwrap_or(usize::MAX),
+            max_subnet_host_routes: usize::try_from(cfg.default.max_subnet_host_routes).unwrap_or(usize::MAX),
         })
     }
 }

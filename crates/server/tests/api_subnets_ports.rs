@@ -248,3 +248,53 @@ async fn network_delete_cascades_subnets_and_frees_everything() {
     let net2 = s.network(json!({})).await;
     s.subnet(&net2, "10.0.0.0/24", json!({})).await;
 }
+
+#[tokio::test]
+async fn subnet_limits_on_nameservers_and_routes() {
+    let s = Server::start("[DEFAULT]\nmax_dns_nameservers = 2\nmax_subnet_host_routes = 1\n").await;
+    let net = s.network(json!({})).await;
+    let r = s.post("/v2.0/subnets", json!({"subnet": {"network_id": net, "ip_version": 4, "cidr": "10.0.0.0/24", "dns_nameservers": ["1.1.1.1", "8.8.8.8", "9.9.9.9"]}})).await;
+    assert_eq!((r.status, r.error_type()), (400, "DNSNameServersExhausted"));
+    let sub = s.subnet(&net, "10.0.0.0/24", json!({"host_routes": [{"destination": "10.1.0.0/16", "nexthop": "10.0.0.1"}]})).await;
+    let r = s.put(&format!("/v2.0/subnets/{sub}"), json!({"subnet": {"host_routes": [{"destination": "10.1.0.0/16", "nexthop": "10.0.0.1"}, {"destination": "10.2.0.0/16", "nexthop": "10.0.0.1"}]}})).await;
+    assert_eq!((r.status, r.error_type()), (400, "HostRoutesExhausted"));
+}
+
+#[tokio::test]
+async fn slaac_subnet_delete_takes_its_automatic_addresses() {
+    let s = Server::default().await;
+    let net = s.network(json!({})).await;
+    s.subnet(&net, "10.0.0.0/24", json!({})).await;
+    let v6 = s.subnet(&net, "2001:db8::/64", json!({"ipv6_ra_mode": "slaac", "ipv6_address_mode": "slaac"})).await;
+    let p = s.port(json!({"network_id": net})).await;
+    assert_eq!(p["fixed_ips"].as_array().unwrap().len(), 2);
+    assert_eq!(s.delete(&format!("/v2.0/subnets/{v6}")).await.status, 204);
+    let after = s.get(&format!("/v2.0/ports/{}", p["id"].as_str().unwrap())).await;
+    assert_eq!(after.body["port"]["fixed_ips"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn shared_network_guests_get_neutrons_port_policy() {
+    let s = Server::default().await;
+    let net = s.network(json!({"shared": true, "project_id": "owner"})).await;
+    s.subnet(&net, "10.0.0.0/24", json!({"project_id": "owner"})).await;
+    let guest = Who::Member("guest");
+    for (body, rule) in [
+        (json!({"fixed_ips": [{"ip_address": "10.0.0.9"}]}), "create_port:fixed_ips:ip_address"),
+        (json!({"mac_address": "fa:16:3e:00:00:09"}), "create_port:mac_address"),
+        (json!({"port_security_enabled": false}), "create_port:port_security_enabled"),
+        (json!({"device_owner": "network:dhcp"}), "create_port:device_owner"),
+    ] {
+        let mut b = body.clone();
+        b["network_id"] = json!(net);
+        let r = s.req(&guest, "POST", "/v2.0/ports", Some(json!({ "port": b })), &[]).await;
+        assert_eq!((r.status, r.message()), (403, format!("rule:{rule} is disallowed by policy").as_str()), "{body}");
+    }
+    let ok = s.req(&guest, "POST", "/v2.0/ports", Some(json!({"port": {"network_id": net}})), &[]).await;
+    assert_eq!(ok.status, 201);
+    assert_eq!(ok.body["port"]["project_id"], "guest");
+    // The guest's port keeps the network shared.
+    let r = s.put(&format!("/v2.0/networks/{net}"), json!({"network": {"shared": false}})).await;
+    assert_eq!((r.status, r.error_type()), (409, "InvalidSharedSetting"));
+    assert_eq!(s.get(&format!("/v2.0/networks/{net}")).await.body["network"]["shared"], true);
+}

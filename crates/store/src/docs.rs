@@ -63,8 +63,7 @@ pub(crate) async fn list_docs(
                 .fetch_optional(&mut *conn)
                 .await?;
             match row {
-                // Neutron ignores a marker that names no row.
-                None => None,
+                None => return Err(StoreError::MarkerNotFound(id.clone())),
                 Some(row) => {
                     let mut values = Vec::with_capacity(keys.len());
                     for i in 0..keys.len() {

@@ -23,6 +23,9 @@ pub enum StoreError {
     /// The schema is newer than this binary: refuse to touch it.
     #[error("the database schema has migration {0}, unknown to this binary: it was upgraded by a newer neutrino; run that version")]
     SchemaAhead(i64),
+    /// A list's `marker` names no row.
+    #[error("marker {0} not found")]
+    MarkerNotFound(String),
     /// A stored document did not parse: the row is corrupt.
     #[error("corrupt document in {table} {id}: {reason}")]
     Corrupt {

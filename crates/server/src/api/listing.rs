@@ -167,7 +167,7 @@ pub fn parse(resource: Resource, raw_query: Option<&str>, scope: Scope, max_limi
         query.filters.push(Filter::Eq { attr, values });
     }
     query.filters.extend(fixed_ips);
-    if !sort_dirs.is_empty() && sort_dirs.len() != sort_keys.len() {
+    if sort_dirs.len() != sort_keys.len() {
         return Err(bad("The number of sort_keys and sort_dirs must be same"));
     }
     for (i, key) in sort_keys.iter().enumerate() {
@@ -227,6 +227,8 @@ mod tests {
         assert_eq!(p("sort_key=bogus").err().map(|f| f.status), Some(400));
         assert_eq!(p("sort_key=name&sort_dir=up").err().map(|f| f.status), Some(400));
         assert_eq!(p("sort_key=name&sort_key=id&sort_dir=asc").err().map(|f| f.status), Some(400));
+        assert_eq!(p("sort_key=name").err().map(|f| f.status), Some(400));
+        assert_eq!(p("sort_dir=asc").err().map(|f| f.status), Some(400));
     }
 
     #[test]

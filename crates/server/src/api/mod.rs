@@ -47,7 +47,10 @@ pub fn app(state: AppState) -> Router {
         )
         .route(
             "/v2.0/{collection}/{id}/tags",
-            get(resources::tags_get).put(resources::tags_replace).delete(resources::tags_clear),
+            get(resources::tags_get)
+                .post(resources::tags_add)
+                .put(resources::tags_replace)
+                .delete(resources::tags_clear),
         )
         .route(
             "/v2.0/{collection}/{id}/tags/{tag}",

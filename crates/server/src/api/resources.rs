@@ -105,11 +105,9 @@ fn links(headers: &HeaderMap, resource: Resource, req: &ListRequest, docs: &[Str
     };
     let (first, last) = (docs.first().and_then(|d| id_of(d)), docs.last().and_then(|d| id_of(d)));
     let mut out = Vec::new();
-    let (has_next, has_prev) = if req.query.page_reverse {
-        (req.query.marker.is_some(), more)
-    } else {
-        (more, req.query.marker.is_some())
-    };
+    // Paging forward, the last page has no `next`; paging backwards, the
+    // first page has no `previous` (the API guide's rule).
+    let (has_next, has_prev) = if req.query.page_reverse { (true, more) } else { (more, true) };
     if let (true, Some(last)) = (has_next, &last) {
         out.push(serde_json::json!({"rel": "next", "href": href(last, false)}));
     }
@@ -265,6 +263,17 @@ pub(crate) async fn tags_get(
     Ok(json_response(StatusCode::OK, serde_json::json!({ "tags": tags }).to_string()))
 }
 
+fn tag_list(body: &Bytes) -> ApiResult<Vec<String>> {
+    let body = parse_body(body)?;
+    match body.get("tags") {
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|t| t.as_str().map(String::from).ok_or_else(|| ApiError(Fault::bad_request(format!("Invalid input for tags. Reason: '{t}' is not a valid string.")))))
+            .collect::<ApiResult<Vec<String>>>(),
+        _ => Err(ApiError(Fault::bad_request("Invalid input for tags. Reason: a list of tags is required."))),
+    }
+}
+
 pub(crate) async fn tags_replace(
     State(state): State<AppState>,
     Path((collection, id)): Path<(String, String)>,
@@ -273,15 +282,22 @@ pub(crate) async fn tags_replace(
 ) -> ApiResult<Response> {
     let resource = resource_of(&collection)?;
     let ctx = noauth_context(&headers);
-    let body = parse_body(&body)?;
-    let tags = match body.get("tags") {
-        Some(Value::Array(items)) => items
-            .iter()
-            .map(|t| t.as_str().map(String::from).ok_or_else(|| ApiError(Fault::bad_request(format!("Invalid input for tags. Reason: '{t}' is not a valid string.")))))
-            .collect::<ApiResult<Vec<String>>>()?,
-        _ => return Err(ApiError(Fault::bad_request("Invalid input for tags. Reason: a list of tags is required."))),
-    };
+    let tags = tag_list(&body)?;
     let tags = state.plugin.change_tags(&ctx, resource, &id, TagTarget::ReplaceAll(tags)).await?;
+    Ok(json_response(StatusCode::OK, serde_json::json!({ "tags": tags }).to_string()))
+}
+
+/// `POST …/tags` ("Create tags"): adds several tags.
+pub(crate) async fn tags_add(
+    State(state): State<AppState>,
+    Path((collection, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let resource = resource_of(&collection)?;
+    let ctx = noauth_context(&headers);
+    let tags = tag_list(&body)?;
+    let tags = state.plugin.change_tags(&ctx, resource, &id, TagTarget::AddAll(tags)).await?;
     Ok(json_response(StatusCode::OK, serde_json::json!({ "tags": tags }).to_string()))
 }
 

@@ -99,6 +99,11 @@ impl Body {
         self.map.contains_key(key)
     }
 
+    /// The raw value, left in place.
+    pub fn peek(&self, key: &str) -> Option<&Value> {
+        self.map.get(key)
+    }
+
     /// Removes and returns the raw value.
     pub fn raw(&mut self, key: &str) -> Option<Value> {
         self.map.remove(key)
@@ -290,11 +295,17 @@ pub fn new_id() -> String {
     uuid::Uuid::new_v4().hyphenated().to_string()
 }
 
-/// The tag rules: at most 60 characters, no commas or slashes.
+/// Neutron's `MAX_TAG_LEN`.
+pub const MAX_TAG_LEN: usize = 255;
+
+/// The tag rules: 1 to 255 characters, no commas or slashes.
 pub fn validate_tag(tag: &str) -> PluginResult<()> {
-    if tag.is_empty() || tag.chars().count() > 60 {
+    if tag.is_empty() {
+        return Err(PluginError::BadRequest("Invalid input for tags. Reason: '' Blank strings are not permitted.".into()));
+    }
+    if tag.chars().count() > MAX_TAG_LEN {
         return Err(PluginError::BadRequest(format!(
-            "Invalid input for tags. Reason: '{tag}' exceeds maximum length of 60 or is empty."
+            "Invalid input for tags. Reason: '{tag}' exceeds maximum length of {MAX_TAG_LEN}."
         )));
     }
     if tag.contains(',') || tag.contains('/') {
@@ -349,7 +360,8 @@ mod tests {
     #[test]
     fn tags_are_limited() {
         assert!(validate_tag("ok-tag").is_ok());
-        assert!(validate_tag(&"x".repeat(61)).is_err());
+        assert!(validate_tag(&"x".repeat(255)).is_ok());
+        assert!(validate_tag(&"x".repeat(256)).is_err());
         assert!(validate_tag("a,b").is_err());
         assert!(validate_tag("").is_err());
     }

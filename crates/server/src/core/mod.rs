@@ -265,7 +265,10 @@ impl Plugin {
         q: &neutrino_store::ListQuery,
     ) -> PluginResult<(Vec<String>, bool)> {
         let mut r = self.store.read().await?;
-        Ok(r.list_docs(table_of(resource), q).await?)
+        match r.list_docs(table_of(resource), q).await {
+            Err(neutrino_store::StoreError::MarkerNotFound(id)) => Err(PluginError::not_found(resource, &id)),
+            other => Ok(other?),
+        }
     }
 }
 

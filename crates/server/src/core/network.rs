@@ -30,7 +30,7 @@ const RULES: &[AttrRule] = &[
     rule("provider:physical_network", true, false),
     rule("provider:segmentation_id", true, false),
     rule("subnets", false, false),
-    rule("tags", true, false),
+    rule("tags", false, false),
     rule("created_at", false, false),
     rule("updated_at", false, false),
     rule("revision_number", false, false),
@@ -50,10 +50,6 @@ impl Plugin {
         let external = b.boolean("router:external")?.unwrap_or(false);
         let port_security_enabled = b.boolean("port_security_enabled")?.unwrap_or(true);
         let az_hints = b.string_list("availability_zone_hints", 255)?.unwrap_or_default();
-        let tags = b.string_list("tags", 60)?.unwrap_or_default();
-        for t in &tags {
-            super::input::validate_tag(t)?;
-        }
         let requested_mtu = b.integer("mtu", 68, MAX_MTU)?;
         let segment_req = SegmentRequest {
             network_type: b.string("provider:network_type", 255)?,
@@ -93,7 +89,7 @@ impl Plugin {
             provider_physical_network: None,
             provider_segmentation_id: None,
             subnets: Vec::new(),
-            tags: tags.clone(),
+            tags: Vec::new(),
             created_at: now.clone(),
             updated_at: now,
             revision_number: 1,
@@ -124,9 +120,6 @@ impl Plugin {
             segment_index: 0,
         })
         .await?;
-        if !tags.is_empty() {
-            tx.set_tags(Table::Networks, &id, &tags).await?;
-        }
         Ok(network)
     }
 
@@ -154,6 +147,16 @@ impl Plugin {
         if let Some(v) = b.boolean("shared")? {
             if !ctx.is_admin && v != n.shared {
                 return Err(PluginError::Forbidden("update_network:shared".into()));
+            }
+            if n.shared && !v {
+                let ports: Vec<Port> = docs(tx, Table::Ports, "network_id", id).await?;
+                if ports.iter().any(|p| p.project_id != n.project_id && !p.device_owner.starts_with("network:")) {
+                    return Err(PluginError::Fault(neutrino_model::Fault::new(
+                        409,
+                        "InvalidSharedSetting",
+                        format!("Unable to reconfigure sharing settings for network {id}. Multiple projects are using it."),
+                    )));
+                }
             }
             n.shared = v;
         }

@@ -91,6 +91,16 @@ fn parse_fixed_ips(raw: Vec<Map<String, Value>>) -> PluginResult<Vec<FixedIpRequ
     Ok(out)
 }
 
+fn b_peek_str<'a>(b: &'a Body, key: &str) -> Option<&'a str> {
+    b.peek(key).and_then(Value::as_str)
+}
+
+fn b_peek_fixed_ip_address(b: &Body) -> bool {
+    b.peek("fixed_ips")
+        .and_then(Value::as_array)
+        .is_some_and(|items| items.iter().any(|f| f.get("ip_address").is_some()))
+}
+
 fn parse_mac(attr: &str, v: &Value) -> PluginResult<[u8; 6]> {
     match v {
         Value::String(s) => neutrino_ipam::parse_mac(s).map_err(|_| bad_input(attr, format!("'{s}' is not a valid MAC address"))),
@@ -331,6 +341,25 @@ impl Plugin {
         if !network.shared && !ctx.owns(&network.project_id) {
             return Err(PluginError::not_found(Resource::Network, &network_id));
         }
+        // Neutron's policy: on someone else's (shared) network, only its
+        // owner or an admin may choose addresses, MACs, port security,
+        // address pairs or a network device owner.
+        if !ctx.owns(&network.project_id) {
+            let pairs_given = b.has("allowed_address_pairs");
+            let owner_is_network = matches!(b_peek_str(&b, "device_owner"), Some(o) if o.starts_with("network:"));
+            let ip_given = b_peek_fixed_ip_address(&b);
+            for (denied, rule) in [
+                (b.has("mac_address"), "create_port:mac_address"),
+                (b.has("port_security_enabled"), "create_port:port_security_enabled"),
+                (pairs_given, "create_port:allowed_address_pairs"),
+                (owner_is_network, "create_port:device_owner"),
+                (ip_given, "create_port:fixed_ips:ip_address"),
+            ] {
+                if denied {
+                    return Err(PluginError::Forbidden(rule.into()));
+                }
+            }
+        }
         let requested_mac = match b.raw("mac_address") {
             None => None,
             Some(v) => Some(parse_mac("mac_address", &v)?),
@@ -348,7 +377,7 @@ impl Plugin {
         let profile = b.object("binding:profile")?.unwrap_or_default();
         let pairs_raw = b.object_list("allowed_address_pairs")?.unwrap_or_default();
         let dhcp_opts = parse_dhcp_opts(b.object_list("extra_dhcp_opts")?.unwrap_or_default())?;
-        let tags = b.string_list("tags", 60)?.unwrap_or_default();
+        let tags = b.string_list("tags", super::input::MAX_TAG_LEN)?.unwrap_or_default();
         for t in &tags {
             super::input::validate_tag(t)?;
         }
@@ -443,6 +472,18 @@ impl Plugin {
         check_owner(ctx, &p.project_id, "update_port")?;
         check_revision(if_match, p.revision_number)?;
         let network: Network = load(tx, &RequestContext::admin(""), Resource::Network, &p.network_id).await?;
+        if !ctx.owns(&network.project_id) {
+            for (denied, rule) in [
+                (b.has("port_security_enabled"), "update_port:port_security_enabled"),
+                (b.has("allowed_address_pairs"), "update_port:allowed_address_pairs"),
+                (matches!(b_peek_str(&b, "device_owner"), Some(o) if o.starts_with("network:")), "update_port:device_owner"),
+                (b_peek_fixed_ip_address(&b), "update_port:fixed_ips:ip_address"),
+            ] {
+                if denied {
+                    return Err(PluginError::Forbidden(rule.into()));
+                }
+            }
+        }
         if let Some(v) = b.string("name", 255)? {
             p.name = v;
         }

@@ -36,7 +36,7 @@ const RULES: &[AttrRule] = &[
     rule("subnetpool_id", true, false),
     rule("prefixlen", true, false),
     rule("use_default_subnetpool", true, false),
-    rule("tags", true, false),
+    rule("tags", false, false),
     rule("created_at", false, false),
     rule("updated_at", false, false),
     rule("revision_number", false, false),
@@ -148,6 +148,30 @@ fn parse_routes(version: u8, raw: Vec<Map<String, Value>>) -> PluginResult<Vec<H
     Ok(out)
 }
 
+fn check_limits(settings: &crate::Settings, subnet_id: &str, dns: &[String], routes: &[HostRoute]) -> PluginResult<()> {
+    if dns.len() > settings.max_dns_nameservers {
+        return Err(PluginError::Fault(neutrino_model::Fault::new(
+            400,
+            "DNSNameServersExhausted",
+            format!(
+                "Unable to complete operation for {subnet_id}. The number of DNS nameservers exceeds the limit {}.",
+                settings.max_dns_nameservers
+            ),
+        )));
+    }
+    if routes.len() > settings.max_subnet_host_routes {
+        return Err(PluginError::Fault(neutrino_model::Fault::new(
+            400,
+            "HostRoutesExhausted",
+            format!(
+                "Unable to complete operation for {subnet_id}. The number of host routes exceeds the limit {}.",
+                settings.max_subnet_host_routes
+            ),
+        )));
+    }
+    Ok(())
+}
+
 fn gateway_from(v: Option<Value>, cidr: &IpNet) -> PluginResult<Option<Option<IpAddr>>> {
     match v {
         None => Ok(None),
@@ -224,16 +248,13 @@ impl Plugin {
         };
         let dns = parse_nameservers(ip_version, b.string_list("dns_nameservers", 255)?.unwrap_or_default())?;
         let routes = parse_routes(ip_version, b.object_list("host_routes")?.unwrap_or_default())?;
+        check_limits(&self.settings, "new subnet", &dns, &routes)?;
         let enable_dhcp = b.boolean("enable_dhcp")?.unwrap_or(true);
         if !enable_dhcp && ip_version == 6 && matches!(addr_mode.as_deref(), Some("dhcpv6-stateful" | "dhcpv6-stateless")) {
             return Err(PluginError::InvalidInput("ipv6_ra_mode or ipv6_address_mode cannot be set when enable_dhcp is set to False".into()));
         }
         let name = b.string("name", 255)?.unwrap_or_default();
         let description = b.string("description", 255)?.unwrap_or_default();
-        let tags = b.string_list("tags", 60)?.unwrap_or_default();
-        for t in &tags {
-            super::input::validate_tag(t)?;
-        }
         self.check_overlap(tx, &network_id, &cidr).await?;
 
         let (id, now) = new_id_and_time();
@@ -254,15 +275,12 @@ impl Plugin {
             ipv6_ra_mode: ra_mode,
             ipv6_address_mode: addr_mode,
             subnetpool_id: None,
-            tags: tags.clone(),
+            tags: Vec::new(),
             created_at: now.clone(),
             updated_at: now,
             revision_number: 1,
         };
         tx.insert(Table::Subnets, &subnet_row(&subnet)?).await?;
-        if !tags.is_empty() {
-            tx.set_tags(Table::Subnets, &id, &tags).await?;
-        }
         self.network_subnets_changed(tx, &network_id, Some(&id), None).await?;
         Ok(subnet)
     }
@@ -347,6 +365,7 @@ impl Plugin {
         if let Some(v) = b.object_list("host_routes")? {
             s.host_routes = parse_routes(s.ip_version, v)?;
         }
+        check_limits(&self.settings, id, &s.dns_nameservers, &s.host_routes)?;
         if let Some(v) = b.boolean("enable_dhcp")? {
             if !v && matches!(s.ipv6_address_mode.as_deref(), Some("dhcpv6-stateful" | "dhcpv6-stateless")) {
                 return Err(PluginError::InvalidInput("ipv6_ra_mode or ipv6_address_mode cannot be set when enable_dhcp is set to False".into()));
@@ -369,10 +388,14 @@ impl Plugin {
         check_owner(ctx, &s.project_id, "delete_subnet")?;
         check_revision(if_match, s.revision_number)?;
         let holders = tx.allocations_in_subnet(id).await?;
-        if holders.iter().any(|(_, owner)| owner != OWNER_DHCP) {
+        // Addresses the subnet hands out itself (SLAAC) go with it, as do
+        // the DHCP ports'; any other holder keeps the subnet in use.
+        let auto = super::ipalloc::is_auto_address(&s);
+        let removable = |owner: &str| owner == OWNER_DHCP || (auto && !owner.starts_with("network:router_interface"));
+        if holders.iter().any(|(_, owner)| !removable(owner)) {
             return Err(PluginError::SubnetInUse(id.to_string()));
         }
-        // DHCP ports lose their address on this subnet and stay.
+        // Those ports lose their address on this subnet and stay.
         for (a, _) in &holders {
             tx.delete_allocation(id, &a.ip_address).await?;
             let ports: Vec<Port> = docs(tx, Table::Ports, "id", &a.port_id).await?;

@@ -14,12 +14,25 @@ use crate::error::{PluginError, PluginResult};
 pub enum TagTarget {
     /// Replace all tags.
     ReplaceAll(Vec<String>),
+    /// Add several tags (keeping the others).
+    AddAll(Vec<String>),
     /// Add one tag.
     Add(String),
     /// Remove one tag (404 if absent).
     Remove(String),
     /// Remove every tag.
     RemoveAll,
+}
+
+/// Each tag valid, none twice.
+fn check_list(tags: &[String]) -> PluginResult<()> {
+    for (i, t) in tags.iter().enumerate() {
+        validate_tag(t)?;
+        if tags[..i].contains(t) {
+            return Err(PluginError::BadRequest(format!("Invalid input for tags. Reason: Duplicate items in the list: '{t}'.")));
+        }
+    }
+    Ok(())
 }
 
 fn row_of(resource: Resource, id: &str, v: &Value) -> PluginResult<DocRow> {
@@ -57,16 +70,16 @@ impl Plugin {
             .unwrap_or_default();
         match change {
             TagTarget::ReplaceAll(new) => {
-                for t in &new {
-                    validate_tag(t)?;
-                }
-                let mut dedup: Vec<String> = Vec::with_capacity(new.len());
+                check_list(&new)?;
+                tags = new;
+            }
+            TagTarget::AddAll(new) => {
+                check_list(&new)?;
                 for t in new {
-                    if !dedup.contains(&t) {
-                        dedup.push(t);
+                    if !tags.contains(&t) {
+                        tags.push(t);
                     }
                 }
-                tags = dedup;
             }
             TagTarget::Add(t) => {
                 validate_tag(&t)?;

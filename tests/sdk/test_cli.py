@@ -1,0 +1,74 @@
+"""The real `openstack` CLI (python-openstackclient 10.5.0) against Neutrino.
+
+Talking to a noauth endpoint without Keystone -- verified with osc 10.5.0:
+
+    openstack --os-auth-type none --os-endpoint http://127.0.0.1:PORT network list
+
+(equivalently OS_AUTH_TYPE=none OS_ENDPOINT=http://127.0.0.1:PORT). The
+endpoint is the server root, not .../v2.0: keystoneauth discovers v2.0 from
+GET /. `--os-network-endpoint-override` is not an osc 10.5.0 option.
+"""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import uniq
+
+OPENSTACK = Path(sys.executable).parent / "openstack"
+
+
+def _run(neutrino, tmp_path, *args):
+    # A clean environment: no OS_* variables, no clouds.yaml from $HOME.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
+    env["HOME"] = str(tmp_path)
+    env["OS_CLIENT_CONFIG_FILE"] = str(tmp_path / "no-clouds.yaml")
+    cmd = [str(OPENSTACK), "--os-auth-type", "none", "--os-endpoint", neutrino.root,
+           *args]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, (
+        f"{' '.join(cmd)} exited {proc.returncode}\nstdout:\n{proc.stdout}\n"
+        f"stderr:\n{proc.stderr}")
+    return proc.stdout
+
+
+@pytest.mark.skipif(not OPENSTACK.exists(), reason="no openstack CLI in this venv")
+def test_openstack_cli_network_subnet_port(neutrino, conn, mk, tmp_path):
+    net_name, sub_name, port_name = uniq("cli-net"), uniq("cli-sub"), uniq("cli-port")
+
+    net = json.loads(_run(neutrino, tmp_path, "network", "create", net_name,
+                          "--description", "from the CLI", "-f", "json"))
+    mk.add("network", net["id"])
+    assert net["name"] == net_name
+    assert net["description"] == "from the CLI"
+    assert net["status"] == "ACTIVE"
+    assert net["admin_state_up"] is True
+
+    sub = json.loads(_run(neutrino, tmp_path, "subnet", "create", sub_name,
+                          "--network", net_name, "--subnet-range", "10.60.0.0/24",
+                          "--dns-nameserver", "192.0.2.53", "-f", "json"))
+    mk.add("subnet", sub["id"])
+    assert sub["cidr"] == "10.60.0.0/24"
+    assert sub["network_id"] == net["id"]
+    assert sub["gateway_ip"] == "10.60.0.1"
+    assert sub["dns_nameservers"] == ["192.0.2.53"]
+
+    port = json.loads(_run(neutrino, tmp_path, "port", "create", port_name,
+                           "--network", net_name,
+                           "--fixed-ip", f"subnet={sub_name},ip-address=10.60.0.10",
+                           "-f", "json"))
+    mk.add("port", port["id"])
+    assert port["network_id"] == net["id"]
+    assert port["fixed_ips"] == [{"subnet_id": sub["id"], "ip_address": "10.60.0.10"}]
+
+    listed = json.loads(_run(neutrino, tmp_path, "network", "list", "-f", "json"))
+    row = next(r for r in listed if r["ID"] == net["id"])
+    assert row["Name"] == net_name
+    assert row["Subnets"] == [sub["id"]]
+
+    # and the SDK sees what the CLI made
+    assert conn.network.get_port(port["id"]).fixed_ips[0]["ip_address"] == "10.60.0.10"
