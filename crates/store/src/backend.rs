@@ -126,15 +126,18 @@ impl Store {
             conn.execute("PRAGMA journal_mode = WAL").await?;
             conn.close().await?;
         }
+        // Connections are local files: no liveness ping before each use.
         let writer = AnyPoolOptions::new()
             .max_connections(1)
             .min_connections(1)
+            .test_before_acquire(false)
             .acquire_timeout(opts.acquire_timeout)
             .after_connect(|conn, _| Box::pin(async move { sqlite_session(conn).await }))
             .connect_with(connect.clone())
             .await?;
         let reader = AnyPoolOptions::new()
             .max_connections(opts.read_connections.max(1))
+            .test_before_acquire(false)
             .acquire_timeout(opts.acquire_timeout)
             .after_connect(|conn, _| Box::pin(async move { sqlite_session(conn).await }))
             .connect_with(connect)

@@ -85,6 +85,55 @@ pub(crate) async fn load<T: DeserializeOwned>(
     }
 }
 
+/// What every standard resource has: an owner and a revision.
+pub(crate) trait Standard {
+    /// Owning project.
+    fn owner(&self) -> &str;
+    /// Current revision.
+    fn revision(&self) -> u64;
+}
+
+macro_rules! standard {
+    ($($t:ty),*) => {$(
+        impl Standard for $t {
+            fn owner(&self) -> &str {
+                &self.project_id
+            }
+            fn revision(&self) -> u64 {
+                self.revision_number
+            }
+        }
+    )*};
+}
+standard!(neutrino_model::Network, neutrino_model::Subnet, neutrino_model::Port);
+
+/// Whether a change is an update or a delete (names the policy rule).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Change {
+    Update,
+    Delete,
+}
+
+/// Loads a resource the caller is about to change: visible (else 404),
+/// owned (else 403) and at the `If-Match` revision (else 412).
+pub(crate) async fn load_for_change<T: DeserializeOwned + Standard>(
+    tx: &mut Tx,
+    ctx: &RequestContext,
+    resource: Resource,
+    id: &str,
+    if_match: Option<u64>,
+    change: Change,
+) -> PluginResult<T> {
+    let v: T = load(tx, ctx, resource, id).await?;
+    let verb = match change {
+        Change::Update => "update",
+        Change::Delete => "delete",
+    };
+    check_owner(ctx, v.owner(), &format!("{verb}_{}", resource.singular()))?;
+    check_revision(if_match, v.revision())?;
+    Ok(v)
+}
+
 /// Fails with 412 when `If-Match: revision_number=N` does not hold.
 pub(crate) fn check_revision(if_match: Option<u64>, current: u64) -> PluginResult<()> {
     match if_match {

@@ -7,7 +7,7 @@ use neutrino_store::{SegmentRow, Table, Tx};
 use serde_json::Value;
 
 use super::input::{rule, AttrRule, Body, Op};
-use super::{check_owner, check_revision, load, network_row, new_id_and_time, owner_of, Plugin};
+use super::{load_for_change, Change, network_row, new_id_and_time, owner_of, Plugin};
 use crate::context::RequestContext;
 use crate::error::{PluginError, PluginResult};
 use crate::ml2::SegmentRequest;
@@ -132,9 +132,7 @@ impl Plugin {
         if_match: Option<u64>,
     ) -> PluginResult<Network> {
         let mut b = Body::new(body, RULES, Op::Update)?;
-        let mut n: Network = load(tx, ctx, Resource::Network, id).await?;
-        check_owner(ctx, &n.project_id, "update_network")?;
-        check_revision(if_match, n.revision_number)?;
+        let mut n: Network = load_for_change(tx, ctx, Resource::Network, id, if_match, Change::Update).await?;
         if let Some(v) = b.string("name", 255)? {
             n.name = v;
         }
@@ -189,9 +187,7 @@ impl Plugin {
         id: &str,
         if_match: Option<u64>,
     ) -> PluginResult<()> {
-        let n: Network = load(tx, ctx, Resource::Network, id).await?;
-        check_owner(ctx, &n.project_id, "delete_network")?;
-        check_revision(if_match, n.revision_number)?;
+        let _: Network = load_for_change(tx, ctx, Resource::Network, id, if_match, Change::Delete).await?;
         let ports: Vec<Port> = docs(tx, Table::Ports, "network_id", id).await?;
         // Only the network service's own DHCP ports go with the network.
         if ports.iter().any(|p| p.device_owner != OWNER_DHCP) {

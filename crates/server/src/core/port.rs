@@ -11,7 +11,7 @@ use super::input::{py, rule, AttrRule, Body, Op};
 use super::ipalloc::{allocate, is_auto_address, Want};
 use super::network::docs;
 use super::subnet::{cidr_of, parse_ip};
-use super::{check_owner, check_revision, load, new_id_and_time, owner_of, port_row, Plugin};
+use super::{load, load_for_change, Change, new_id_and_time, owner_of, port_row, Plugin};
 use crate::context::RequestContext;
 use crate::error::{PluginError, PluginResult};
 use crate::ml2::mechanism::BindRequest;
@@ -468,9 +468,7 @@ impl Plugin {
         if_match: Option<u64>,
     ) -> PluginResult<Port> {
         let mut b = Body::new(body, RULES, Op::Update)?;
-        let mut p: Port = load(tx, ctx, Resource::Port, id).await?;
-        check_owner(ctx, &p.project_id, "update_port")?;
-        check_revision(if_match, p.revision_number)?;
+        let mut p: Port = load_for_change(tx, ctx, Resource::Port, id, if_match, Change::Update).await?;
         let network: Network = load(tx, &RequestContext::admin(""), Resource::Network, &p.network_id).await?;
         if !ctx.owns(&network.project_id) {
             for (denied, rule) in [
@@ -607,9 +605,7 @@ impl Plugin {
         id: &str,
         if_match: Option<u64>,
     ) -> PluginResult<()> {
-        let p: Port = load(tx, ctx, Resource::Port, id).await?;
-        check_owner(ctx, &p.project_id, "delete_port")?;
-        check_revision(if_match, p.revision_number)?;
+        let _: Port = load_for_change(tx, ctx, Resource::Port, id, if_match, Change::Delete).await?;
         tx.delete_port_allocations(id).await?;
         tx.delete(Table::Ports, id).await?;
         Ok(())

@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 
 use super::input::{py, rule, AttrRule, Body, Op};
 use super::network::docs;
-use super::{check_owner, check_revision, from_doc, load, new_id_and_time, owner_of, port_row, subnet_row, Plugin};
+use super::{check_owner, from_doc, load, load_for_change, Change, new_id_and_time, owner_of, port_row, subnet_row, Plugin};
 use crate::context::RequestContext;
 use crate::error::{PluginError, PluginResult};
 
@@ -314,9 +314,7 @@ impl Plugin {
         if_match: Option<u64>,
     ) -> PluginResult<Subnet> {
         let mut b = Body::new(body, RULES, Op::Update)?;
-        let mut s: Subnet = load(tx, ctx, Resource::Subnet, id).await?;
-        check_owner(ctx, &s.project_id, "update_subnet")?;
-        check_revision(if_match, s.revision_number)?;
+        let mut s: Subnet = load_for_change(tx, ctx, Resource::Subnet, id, if_match, Change::Update).await?;
         let cidr = cidr_of(&s)?;
         if let Some(v) = b.string("name", 255)? {
             s.name = v;
@@ -384,9 +382,7 @@ impl Plugin {
         id: &str,
         if_match: Option<u64>,
     ) -> PluginResult<()> {
-        let s: Subnet = load(tx, ctx, Resource::Subnet, id).await?;
-        check_owner(ctx, &s.project_id, "delete_subnet")?;
-        check_revision(if_match, s.revision_number)?;
+        let s: Subnet = load_for_change(tx, ctx, Resource::Subnet, id, if_match, Change::Delete).await?;
         let holders = tx.allocations_in_subnet(id).await?;
         // Addresses the subnet hands out itself (SLAAC) go with it, as do
         // the DHCP ports'; any other holder keeps the subnet in use.
