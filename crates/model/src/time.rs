@@ -37,6 +37,6 @@ mod tests {
         assert_eq!(format_timestamp(0), "1970-01-01T00:00:00Z");
         assert_eq!(format_timestamp(1_476_110_147), "2016-10-10T14:35:47Z");
         assert_eq!(format_timestamp(951_782_400), "2000-02-29T00:00:00Z");
-        assert_eq!(format_timestamp(1_795_000_000), "2026-11-18T09:46:40Z");
+        assert_eq!(format_timestamp(1_795_000_000), "2026-11-18T11:06:40Z");
     }
 }
