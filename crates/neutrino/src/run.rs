@@ -15,7 +15,7 @@ use crate::cli::{Cli, Command, ConfigAction, ConfigArgs, DbAction, Format, Liste
 
 /// Logs to stderr; `--debug` or RUST_LOG for more.
 pub fn init_tracing(debug: bool) {
-    let default = if debug { "debug" } else { "info,tower_http=warn,sqlx=warn" };
+    let default = if debug { "debug" } else { "info,tower_http=warn" };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();

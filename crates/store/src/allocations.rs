@@ -1,7 +1,7 @@
 //! IP allocations: one row per (subnet, address), the key that makes a
 //! duplicate address impossible whatever the concurrency.
 
-use sqlx::Row;
+use rusqlite::{params, OptionalExtension};
 
 use crate::backend::Tx;
 use crate::error::StoreError;
@@ -22,21 +22,9 @@ pub struct Allocation {
 impl Tx {
     /// Records an allocation; a taken address is a unique violation.
     pub async fn insert_allocation(&mut self, a: &Allocation) -> Result<(), StoreError> {
-        let (conn, d) = self.conn();
-        let text = format!(
-            "INSERT INTO ipallocations (subnet_id, ip_address, port_id, network_id) VALUES ({}, {}, {}, {})",
-            d.placeholder(1),
-            d.placeholder(2),
-            d.placeholder(3),
-            d.placeholder(4)
-        );
-        sqlx::query(&text)
-            .bind(a.subnet_id.as_str())
-            .bind(a.ip_address.as_str())
-            .bind(a.port_id.as_str())
-            .bind(a.network_id.as_str())
-            .execute(conn)
-            .await?;
+        let (conn, _) = self.conn();
+        conn.prepare_cached("INSERT INTO ipallocations (subnet_id, ip_address, port_id, network_id) VALUES (?, ?, ?, ?)")?
+            .execute(params![a.subnet_id, a.ip_address, a.port_id, a.network_id])?;
         Ok(())
     }
 
@@ -53,77 +41,63 @@ impl Tx {
 
     /// Whether `ip` is allocated in `subnet_id`.
     pub async fn is_allocated(&mut self, subnet_id: &str, ip: &str) -> Result<bool, StoreError> {
-        let (conn, d) = self.conn();
-        let text = format!(
-            "SELECT 1 FROM ipallocations WHERE subnet_id = {} AND ip_address = {}",
-            d.placeholder(1),
-            d.placeholder(2)
-        );
-        Ok(sqlx::query(&text)
-            .bind(subnet_id)
-            .bind(ip)
-            .fetch_optional(conn)
-            .await?
+        let (conn, _) = self.conn();
+        Ok(conn
+            .prepare_cached("SELECT 1 FROM ipallocations WHERE subnet_id = ? AND ip_address = ?")?
+            .query_row(params![subnet_id, ip], |_| Ok(()))
+            .optional()?
             .is_some())
     }
 
     /// Every allocated address of a subnet (unsorted text).
     pub async fn allocated_addresses(&mut self, subnet_id: &str) -> Result<Vec<String>, StoreError> {
-        let (conn, d) = self.conn();
-        let text = format!(
-            "SELECT ip_address FROM ipallocations WHERE subnet_id = {}",
-            d.placeholder(1)
-        );
-        let rows = sqlx::query(&text).bind(subnet_id).fetch_all(conn).await?;
-        rows.iter()
-            .map(|r| r.try_get::<String, _>(0).map_err(StoreError::from))
-            .collect()
+        let (conn, _) = self.conn();
+        let mut stmt = conn.prepare_cached("SELECT ip_address FROM ipallocations WHERE subnet_id = ?")?;
+        let rows = stmt.query_map(params![subnet_id], |r| r.get::<_, String>(0))?;
+        let mut out = Vec::new();
+        for r in rows {
+            out.push(r?);
+        }
+        Ok(out)
     }
 
     /// Allocations of a subnet with the owning port's device_owner.
-    pub async fn allocations_in_subnet(
-        &mut self,
-        subnet_id: &str,
-    ) -> Result<Vec<(Allocation, String)>, StoreError> {
-        let (conn, d) = self.conn();
-        let text = format!(
+    pub async fn allocations_in_subnet(&mut self, subnet_id: &str) -> Result<Vec<(Allocation, String)>, StoreError> {
+        let (conn, _) = self.conn();
+        let mut stmt = conn.prepare_cached(
             "SELECT a.subnet_id, a.ip_address, a.port_id, a.network_id, p.device_owner \
-             FROM ipallocations a JOIN ports p ON p.id = a.port_id WHERE a.subnet_id = {} ORDER BY a.port_id",
-            d.placeholder(1)
-        );
-        let rows = sqlx::query(&text).bind(subnet_id).fetch_all(conn).await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for r in rows {
-            out.push((
+             FROM ipallocations a JOIN ports p ON p.id = a.port_id WHERE a.subnet_id = ? ORDER BY a.port_id",
+        )?;
+        let rows = stmt.query_map(params![subnet_id], |r| {
+            Ok((
                 Allocation {
-                    subnet_id: r.try_get(0)?,
-                    ip_address: r.try_get(1)?,
-                    port_id: r.try_get(2)?,
-                    network_id: r.try_get(3)?,
+                    subnet_id: r.get(0)?,
+                    ip_address: r.get(1)?,
+                    port_id: r.get(2)?,
+                    network_id: r.get(3)?,
                 },
-                r.try_get(4)?,
-            ));
+                r.get::<_, String>(4)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for r in rows {
+            out.push(r?);
         }
         Ok(out)
     }
 
     /// Releases one address of a port.
     pub async fn delete_allocation(&mut self, subnet_id: &str, ip: &str) -> Result<(), StoreError> {
-        let (conn, d) = self.conn();
-        let text = format!(
-            "DELETE FROM ipallocations WHERE subnet_id = {} AND ip_address = {}",
-            d.placeholder(1),
-            d.placeholder(2)
-        );
-        sqlx::query(&text).bind(subnet_id).bind(ip).execute(conn).await?;
+        let (conn, _) = self.conn();
+        conn.prepare_cached("DELETE FROM ipallocations WHERE subnet_id = ? AND ip_address = ?")?
+            .execute(params![subnet_id, ip])?;
         Ok(())
     }
 
     /// Releases every address of a port.
     pub async fn delete_port_allocations(&mut self, port_id: &str) -> Result<(), StoreError> {
-        let (conn, d) = self.conn();
-        let text = format!("DELETE FROM ipallocations WHERE port_id = {}", d.placeholder(1));
-        sqlx::query(&text).bind(port_id).execute(conn).await?;
+        let (conn, _) = self.conn();
+        conn.prepare_cached("DELETE FROM ipallocations WHERE port_id = ?")?.execute(params![port_id])?;
         Ok(())
     }
 }

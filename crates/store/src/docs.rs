@@ -1,6 +1,7 @@
 //! Resource documents: insert, update, delete, get and list.
 
-use sqlx::{Any, AnyConnection, Row};
+use rusqlite::types::{Value as SqliteValue, ValueRef};
+use rusqlite::Connection;
 
 use crate::backend::{Reader, Tx};
 use crate::dialect::Dialect;
@@ -8,31 +9,32 @@ use crate::error::StoreError;
 use crate::query::{self, ListQuery, Scope, Sql, SqlValue};
 use crate::table::{DocRow, Table};
 
-pub(crate) fn bind_all<'q>(
-    mut q: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>,
-    args: &'q [SqlValue],
-) -> sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>> {
-    for a in args {
-        q = match a {
-            SqlValue::Null => q.bind(Option::<String>::None),
-            SqlValue::Int(i) => q.bind(*i),
-            SqlValue::Text(s) => q.bind(s.as_str()),
-        };
+/// Bound values as SQLite takes them.
+pub(crate) fn params(args: &[SqlValue]) -> impl Iterator<Item = SqliteValue> + '_ {
+    args.iter().map(|a| match a {
+        SqlValue::Null => SqliteValue::Null,
+        SqlValue::Int(i) => SqliteValue::Integer(*i),
+        SqlValue::Text(s) => SqliteValue::Text(s.clone()),
+    })
+}
+
+fn fetch_docs(conn: &Connection, sql: &Sql) -> Result<Vec<String>, StoreError> {
+    let mut stmt = conn.prepare_cached(&sql.text)?;
+    let rows = stmt.query_map(rusqlite::params_from_iter(params(&sql.args)), |r| r.get::<_, String>(0))?;
+    let mut out = Vec::new();
+    for r in rows {
+        out.push(r?);
     }
-    q
+    Ok(out)
 }
 
-async fn fetch_docs(conn: &mut AnyConnection, sql: &Sql) -> Result<Vec<String>, StoreError> {
-    let rows = bind_all(sqlx::query(&sql.text), &sql.args)
-        .fetch_all(&mut *conn)
-        .await?;
-    rows.iter()
-        .map(|r| r.try_get::<String, _>(0).map_err(StoreError::from))
-        .collect()
+fn execute(conn: &Connection, sql: &Sql) -> Result<usize, StoreError> {
+    let mut stmt = conn.prepare_cached(&sql.text)?;
+    Ok(stmt.execute(rusqlite::params_from_iter(params(&sql.args)))?)
 }
 
-pub(crate) async fn get_doc(
-    conn: &mut AnyConnection,
+pub(crate) fn get_doc(
+    conn: &Connection,
     dialect: Dialect,
     table: Table,
     id: &str,
@@ -44,12 +46,12 @@ pub(crate) async fn get_doc(
     sql.bind(dialect, SqlValue::Text(id.to_string()));
     sql.push(" AND ");
     query::push_scope(&mut sql, dialect, table, scope);
-    Ok(fetch_docs(conn, &sql).await?.into_iter().next())
+    Ok(fetch_docs(conn, &sql)?.into_iter().next())
 }
 
 /// Returns the page and whether more rows follow it.
-pub(crate) async fn list_docs(
-    conn: &mut AnyConnection,
+pub(crate) fn list_docs(
+    conn: &Connection,
     dialect: Dialect,
     table: Table,
     q: &ListQuery,
@@ -59,15 +61,14 @@ pub(crate) async fn list_docs(
         None => None,
         Some(id) => {
             let sql = query::build_marker_values(dialect, table, &keys, id);
-            let row = bind_all(sqlx::query(&sql.text), &sql.args)
-                .fetch_optional(&mut *conn)
-                .await?;
-            match row {
+            let mut stmt = conn.prepare_cached(&sql.text)?;
+            let mut rows = stmt.query(rusqlite::params_from_iter(params(&sql.args)))?;
+            match rows.next()? {
                 None => return Err(StoreError::MarkerNotFound(id.clone())),
                 Some(row) => {
                     let mut values = Vec::with_capacity(keys.len());
                     for i in 0..keys.len() {
-                        values.push(read_value(&row, i));
+                        values.push(read_value(row.get_ref(i)?));
                     }
                     Some(values)
                 }
@@ -76,7 +77,7 @@ pub(crate) async fn list_docs(
     };
     let fetch = q.limit.map(|l| l + 1);
     let sql = query::build_list(dialect, table, q, marker_values.as_deref(), fetch);
-    let mut docs = fetch_docs(conn, &sql).await?;
+    let mut docs = fetch_docs(conn, &sql)?;
     let more = match q.limit {
         Some(l) if docs.len() as u64 > l => {
             docs.truncate(l as usize);
@@ -90,31 +91,25 @@ pub(crate) async fn list_docs(
     Ok((docs, more))
 }
 
-fn read_value(row: &sqlx::any::AnyRow, i: usize) -> SqlValue {
-    if let Ok(v) = row.try_get::<Option<i64>, _>(i) {
-        return v.map_or(SqlValue::Null, SqlValue::Int);
+fn read_value(v: ValueRef<'_>) -> SqlValue {
+    match v {
+        ValueRef::Null => SqlValue::Null,
+        ValueRef::Integer(i) => SqlValue::Int(i),
+        ValueRef::Real(f) => SqlValue::Text(f.to_string()),
+        ValueRef::Text(t) | ValueRef::Blob(t) => SqlValue::Text(String::from_utf8_lossy(t).into_owned()),
     }
-    if let Ok(v) = row.try_get::<Option<String>, _>(i) {
-        return v.map_or(SqlValue::Null, SqlValue::Text);
-    }
-    if let Ok(v) = row.try_get::<Option<f64>, _>(i) {
-        return v.map_or(SqlValue::Null, |f| SqlValue::Text(f.to_string()));
-    }
-    SqlValue::Null
 }
 
-pub(crate) async fn count(
-    conn: &mut AnyConnection,
+pub(crate) fn count(
+    conn: &Connection,
     dialect: Dialect,
     table: Table,
     q: &ListQuery,
 ) -> Result<i64, StoreError> {
     let inner = query::build_list(dialect, table, &ListQuery { limit: None, marker: None, ..q.clone() }, None, None);
     let text = format!("SELECT COUNT(*) FROM ({}) c", inner.text);
-    let row = bind_all(sqlx::query(&text), &inner.args)
-        .fetch_one(&mut *conn)
-        .await?;
-    Ok(row.try_get(0)?)
+    let mut stmt = conn.prepare_cached(&text)?;
+    Ok(stmt.query_row(rusqlite::params_from_iter(params(&inner.args)), |r| r.get(0))?)
 }
 
 macro_rules! read_methods {
@@ -128,7 +123,7 @@ macro_rules! read_methods {
                 scope: &Scope,
             ) -> Result<Option<String>, StoreError> {
                 let (conn, dialect) = self.conn();
-                get_doc(conn, dialect, table, id, scope).await
+                get_doc(conn, dialect, table, id, scope)
             }
 
             /// A page of documents, and whether more follow.
@@ -138,13 +133,13 @@ macro_rules! read_methods {
                 q: &ListQuery,
             ) -> Result<(Vec<String>, bool), StoreError> {
                 let (conn, dialect) = self.conn();
-                list_docs(conn, dialect, table, q).await
+                list_docs(conn, dialect, table, q)
             }
 
             /// Number of rows matching `q` (ignoring paging).
             pub async fn count(&mut self, table: Table, q: &ListQuery) -> Result<i64, StoreError> {
                 let (conn, dialect) = self.conn();
-                count(conn, dialect, table, q).await
+                count(conn, dialect, table, q)
             }
         }
     };
@@ -168,7 +163,7 @@ impl Tx {
         sql.push(", ");
         sql.bind(dialect, SqlValue::Text(row.doc.clone()));
         sql.push(")");
-        bind_all(sqlx::query(&sql.text), &sql.args).execute(conn).await?;
+        execute(conn, &sql)?;
         Ok(())
     }
 
@@ -197,17 +192,17 @@ impl Tx {
         sql.bind(dialect, SqlValue::Text(row.doc.clone()));
         sql.push(" WHERE id = ");
         sql.bind(dialect, SqlValue::Text(row.id.clone()));
-        let done = bind_all(sqlx::query(&sql.text), &sql.args).execute(conn).await?;
-        Ok(done.rows_affected() == 1)
+        Ok(execute(conn, &sql)? == 1)
     }
 
     /// Deletes a row (and its tags). Returns false if it was not there.
     pub async fn delete(&mut self, table: Table, id: &str) -> Result<bool, StoreError> {
         self.delete_tags(table, id).await?;
         let (conn, dialect) = self.conn();
-        let text = format!("DELETE FROM {} WHERE id = {}", table.name(), dialect.placeholder(1));
-        let done = sqlx::query(&text).bind(id).execute(conn).await?;
-        Ok(done.rows_affected() == 1)
+        let mut sql = Sql::default();
+        sql.push(&format!("DELETE FROM {} WHERE id = ", table.name()));
+        sql.bind(dialect, SqlValue::Text(id.to_string()));
+        Ok(execute(conn, &sql)? == 1)
     }
 
     /// Documents of `table` whose `column` equals `value` (internal reads,
@@ -220,12 +215,12 @@ impl Tx {
     ) -> Result<Vec<String>, StoreError> {
         let (conn, dialect) = self.conn();
         let Some(col) = table.column_for(column) else {
-            return Err(StoreError::Db(sqlx::Error::ColumnNotFound(column.to_string())));
+            return Err(StoreError::Db(rusqlite::Error::InvalidColumnName(column.to_string())));
         };
         let mut sql = Sql::default();
         sql.push(&format!("SELECT doc FROM {} WHERE {col} = ", table.name()));
         sql.bind(dialect, SqlValue::Text(value.to_string()));
         sql.push(" ORDER BY id");
-        fetch_docs(conn, &sql).await
+        fetch_docs(conn, &sql)
     }
 }

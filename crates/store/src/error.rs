@@ -36,24 +36,26 @@ pub enum StoreError {
         /// Parser message.
         reason: String,
     },
-    /// Migration failure.
-    #[error("migration failed: {0}")]
-    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The store was closed.
+    #[error("the store is closed")]
+    Closed,
     /// Any other database error.
     #[error("database error: {0}")]
-    Db(sqlx::Error),
+    Db(rusqlite::Error),
 }
 
-impl From<sqlx::Error> for StoreError {
-    fn from(err: sqlx::Error) -> Self {
-        if let sqlx::Error::Database(db) = &err {
-            match db.kind() {
-                sqlx::error::ErrorKind::UniqueViolation => {
-                    return StoreError::UniqueViolation(db.message().to_string())
-                }
-                sqlx::error::ErrorKind::ForeignKeyViolation => {
-                    return StoreError::ForeignKeyViolation(db.message().to_string())
-                }
+/// SQLite's extended result codes for constraint failures.
+const SQLITE_CONSTRAINT_FOREIGNKEY: i32 = 787;
+const SQLITE_CONSTRAINT_PRIMARYKEY: i32 = 1555;
+const SQLITE_CONSTRAINT_UNIQUE: i32 = 2067;
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(err: rusqlite::Error) -> Self {
+        if let rusqlite::Error::SqliteFailure(e, msg) = &err {
+            let text = msg.clone().unwrap_or_else(|| e.to_string());
+            match e.extended_code {
+                SQLITE_CONSTRAINT_UNIQUE | SQLITE_CONSTRAINT_PRIMARYKEY => return StoreError::UniqueViolation(text),
+                SQLITE_CONSTRAINT_FOREIGNKEY => return StoreError::ForeignKeyViolation(text),
                 _ => {}
             }
         }

@@ -15,13 +15,14 @@ mod backend;
 pub mod dialect;
 mod docs;
 mod error;
+mod migrations;
 mod query;
 mod segments;
 mod table;
 mod tags;
 
 pub use allocations::Allocation;
-pub use backend::{Reader, SchemaState, Store, StoreOptions, Tx};
+pub use backend::{latest_migration, Reader, SchemaState, Store, StoreOptions, Tx};
 pub use error::{StoreError, StoreResultExt};
 pub use query::{Filter, ListQuery, Scope, SortDir, SortKey, SqlValue, TagMatch};
 pub use segments::{SegmentAllocation, SegmentRow};

@@ -1,6 +1,6 @@
 //! Network segments and the allocation of segmentation ids.
 
-use sqlx::Row;
+use rusqlite::params;
 
 use crate::backend::Tx;
 use crate::error::StoreError;
@@ -38,66 +38,46 @@ pub struct SegmentAllocation {
 impl Tx {
     /// Records a segment.
     pub async fn insert_segment(&mut self, s: &SegmentRow) -> Result<(), StoreError> {
-        let (conn, d) = self.conn();
-        let ph: Vec<String> = (1..=6).map(|i| d.placeholder(i)).collect();
-        let text = format!(
+        let (conn, _) = self.conn();
+        conn.prepare_cached(
             "INSERT INTO network_segments (id, network_id, network_type, physical_network, segmentation_id, segment_index) \
-             VALUES ({})",
-            ph.join(", ")
-        );
-        sqlx::query(&text)
-            .bind(s.id.as_str())
-            .bind(s.network_id.as_str())
-            .bind(s.network_type.as_str())
-            .bind(s.physical_network.as_deref())
-            .bind(s.segmentation_id)
-            .bind(s.segment_index)
-            .execute(conn)
-            .await?;
+             VALUES (?, ?, ?, ?, ?, ?)",
+        )?
+        .execute(params![s.id, s.network_id, s.network_type, s.physical_network, s.segmentation_id, s.segment_index])?;
         Ok(())
     }
 
     /// Segments of a network in order.
     pub async fn segments_of(&mut self, network_id: &str) -> Result<Vec<SegmentRow>, StoreError> {
-        let (conn, d) = self.conn();
-        let text = format!(
+        let (conn, _) = self.conn();
+        let mut stmt = conn.prepare_cached(
             "SELECT id, network_id, network_type, physical_network, segmentation_id, segment_index \
-             FROM network_segments WHERE network_id = {} ORDER BY segment_index",
-            d.placeholder(1)
-        );
-        let rows = sqlx::query(&text).bind(network_id).fetch_all(conn).await?;
-        let mut out = Vec::with_capacity(rows.len());
+             FROM network_segments WHERE network_id = ? ORDER BY segment_index",
+        )?;
+        let rows = stmt.query_map(params![network_id], |r| {
+            Ok(SegmentRow {
+                id: r.get(0)?,
+                network_id: r.get(1)?,
+                network_type: r.get(2)?,
+                physical_network: r.get(3)?,
+                segmentation_id: r.get(4)?,
+                segment_index: r.get(5)?,
+            })
+        })?;
+        let mut out = Vec::new();
         for r in rows {
-            out.push(SegmentRow {
-                id: r.try_get(0)?,
-                network_id: r.try_get(1)?,
-                network_type: r.try_get(2)?,
-                physical_network: r.try_get(3)?,
-                segmentation_id: r.try_get(4)?,
-                segment_index: r.try_get(5)?,
-            });
+            out.push(r?);
         }
         Ok(out)
     }
 
     /// Reserves a segmentation id; taken → unique violation.
     pub async fn allocate_segment(&mut self, a: &SegmentAllocation) -> Result<(), StoreError> {
-        let (conn, d) = self.conn();
-        let text = format!(
-            "INSERT INTO segment_allocations (network_type, physical_network, segmentation_id, network_id) \
-             VALUES ({}, {}, {}, {})",
-            d.placeholder(1),
-            d.placeholder(2),
-            d.placeholder(3),
-            d.placeholder(4)
-        );
-        sqlx::query(&text)
-            .bind(a.network_type.as_str())
-            .bind(a.physical_network.as_str())
-            .bind(a.segmentation_id)
-            .bind(a.network_id.as_str())
-            .execute(conn)
-            .await?;
+        let (conn, _) = self.conn();
+        conn.prepare_cached(
+            "INSERT INTO segment_allocations (network_type, physical_network, segmentation_id, network_id) VALUES (?, ?, ?, ?)",
+        )?
+        .execute(params![a.network_type, a.physical_network, a.segmentation_id, a.network_id])?;
         Ok(())
     }
 
@@ -109,24 +89,16 @@ impl Tx {
         min: i64,
         max: i64,
     ) -> Result<Vec<i64>, StoreError> {
-        let (conn, d) = self.conn();
-        let text = format!(
-            "SELECT segmentation_id FROM segment_allocations WHERE network_type = {} AND physical_network = {} \
-             AND segmentation_id >= {} AND segmentation_id <= {} ORDER BY segmentation_id",
-            d.placeholder(1),
-            d.placeholder(2),
-            d.placeholder(3),
-            d.placeholder(4)
-        );
-        let rows = sqlx::query(&text)
-            .bind(network_type)
-            .bind(physical_network)
-            .bind(min)
-            .bind(max)
-            .fetch_all(conn)
-            .await?;
-        rows.iter()
-            .map(|r| r.try_get::<i64, _>(0).map_err(StoreError::from))
-            .collect()
+        let (conn, _) = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT segmentation_id FROM segment_allocations WHERE network_type = ? AND physical_network = ? \
+             AND segmentation_id >= ? AND segmentation_id <= ? ORDER BY segmentation_id",
+        )?;
+        let rows = stmt.query_map(params![network_type, physical_network, min, max], |r| r.get::<_, i64>(0))?;
+        let mut out = Vec::new();
+        for r in rows {
+            out.push(r?);
+        }
+        Ok(out)
     }
 }
