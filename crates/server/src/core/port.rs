@@ -385,8 +385,8 @@ impl Plugin {
             return Err(PluginError::Forbidden("create_port:binding:host_id".into()));
         }
 
-        let mut mac = requested_mac.unwrap_or_else(|| neutrino_ipam::generate_mac(self.settings.base_mac, &mut rand::thread_rng()));
-        let mut mac_text = neutrino_ipam::format_mac(mac);
+        let mac = self.choose_mac(tx, &network_id, requested_mac).await?;
+        let mac_text = neutrino_ipam::format_mac(mac);
         let pairs = parse_pairs(pairs_raw, &mac_text)?;
         if !port_security_enabled && !pairs.is_empty() {
             return Err(PluginError::AddressPairAndPortSecurityRequired);
@@ -420,26 +420,6 @@ impl Plugin {
             updated_at: now,
             revision_number: 1,
         };
-        // The (network, MAC) key decides: a requested MAC in use is refused,
-        // a generated one that collides is drawn again.
-        let mut attempts = 0;
-        while !tx.try_insert(Table::Ports, &port_row(&port)?).await? {
-            attempts += 1;
-            if requested_mac.is_some() {
-                return Err(PluginError::MacAddressInUse { net_id: network_id, mac: mac_text });
-            }
-            if attempts >= MAC_ATTEMPTS {
-                return Err(PluginError::MacGenerationFailure(network_id));
-            }
-            mac = neutrino_ipam::generate_mac(self.settings.base_mac, &mut rand::thread_rng());
-            mac_text = neutrino_ipam::format_mac(mac);
-            for pair in &mut port.allowed_address_pairs {
-                if pair.mac_address == port.mac_address {
-                    pair.mac_address = mac_text.clone();
-                }
-            }
-            port.mac_address = mac_text.clone();
-        }
         let subnets: Vec<Subnet> = docs(tx, Table::Subnets, "network_id", &network_id).await?;
         port.fixed_ips = match fixed_reqs {
             Some(reqs) => {
@@ -452,7 +432,16 @@ impl Plugin {
             }
             None => self.default_fixed_ips(tx, &id, mac, &network_id, &subnets, &port.device_owner).await?,
         };
-        tx.update(Table::Ports, &port_row(&port)?).await?;
+        // The addresses reference the port through a deferred key, so the
+        // row is written once, complete; its (network, MAC) key still
+        // refuses a MAC taken meanwhile.
+        match tx.insert(Table::Ports, &port_row(&port)?).await {
+            Ok(()) => {}
+            Err(neutrino_store::StoreError::UniqueViolation(_)) => {
+                return Err(PluginError::MacAddressInUse { net_id: network_id, mac: mac_text })
+            }
+            Err(e) => return Err(e.into()),
+        }
         if !tags.is_empty() {
             tx.set_tags(Table::Ports, &id, &tags).await?;
         }

@@ -48,13 +48,15 @@ CREATE TABLE ipallocations (
     subnet_id  TEXT NOT NULL
         CONSTRAINT fk_ipallocations_subnet REFERENCES subnets (id),
     ip_address TEXT NOT NULL,
+    -- Deferred: a port's addresses are recorded before its row, so that the
+    -- row is written once, complete.
     port_id    TEXT NOT NULL
-        CONSTRAINT fk_ipallocations_port REFERENCES ports (id) ON DELETE CASCADE,
+        CONSTRAINT fk_ipallocations_port REFERENCES ports (id) ON DELETE CASCADE
+        DEFERRABLE INITIALLY DEFERRED,
     network_id TEXT NOT NULL,
     CONSTRAINT pk_ipallocations PRIMARY KEY (subnet_id, ip_address)
-);
+) WITHOUT ROWID;
 CREATE INDEX ix_ipallocations_port_id ON ipallocations (port_id);
-CREATE INDEX ix_ipallocations_ip_address ON ipallocations (ip_address);
 
 CREATE TABLE network_segments (
     id               TEXT PRIMARY KEY NOT NULL,
@@ -75,7 +77,7 @@ CREATE TABLE segment_allocations (
     network_id       TEXT NOT NULL
         CONSTRAINT fk_segment_allocations_network REFERENCES networks (id) ON DELETE CASCADE,
     CONSTRAINT pk_segment_allocations PRIMARY KEY (network_type, physical_network, segmentation_id)
-);
+) WITHOUT ROWID;
 CREATE INDEX ix_segment_allocations_network_id ON segment_allocations (network_id);
 
 CREATE TABLE tags (
@@ -83,5 +85,5 @@ CREATE TABLE tags (
     resource_id   TEXT NOT NULL,
     tag           TEXT NOT NULL,
     CONSTRAINT pk_tags PRIMARY KEY (resource_type, resource_id, tag)
-);
+) WITHOUT ROWID;
 CREATE INDEX ix_tags_tag ON tags (tag);
