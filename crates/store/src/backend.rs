@@ -17,7 +17,7 @@ use tokio::sync::{Mutex, OwnedMutexGuard, OwnedSemaphorePermit, Semaphore};
 
 use crate::dialect::Dialect;
 use crate::error::StoreError;
-use crate::migrations::{self, MIGRATIONS};
+use crate::migrations;
 
 /// Tuning of the connection pools.
 #[derive(Debug, Clone)]
@@ -176,11 +176,6 @@ impl Store {
         &self.url
     }
 
-    /// The database file.
-    pub fn path(&self) -> &Path {
-        &self.inner.path
-    }
-
     /// The engine's dialect.
     pub fn dialect(&self) -> Dialect {
         self.dialect
@@ -254,11 +249,6 @@ impl Store {
     pub async fn close(&self) {
         self.inner.read_slots.close();
     }
-}
-
-/// Latest migration known to this binary.
-pub fn latest_migration() -> i64 {
-    MIGRATIONS.iter().map(|m| m.version).max().unwrap_or(0)
 }
 
 /// A write transaction. Dropped without [`Tx::commit`], it rolls back.

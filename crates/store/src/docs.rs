@@ -167,17 +167,6 @@ impl Tx {
         Ok(())
     }
 
-    /// Inserts a row unless a unique key is taken; returns whether it was
-    /// inserted. The transaction stays usable either way.
-    pub async fn try_insert(&mut self, table: Table, row: &DocRow) -> Result<bool, StoreError> {
-        // SQLite undoes only the failed statement, so the transaction goes on.
-        match self.insert(table, row).await {
-            Ok(()) => Ok(true),
-            Err(StoreError::UniqueViolation(_)) => Ok(false),
-            Err(e) => Err(e),
-        }
-    }
-
     /// Replaces a row's columns and document. Returns false if it is gone.
     pub async fn update(&mut self, table: Table, row: &DocRow) -> Result<bool, StoreError> {
         let (conn, dialect) = self.conn();

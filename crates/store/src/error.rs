@@ -62,19 +62,3 @@ impl From<rusqlite::Error> for StoreError {
         StoreError::Db(err)
     }
 }
-
-/// Maps constraint violations of one statement to a domain error at the call
-/// site, so that a unique key becomes a deliberate 409 rather than a 500.
-pub trait StoreResultExt<T> {
-    /// Replaces a unique violation with `f()`'s error.
-    fn on_unique<E: From<StoreError>>(self, f: impl FnOnce() -> E) -> Result<T, E>;
-}
-
-impl<T> StoreResultExt<T> for Result<T, StoreError> {
-    fn on_unique<E: From<StoreError>>(self, f: impl FnOnce() -> E) -> Result<T, E> {
-        match self {
-            Err(StoreError::UniqueViolation(_)) => Err(f()),
-            other => other.map_err(E::from),
-        }
-    }
-}

@@ -22,8 +22,8 @@ mod table;
 mod tags;
 
 pub use allocations::Allocation;
-pub use backend::{latest_migration, Reader, SchemaState, Store, StoreOptions, Tx};
-pub use error::{StoreError, StoreResultExt};
+pub use backend::{Reader, SchemaState, Store, StoreOptions, Tx};
+pub use error::StoreError;
 pub use query::{Filter, ListQuery, Scope, SortDir, SortKey, SqlValue, TagMatch};
 pub use segments::{SegmentAllocation, SegmentRow};
 pub use table::{DocRow, Table};

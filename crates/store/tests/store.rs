@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 use neutrino_store::{
-    Allocation, DocRow, Filter, ListQuery, Scope, SegmentAllocation, SortDir, SortKey, SqlValue, Store, StoreError,
+    Allocation, DocRow, Filter, ListQuery, Scope, SegmentAllocation, SegmentRow, SortDir, SortKey, SqlValue, Store, StoreError,
     StoreOptions, Table,
 };
 
@@ -101,6 +101,10 @@ async fn constraints_hold_and_are_reported_as_such() {
     let mut tx = s.begin().await.unwrap();
     tx.insert(Table::Networks, &network("n1", "p", "a")).await.unwrap();
     assert!(matches!(tx.insert(Table::Networks, &network("n1", "p", "a")).await, Err(StoreError::UniqueViolation(_))));
+    tx.insert_segment(&SegmentRow { id: "seg1".into(), network_id: "n1".into(), network_type: "vxlan".into(), physical_network: None, segmentation_id: Some(5), segment_index: 0 })
+        .await
+        .unwrap();
+    assert_eq!(tx.segments_of("n1").await.unwrap().len(), 1);
     let seg = SegmentAllocation { network_type: "vxlan".into(), physical_network: String::new(), segmentation_id: 5, network_id: "n1".into() };
     tx.allocate_segment(&seg).await.unwrap();
     assert!(matches!(tx.allocate_segment(&seg).await, Err(StoreError::UniqueViolation(_))));
@@ -143,6 +147,7 @@ async fn constraints_hold_and_are_reported_as_such() {
     // Deleting the network releases its segment reservation.
     assert!(tx.delete(Table::Networks, "n1").await.unwrap());
     assert!(tx.allocated_segment_ids("vxlan", "", 1, 10).await.unwrap().is_empty());
+    assert!(tx.segments_of("n1").await.unwrap().is_empty(), "segments go with their network");
     tx.commit().await.unwrap();
 }
 

@@ -54,10 +54,6 @@ impl NetworkType {
         }
     }
 
-    fn is_tunnel(&self) -> bool {
-        matches!(self, NetworkType::Vxlan { .. } | NetworkType::Gre { .. })
-    }
-
     fn id_bounds(&self) -> (u32, u32) {
         match self {
             NetworkType::Vlan { .. } => (1, 4094),
@@ -393,11 +389,6 @@ impl TypeManager {
             segmentation_id: id,
             mtu,
         }
-    }
-
-    /// Whether a type is a tunnel type (for callers that care).
-    pub fn is_tunnel(&self, name: &str) -> bool {
-        self.drivers.get(name).is_some_and(NetworkType::is_tunnel)
     }
 }
 
