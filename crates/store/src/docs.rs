@@ -148,6 +148,20 @@ macro_rules! read_methods {
 read_methods!(Tx);
 read_methods!(Reader);
 
+impl crate::backend::Store {
+    /// A page of documents on a blocking thread: a list of thousands of rows
+    /// takes milliseconds, which must not stall the async workers.
+    pub async fn list_docs(&self, table: Table, q: ListQuery) -> Result<(Vec<String>, bool), StoreError> {
+        let mut reader = self.read().await?;
+        tokio::task::spawn_blocking(move || {
+            let (conn, dialect) = reader.conn();
+            list_docs(conn, dialect, table, &q)
+        })
+        .await
+        .map_err(|_| StoreError::Closed)?
+    }
+}
+
 impl Tx {
     /// Inserts a row.
     pub async fn insert(&mut self, table: Table, row: &DocRow) -> Result<(), StoreError> {

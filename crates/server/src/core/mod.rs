@@ -313,8 +313,7 @@ impl Plugin {
         resource: Resource,
         q: &neutrino_store::ListQuery,
     ) -> PluginResult<(Vec<String>, bool)> {
-        let mut r = self.store.read().await?;
-        match r.list_docs(table_of(resource), q).await {
+        match self.store.list_docs(table_of(resource), q.clone()).await {
             Err(neutrino_store::StoreError::MarkerNotFound(id)) => Err(PluginError::not_found(resource, &id)),
             other => Ok(other?),
         }
