@@ -5,6 +5,7 @@ pub mod input;
 mod ipalloc;
 mod network;
 mod port;
+mod port_input;
 mod subnet;
 mod tags;
 
