@@ -4,15 +4,15 @@
 
 use crate::error::{ConfigError, ValueError};
 use crate::known::{
-    self, BUILT_EXTENSION_DRIVERS, BUILT_MECHANISM_DRIVERS, BUILT_SERVICE_PLUGINS,
-    BUILT_TYPE_DRIVERS, KNOWN_TYPE_DRIVERS,
+    self, BUILT_EXTENSION_DRIVERS, BUILT_MECHANISM_DRIVERS, BUILT_SERVICE_PLUGINS, BUILT_TYPE_DRIVERS,
+    KNOWN_TYPE_DRIVERS,
 };
 use crate::mask::mask_value;
 use crate::raw::{Sections, Source, Value, DEFAULT_SECTION};
 use crate::sections::{AgentChannel, AuthStrategy, Config, DatabaseBackend};
 use crate::value::{
-    parse_base_mac, parse_bool, parse_each, parse_int, parse_int_as, parse_ip, parse_list,
-    parse_optional_string, parse_physnet_mtu, parse_port, parse_range_list, parse_vlan_range,
+    parse_base_mac, parse_bool, parse_each, parse_int, parse_int_as, parse_ip, parse_list, parse_optional_string,
+    parse_physnet_mtu, parse_port, parse_range_list, parse_vlan_range,
 };
 use crate::warning::Warning;
 
@@ -36,10 +36,7 @@ struct Reader<'a> {
 impl<'a> Reader<'a> {
     /// The value of `[section] key` if a file or override sets it.
     fn set(&self, section: &str, key: &str) -> Option<&'a Value> {
-        self.values
-            .get(section)
-            .and_then(|keys| keys.get(key))
-            .filter(|value| value.source != Source::Default)
+        self.values.get(section).and_then(|keys| keys.get(key)).filter(|value| value.source != Source::Default)
     }
 
     /// Parses `[section] key` with `parse` if it is set.
@@ -51,16 +48,13 @@ impl<'a> Reader<'a> {
     ) -> Result<Option<T>, ConfigError> {
         match self.set(section, key) {
             None => Ok(None),
-            Some(value) => parse(&value.text)
-                .map(Some)
-                .map_err(|e| invalid(value, section, key, &e.reason)),
+            Some(value) => parse(&value.text).map(Some).map_err(|e| invalid(value, section, key, &e.reason)),
         }
     }
 
     /// Where `[section] key` comes from.
     fn origin(&self, section: &str, key: &str) -> Source {
-        self.set(section, key)
-            .map_or(Source::Default, |value| value.source.clone())
+        self.set(section, key).map_or(Source::Default, |value| value.source.clone())
     }
 }
 
@@ -100,11 +94,7 @@ pub(crate) fn build(values: &Sections) -> Result<Built, ConfigError> {
     Ok(Built { config, warnings })
 }
 
-fn build_default(
-    r: &Reader<'_>,
-    config: &mut Config,
-    warnings: &mut Vec<Warning>,
-) -> Result<(), ConfigError> {
+fn build_default(r: &Reader<'_>, config: &mut Config, warnings: &mut Vec<Warning>) -> Result<(), ConfigError> {
     const S: &str = DEFAULT_SECTION;
     let d = &mut config.default;
     if let Some(v) = r.read(S, "bind_host", parse_ip)? {
@@ -117,9 +107,7 @@ fn build_default(
         if ML2_PLUGIN_NAMES.contains(&text) {
             Ok("ml2".to_string())
         } else {
-            Err(ValueError::new(
-                "only the ML2 core plugin is supported (ml2 or neutron.plugins.ml2.plugin.Ml2Plugin)",
-            ))
+            Err(ValueError::new("only the ML2 core plugin is supported (ml2 or neutron.plugins.ml2.plugin.Ml2Plugin)"))
         }
     })? {
         d.core_plugin = v;
@@ -136,9 +124,7 @@ fn build_default(
     if let Some(v) = r.read(S, "dhcp_lease_duration", |t| {
         parse_int(t, -1, i64::MAX).and_then(|n| {
             if n == 0 {
-                Err(ValueError::new(
-                    "must be -1 (infinite) or a positive number of seconds",
-                ))
+                Err(ValueError::new("must be -1 (infinite) or a positive number of seconds"))
             } else {
                 Ok(n)
             }
@@ -177,21 +163,15 @@ fn build_default(
     if let Some(v) = r.read(S, "max_subnet_host_routes", |t| parse_int_as(t, 0, U32_MAX))? {
         d.max_subnet_host_routes = v;
     }
-    if let Some(v) = r.read(S, "api_workers", |t| {
-        if t.is_empty() {
-            Ok(None)
-        } else {
-            parse_int_as(t, 0, U32_MAX).map(Some)
-        }
-    })? {
+    if let Some(v) =
+        r.read(S, "api_workers", |t| if t.is_empty() { Ok(None) } else { parse_int_as(t, 0, U32_MAX).map(Some) })?
+    {
         d.api_workers = v;
     }
     if let Some(v) = r.read(S, "pagination_max_limit", |t| {
         parse_int(t, -1, i64::MAX).and_then(|n| {
             if n == 0 {
-                Err(ValueError::new(
-                    "must be -1 (no limit) or a positive integer",
-                ))
+                Err(ValueError::new("must be -1 (no limit) or a positive integer"))
             } else {
                 Ok(n)
             }
@@ -237,11 +217,7 @@ fn build_default(
     Ok(())
 }
 
-fn build_database(
-    r: &Reader<'_>,
-    config: &mut Config,
-    warnings: &mut Vec<Warning>,
-) -> Result<(), ConfigError> {
+fn build_database(r: &Reader<'_>, config: &mut Config, warnings: &mut Vec<Warning>) -> Result<(), ConfigError> {
     const S: &str = "database";
     if let Some(v) = r.read(S, "connection", |t| {
         if t.is_empty() {
@@ -260,38 +236,25 @@ fn build_database(
     }
     if let (Some(backend), Some(url)) = (config.database.backend(), &config.database.connection) {
         if backend != DatabaseBackend::Sqlite {
-            let db = format!(
-                "{}/neutrino.db",
-                config.default.state_path.trim_end_matches('/')
-            );
+            let db = format!("{}/neutrino.db", config.default.state_path.trim_end_matches('/'));
             warnings.push(not_built(
                 S,
                 "connection",
                 url,
                 r.origin(S, "connection"),
-                format!(
-                    "{} is not built yet; falling back to the embedded SQLite store at {db}",
-                    backend.name()
-                ),
+                format!("{} is not built yet; falling back to the embedded SQLite store at {db}", backend.name()),
             ));
         }
     }
     Ok(())
 }
 
-fn build_ml2(
-    r: &Reader<'_>,
-    config: &mut Config,
-    warnings: &mut Vec<Warning>,
-) -> Result<(), ConfigError> {
+fn build_ml2(r: &Reader<'_>, config: &mut Config, warnings: &mut Vec<Warning>) -> Result<(), ConfigError> {
     const S: &str = "ml2";
     let m = &mut config.ml2;
     if let Some(v) = r.read(S, "type_drivers", |t| {
         let drivers = parse_list(t);
-        match drivers
-            .iter()
-            .find(|d| !KNOWN_TYPE_DRIVERS.contains(&d.as_str()))
-        {
+        match drivers.iter().find(|d| !KNOWN_TYPE_DRIVERS.contains(&d.as_str())) {
             Some(bad) => Err(ValueError::new(format!(
                 "unknown type driver '{bad}' (expected local, flat, vlan, vxlan, gre or geneve)"
             ))),
@@ -303,22 +266,14 @@ fn build_ml2(
     if let Some(v) = r.read(S, "tenant_network_types", |t| Ok(parse_list(t)))? {
         m.tenant_network_types = v;
     }
-    if let Some(missing) = m
-        .tenant_network_types
-        .iter()
-        .find(|t| !m.type_drivers.contains(t))
-    {
+    if let Some(missing) = m.tenant_network_types.iter().find(|t| !m.type_drivers.contains(t)) {
         let reason = format!(
             "network type '{missing}' of tenant_network_types is not in [ml2] type_drivers ({})",
             join(&m.type_drivers)
         );
         // Blame tenant_network_types, unless it is the default: then the
         // type_drivers that were set are what left it out.
-        let blamed = if r.set(S, "tenant_network_types").is_some() {
-            "tenant_network_types"
-        } else {
-            "type_drivers"
-        };
+        let blamed = if r.set(S, "tenant_network_types").is_some() { "tenant_network_types" } else { "type_drivers" };
         return Err(match r.set(S, blamed) {
             Some(value) => invalid(value, S, blamed, &reason),
             None => ConfigError::invalid(&Source::Default, S, blamed, reason),
@@ -333,9 +288,7 @@ fn build_ml2(
     if let Some(v) = r.read(S, "path_mtu", |t| parse_int_as(t, 0, U32_MAX))? {
         m.path_mtu = v;
     }
-    if let Some(v) = r.read(S, "physical_network_mtus", |t| {
-        parse_each(t, parse_physnet_mtu)
-    })? {
+    if let Some(v) = r.read(S, "physical_network_mtus", |t| parse_each(t, parse_physnet_mtu))? {
         m.physical_network_mtus = v;
     }
     if let Some(v) = r.read(S, "overlay_ip_version", |t| match t.trim() {
@@ -347,24 +300,9 @@ fn build_ml2(
     }
 
     let drivers: [(&str, &Vec<String>, &[&str], &str); 3] = [
-        (
-            "type_drivers",
-            &m.type_drivers,
-            BUILT_TYPE_DRIVERS,
-            "type driver",
-        ),
-        (
-            "mechanism_drivers",
-            &m.mechanism_drivers,
-            BUILT_MECHANISM_DRIVERS,
-            "mechanism driver",
-        ),
-        (
-            "extension_drivers",
-            &m.extension_drivers,
-            BUILT_EXTENSION_DRIVERS,
-            "extension driver",
-        ),
+        ("type_drivers", &m.type_drivers, BUILT_TYPE_DRIVERS, "type driver"),
+        ("mechanism_drivers", &m.mechanism_drivers, BUILT_MECHANISM_DRIVERS, "mechanism driver"),
+        ("extension_drivers", &m.extension_drivers, BUILT_EXTENSION_DRIVERS, "extension driver"),
     ];
     for (key, configured, built, what) in drivers {
         for driver in configured {
@@ -386,32 +324,22 @@ fn build_type_drivers(r: &Reader<'_>, config: &mut Config) -> Result<(), ConfigE
     if let Some(v) = r.read("ml2_type_flat", "flat_networks", |t| Ok(parse_list(t)))? {
         config.ml2_type_flat.flat_networks = v;
     }
-    if let Some(v) = r.read("ml2_type_vlan", "network_vlan_ranges", |t| {
-        parse_each(t, parse_vlan_range)
-    })? {
+    if let Some(v) = r.read("ml2_type_vlan", "network_vlan_ranges", |t| parse_each(t, parse_vlan_range))? {
         config.ml2_type_vlan.network_vlan_ranges = v;
     }
-    if let Some(v) = r.read("ml2_type_vxlan", "vni_ranges", |t| {
-        parse_range_list(t, 1, MAX_VNI)
-    })? {
+    if let Some(v) = r.read("ml2_type_vxlan", "vni_ranges", |t| parse_range_list(t, 1, MAX_VNI))? {
         config.ml2_type_vxlan.vni_ranges = v;
     }
     if let Some(v) = r.read("ml2_type_vxlan", "vxlan_group", parse_optional_string)? {
         config.ml2_type_vxlan.vxlan_group = v;
     }
-    if let Some(v) = r.read("ml2_type_gre", "tunnel_id_ranges", |t| {
-        parse_range_list(t, 1, U32_MAX)
-    })? {
+    if let Some(v) = r.read("ml2_type_gre", "tunnel_id_ranges", |t| parse_range_list(t, 1, U32_MAX))? {
         config.ml2_type_gre.tunnel_id_ranges = v;
     }
     Ok(())
 }
 
-fn build_agent(
-    r: &Reader<'_>,
-    config: &mut Config,
-    warnings: &mut Vec<Warning>,
-) -> Result<(), ConfigError> {
+fn build_agent(r: &Reader<'_>, config: &mut Config, warnings: &mut Vec<Warning>) -> Result<(), ConfigError> {
     const S: &str = "agent";
     let a = &mut config.agent;
     if let Some(v) = r.read(S, "server_url", |t| {
@@ -442,13 +370,7 @@ fn build_agent(
     if let Some(v) = r.read(S, "namespace_prefix", parse_optional_string)? {
         a.namespace_prefix = v;
     }
-    if let Some(v) = r.read(S, "health_port", |t| {
-        if t.is_empty() {
-            Ok(None)
-        } else {
-            parse_port(t).map(Some)
-        }
-    })? {
+    if let Some(v) = r.read(S, "health_port", |t| if t.is_empty() { Ok(None) } else { parse_port(t).map(Some) })? {
         a.health_port = v;
     }
     if a.channel == AgentChannel::Rabbit {
@@ -463,11 +385,7 @@ fn build_agent(
     Ok(())
 }
 
-fn build_identity(
-    r: &Reader<'_>,
-    config: &mut Config,
-    warnings: &mut Vec<Warning>,
-) -> Result<(), ConfigError> {
+fn build_identity(r: &Reader<'_>, config: &mut Config, warnings: &mut Vec<Warning>) -> Result<(), ConfigError> {
     const S: &str = "identity";
     let i = &mut config.identity;
     if let Some(v) = r.read(S, "enabled", parse_bool)? {
@@ -495,10 +413,7 @@ fn build_keystone_authtoken(r: &Reader<'_>, config: &mut Config) {
     const S: &str = "keystone_authtoken";
     for known in known::KNOWN_KEYS.iter().filter(|k| k.section == S) {
         if let Some(value) = r.set(S, known.key) {
-            config
-                .keystone_authtoken
-                .options
-                .insert(known.key.to_string(), value.text.clone());
+            config.keystone_authtoken.options.insert(known.key.to_string(), value.text.clone());
         }
     }
 }

@@ -77,23 +77,11 @@ impl ConfigError {
     pub(crate) fn invalid(origin: &Source, section: &str, key: &str, reason: String) -> Self {
         let (section, key) = (section.to_string(), key.to_string());
         match origin {
-            Source::File { path, line } => ConfigError::Invalid {
-                path: path.clone(),
-                line: *line,
-                section,
-                key,
-                reason,
-            },
-            Source::CommandLine => ConfigError::InvalidOverride {
-                section,
-                key,
-                reason,
-            },
-            Source::Default => ConfigError::InvalidDefault {
-                section,
-                key,
-                reason,
-            },
+            Source::File { path, line } => {
+                ConfigError::Invalid { path: path.clone(), line: *line, section, key, reason }
+            }
+            Source::CommandLine => ConfigError::InvalidOverride { section, key, reason },
+            Source::Default => ConfigError::InvalidDefault { section, key, reason },
         }
     }
 }
@@ -109,8 +97,6 @@ pub struct ValueError {
 impl ValueError {
     /// A value error with the given reason.
     pub fn new(reason: impl Into<String>) -> Self {
-        ValueError {
-            reason: reason.into(),
-        }
+        ValueError { reason: reason.into() }
     }
 }

@@ -53,28 +53,16 @@ struct Pending {
 
 impl Pending {
     fn finish(self) -> Entry {
-        Entry {
-            section: self.section,
-            key: self.key,
-            value: self.parts.join("\n"),
-            line: self.line,
-        }
+        Entry { section: self.section, key: self.key, value: self.parts.join("\n"), line: self.line }
     }
 }
 
 /// Parses the text of the file `path`.
 pub fn parse(path: &Path, text: &str) -> Result<IniFile, ConfigError> {
-    let syntax = |line: usize, reason: &str| ConfigError::Syntax {
-        path: path.to_path_buf(),
-        line,
-        reason: reason.to_string(),
-    };
+    let syntax =
+        |line: usize, reason: &str| ConfigError::Syntax { path: path.to_path_buf(), line, reason: reason.to_string() };
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut file = IniFile {
-        path: path.to_path_buf(),
-        entries: Vec::new(),
-        sections: Vec::new(),
-    };
+    let mut file = IniFile { path: path.to_path_buf(), entries: Vec::new(), sections: Vec::new() };
     let mut section: Option<String> = None;
     let mut pending: Option<Pending> = None;
 
@@ -100,9 +88,8 @@ pub fn parse(path: &Path, text: &str) -> Result<IniFile, ConfigError> {
             file.entries.push(done.finish());
         }
         if let Some(rest) = line.strip_prefix('[') {
-            let name = rest
-                .strip_suffix(']')
-                .ok_or_else(|| syntax(number, "invalid section header (must end with ])"))?;
+            let name =
+                rest.strip_suffix(']').ok_or_else(|| syntax(number, "invalid section header (must end with ])"))?;
             if name.is_empty() {
                 return Err(syntax(number, "empty section name"));
             }
@@ -112,8 +99,8 @@ pub fn parse(path: &Path, text: &str) -> Result<IniFile, ConfigError> {
         } else if line.starts_with(['#', ';']) {
             // comment
         } else {
-            let (key, value) = split_key_value(line)
-                .ok_or_else(|| syntax(number, "no ':' or '=' found in assignment"))?;
+            let (key, value) =
+                split_key_value(line).ok_or_else(|| syntax(number, "no ':' or '=' found in assignment"))?;
             if key.is_empty() {
                 return Err(syntax(number, "key cannot be empty"));
             }
@@ -157,12 +144,7 @@ mod tests {
     }
 
     fn entry(file: &IniFile, section: &str, key: &str) -> Entry {
-        file.entries
-            .iter()
-            .rev()
-            .find(|e| e.section == section && e.key == key)
-            .cloned()
-            .expect("entry present")
+        file.entries.iter().rev().find(|e| e.section == section && e.key == key).cloned().expect("entry present")
     }
 
     fn syntax_error(text: &str) -> (usize, String) {
@@ -184,17 +166,12 @@ mod tests {
         let types = entry(&file, "ml2", "type_drivers");
         assert_eq!(types.value, "flat,vxlan");
         assert_eq!(types.line, 5);
-        assert_eq!(
-            file.sections,
-            vec![("DEFAULT".to_string(), 1), ("ml2".to_string(), 4)]
-        );
+        assert_eq!(file.sections, vec![("DEFAULT".to_string(), 1), ("ml2".to_string(), 4)]);
     }
 
     #[test]
     fn comments_are_skipped() {
-        let file = parse_ok(
-            "# a comment\n[DEFAULT]\n; another\n#key = no\nhost = a\n\n  # indented, no key\n",
-        );
+        let file = parse_ok("# a comment\n[DEFAULT]\n; another\n#key = no\nhost = a\n\n  # indented, no key\n");
         assert_eq!(file.entries.len(), 1);
         assert_eq!(entry(&file, "DEFAULT", "host").value, "a");
     }
@@ -203,10 +180,7 @@ mod tests {
     fn colon_separator_and_first_separator_wins() {
         let file = parse_ok("[DEFAULT]\nhost: node1\ntransport_url = rabbit://u:p@h\na:b = c\n");
         assert_eq!(entry(&file, "DEFAULT", "host").value, "node1");
-        assert_eq!(
-            entry(&file, "DEFAULT", "transport_url").value,
-            "rabbit://u:p@h"
-        );
+        assert_eq!(entry(&file, "DEFAULT", "transport_url").value, "rabbit://u:p@h");
         assert_eq!(entry(&file, "DEFAULT", "a").value, "b = c");
     }
 
@@ -214,13 +188,8 @@ mod tests {
     fn whitespace_trimmed_empty_values_and_quotes() {
         let file = parse_ok("[ovs]\n  \nbridge_mappings =\n   local_ip   =   10.0.0.1   \n");
         // "   local_ip" is indented: it continues bridge_mappings, as in oslo.config.
-        assert_eq!(
-            entry(&file, "ovs", "bridge_mappings").value,
-            "\nlocal_ip   =   10.0.0.1"
-        );
-        let file = parse_ok(
-            "[ovs]\nbridge_mappings =\nlocal_ip   =   10.0.0.1   \nq = \"quoted value\"\ns = 'x'\n",
-        );
+        assert_eq!(entry(&file, "ovs", "bridge_mappings").value, "\nlocal_ip   =   10.0.0.1");
+        let file = parse_ok("[ovs]\nbridge_mappings =\nlocal_ip   =   10.0.0.1   \nq = \"quoted value\"\ns = 'x'\n");
         assert_eq!(entry(&file, "ovs", "bridge_mappings").value, "");
         assert_eq!(entry(&file, "ovs", "local_ip").value, "10.0.0.1");
         assert_eq!(entry(&file, "ovs", "q").value, "quoted value");
@@ -229,9 +198,7 @@ mod tests {
 
     #[test]
     fn continuation_lines_join_with_newline_until_blank_line() {
-        let file = parse_ok(
-            "[ml2]\nmechanism_drivers = openvswitch,\n    l2population\n\textra\n\nx = 1\n",
-        );
+        let file = parse_ok("[ml2]\nmechanism_drivers = openvswitch,\n    l2population\n\textra\n\nx = 1\n");
         let e = entry(&file, "ml2", "mechanism_drivers");
         assert_eq!(e.value, "openvswitch,\nl2population\nextra");
         assert_eq!(e.line, 2);
@@ -264,35 +231,16 @@ mod tests {
             syntax_error("[DEFAULT]\nhost = a\njust words\n"),
             (3, "no ':' or '=' found in assignment".to_string())
         );
-        assert_eq!(
-            syntax_error("[DEFAULT\n"),
-            (1, "invalid section header (must end with ])".to_string())
-        );
-        assert_eq!(
-            syntax_error("\n[]\n"),
-            (2, "empty section name".to_string())
-        );
-        assert_eq!(
-            syntax_error("[DEFAULT]\n= value\n"),
-            (2, "key cannot be empty".to_string())
-        );
-        assert_eq!(
-            syntax_error("host = a\n"),
-            (1, "section must be started before assignment".to_string())
-        );
-        assert_eq!(
-            syntax_error("[DEFAULT]\n\n  orphan\n"),
-            (3, "unexpected continuation line".to_string())
-        );
+        assert_eq!(syntax_error("[DEFAULT\n"), (1, "invalid section header (must end with ])".to_string()));
+        assert_eq!(syntax_error("\n[]\n"), (2, "empty section name".to_string()));
+        assert_eq!(syntax_error("[DEFAULT]\n= value\n"), (2, "key cannot be empty".to_string()));
+        assert_eq!(syntax_error("host = a\n"), (1, "section must be started before assignment".to_string()));
+        assert_eq!(syntax_error("[DEFAULT]\n\n  orphan\n"), (3, "unexpected continuation line".to_string()));
     }
 
     #[test]
     fn syntax_error_display_names_file_and_line() {
-        let err = parse(Path::new("/etc/neutron/bad.conf"), "[DEFAULT]\noops\n")
-            .expect_err("syntax error");
-        assert_eq!(
-            err.to_string(),
-            "syntax error in /etc/neutron/bad.conf:2: no ':' or '=' found in assignment"
-        );
+        let err = parse(Path::new("/etc/neutron/bad.conf"), "[DEFAULT]\noops\n").expect_err("syntax error");
+        assert_eq!(err.to_string(), "syntax error in /etc/neutron/bad.conf:2: no ':' or '=' found in assignment");
     }
 }

@@ -31,11 +31,7 @@ struct Interpolator<'a> {
 /// Interpolates every value that is not a built-in default, in place.
 pub(crate) fn interpolate(values: &mut Sections) -> Result<(), ConfigError> {
     let base = values.clone();
-    let mut interpolator = Interpolator {
-        base: &base,
-        done: HashMap::new(),
-        stack: Vec::new(),
-    };
+    let mut interpolator = Interpolator { base: &base, done: HashMap::new(), stack: Vec::new() };
     for (section, keys) in values.iter_mut() {
         for (key, value) in keys.iter_mut() {
             if value.source == Source::Default {
@@ -54,9 +50,7 @@ pub(crate) fn interpolate(values: &mut Sections) -> Result<(), ConfigError> {
 }
 
 fn failure_error(base: &Sections, failure: Failure) -> ConfigError {
-    let value = base
-        .get(&failure.section)
-        .and_then(|keys| keys.get(&failure.key));
+    let value = base.get(&failure.section).and_then(|keys| keys.get(&failure.key));
     let (origin, raw) = match value {
         Some(value) => (value.source.clone(), value.raw.as_str()),
         None => (Source::Default, ""),
@@ -67,10 +61,7 @@ fn failure_error(base: &Sections, failure: Failure) -> ConfigError {
 
 impl Interpolator<'_> {
     fn has(&self, section: &str, key: &str) -> bool {
-        self.base
-            .get(section)
-            .is_some_and(|keys| keys.contains_key(key))
-            || known::is_known(section, key)
+        self.base.get(section).is_some_and(|keys| keys.contains_key(key)) || known::is_known(section, key)
     }
 
     fn resolve(&mut self, section: &str, key: &str) -> Result<String, Failure> {
@@ -83,11 +74,7 @@ impl Interpolator<'_> {
             return Ok(String::new());
         };
         if self.stack.contains(&id) {
-            return Err(Failure {
-                section: id.0,
-                key: id.1,
-                reason: format!("circular reference through ${key}"),
-            });
+            return Err(Failure { section: id.0, key: id.1, reason: format!("circular reference through ${key}") });
         }
         self.stack.push(id.clone());
         let expanded = self.expand(section, key, &value.raw);
@@ -120,8 +107,7 @@ impl Interpolator<'_> {
                 }
                 Some('{') => {
                     let close = chars[i + 2..].iter().position(|&c| c == '}');
-                    let name: Option<String> =
-                        close.map(|len| chars[i + 2..i + 2 + len].iter().collect());
+                    let name: Option<String> = close.map(|len| chars[i + 2..i + 2 + len].iter().collect());
                     match (close, name) {
                         (Some(len), Some(name)) if is_name(&name) => {
                             out.push_str(&self.lookup(section, key, &name)?);
@@ -165,11 +151,7 @@ impl Interpolator<'_> {
         if self.has(DEFAULT_SECTION, name) {
             return self.resolve(DEFAULT_SECTION, name);
         }
-        Err(Failure {
-            section: section.to_string(),
-            key: key.to_string(),
-            reason: format!("unknown variable ${name}"),
-        })
+        Err(Failure { section: section.to_string(), key: key.to_string(), reason: format!("unknown variable ${name}") })
     }
 }
 
@@ -179,10 +161,7 @@ fn is_name_char(c: char) -> bool {
 
 fn is_name(name: &str) -> bool {
     let mut chars = name.chars();
-    chars
-        .next()
-        .is_some_and(|first| first == '_' || first.is_ascii_alphabetic())
-        && chars.all(is_name_char)
+    chars.next().is_some_and(|first| first == '_' || first.is_ascii_alphabetic()) && chars.all(is_name_char)
 }
 
 #[cfg(test)]
@@ -195,20 +174,14 @@ mod tests {
         Value {
             text: text.to_string(),
             raw: text.to_string(),
-            source: Source::File {
-                path: PathBuf::from("/etc/neutron/neutron.conf"),
-                line,
-            },
+            source: Source::File { path: PathBuf::from("/etc/neutron/neutron.conf"), line },
         }
     }
 
     fn sections(entries: &[(&str, &str, &str)]) -> Sections {
         let mut sections = Sections::new();
         for (line, (section, key, text)) in entries.iter().enumerate() {
-            sections
-                .entry(section.to_string())
-                .or_default()
-                .insert(key.to_string(), file_value(text, line + 1));
+            sections.entry(section.to_string()).or_default().insert(key.to_string(), file_value(text, line + 1));
         }
         sections
     }
@@ -227,10 +200,7 @@ mod tests {
             ("DEFAULT", "api_workers", "a\\$b $ c$"),
         ]);
         interpolate(&mut s).expect("interpolates");
-        assert_eq!(
-            text(&s, "oslo_concurrency", "lock_path"),
-            "/srv/neutron/lock"
-        );
+        assert_eq!(text(&s, "oslo_concurrency", "lock_path"), "/srv/neutron/lock");
         assert_eq!(text(&s, "DEFAULT", "host"), "/srv/neutronx");
         assert_eq!(text(&s, "DEFAULT", "transport_url"), "rabbit://u:pa$word@h");
         assert_eq!(text(&s, "DEFAULT", "api_workers"), "a$b $ c$");
@@ -265,18 +235,12 @@ mod tests {
             ("database", "connection", "sqlite:///$state_path/db"),
         ]);
         interpolate(&mut s).expect("interpolates");
-        assert_eq!(
-            text(&s, "database", "connection"),
-            "sqlite:////var/lib/node1/db"
-        );
+        assert_eq!(text(&s, "database", "connection"), "sqlite:////var/lib/node1/db");
     }
 
     #[test]
     fn unknown_variable_in_known_key_is_an_error() {
-        let mut s = sections(&[
-            ("DEFAULT", "state_path", "/x"),
-            ("DEFAULT", "host", "$nope/a"),
-        ]);
+        let mut s = sections(&[("DEFAULT", "state_path", "/x"), ("DEFAULT", "host", "$nope/a")]);
         let err = interpolate(&mut s).expect_err("unknown variable");
         assert_eq!(
             err.to_string(),
@@ -294,10 +258,7 @@ mod tests {
 
     #[test]
     fn cycles_are_errors() {
-        let mut s = sections(&[
-            ("DEFAULT", "host", "$state_path"),
-            ("DEFAULT", "state_path", "$host"),
-        ]);
+        let mut s = sections(&[("DEFAULT", "host", "$state_path"), ("DEFAULT", "state_path", "$host")]);
         let err = interpolate(&mut s).expect_err("cycle");
         assert!(err.to_string().contains("circular reference"), "{err}");
     }

@@ -34,44 +34,23 @@ pub struct KnownKey {
 }
 
 const fn typed(section: &'static str, key: &'static str) -> KnownKey {
-    KnownKey {
-        section,
-        key,
-        kind: KeyKind::Typed,
-    }
+    KnownKey { section, key, kind: KeyKind::Typed }
 }
 
 const fn agent(section: &'static str, key: &'static str) -> KnownKey {
-    KnownKey {
-        section,
-        key,
-        kind: KeyKind::Agent,
-    }
+    KnownKey { section, key, kind: KeyKind::Agent }
 }
 
 const fn not_built(section: &'static str, key: &'static str, fallback: &'static str) -> KnownKey {
-    KnownKey {
-        section,
-        key,
-        kind: KeyKind::NotBuilt(fallback),
-    }
+    KnownKey { section, key, kind: KeyKind::NotBuilt(fallback) }
 }
 
-const fn section_not_built(
-    section: &'static str,
-    key: &'static str,
-    fallback: &'static str,
-) -> KnownKey {
-    KnownKey {
-        section,
-        key,
-        kind: KeyKind::SectionNotBuilt(fallback),
-    }
+const fn section_not_built(section: &'static str, key: &'static str, fallback: &'static str) -> KnownKey {
+    KnownKey { section, key, kind: KeyKind::SectionNotBuilt(fallback) }
 }
 
 const NO_NOVA_NOTIFIER: &str = "there is no Nova notifier yet; ignored";
-const KEYSTONE_AUTHTOKEN: &str =
-    "stored for the identity feature, which is not built yet; not used";
+const KEYSTONE_AUTHTOKEN: &str = "stored for the identity feature, which is not built yet; not used";
 const NOVA: &str = "stored; there is no Nova notifier yet, not used";
 const GENEVE: &str = "the geneve type driver is not built; ignored";
 
@@ -95,21 +74,9 @@ pub static KNOWN_KEYS: &[KnownKey] = &[
     typed("DEFAULT", "max_subnet_host_routes"),
     typed("DEFAULT", "pagination_max_limit"),
     typed("DEFAULT", "default_availability_zones"),
-    not_built(
-        "DEFAULT",
-        "dhcp_agent_notification",
-        "DHCP agent notifications are not built yet; ignored",
-    ),
-    not_built(
-        "DEFAULT",
-        "notify_nova_on_port_status_changes",
-        NO_NOVA_NOTIFIER,
-    ),
-    not_built(
-        "DEFAULT",
-        "notify_nova_on_port_data_changes",
-        NO_NOVA_NOTIFIER,
-    ),
+    not_built("DEFAULT", "dhcp_agent_notification", "DHCP agent notifications are not built yet; ignored"),
+    not_built("DEFAULT", "notify_nova_on_port_status_changes", NO_NOVA_NOTIFIER),
+    not_built("DEFAULT", "notify_nova_on_port_data_changes", NO_NOVA_NOTIFIER),
     // [DEFAULT] of dhcp_agent.ini, l3_agent.ini, metadata_agent.ini
     agent("DEFAULT", "interface_driver"),
     agent("DEFAULT", "ovs_integration_bridge"),
@@ -212,23 +179,11 @@ pub static KNOWN_KEYS: &[KnownKey] = &[
     typed("identity", "bind_port"),
     // [keystone_authtoken]
     section_not_built("keystone_authtoken", "auth_uri", KEYSTONE_AUTHTOKEN),
-    section_not_built(
-        "keystone_authtoken",
-        "www_authenticate_uri",
-        KEYSTONE_AUTHTOKEN,
-    ),
+    section_not_built("keystone_authtoken", "www_authenticate_uri", KEYSTONE_AUTHTOKEN),
     section_not_built("keystone_authtoken", "auth_url", KEYSTONE_AUTHTOKEN),
-    section_not_built(
-        "keystone_authtoken",
-        "memcached_servers",
-        KEYSTONE_AUTHTOKEN,
-    ),
+    section_not_built("keystone_authtoken", "memcached_servers", KEYSTONE_AUTHTOKEN),
     section_not_built("keystone_authtoken", "auth_type", KEYSTONE_AUTHTOKEN),
-    section_not_built(
-        "keystone_authtoken",
-        "project_domain_name",
-        KEYSTONE_AUTHTOKEN,
-    ),
+    section_not_built("keystone_authtoken", "project_domain_name", KEYSTONE_AUTHTOKEN),
     section_not_built("keystone_authtoken", "user_domain_name", KEYSTONE_AUTHTOKEN),
     section_not_built("keystone_authtoken", "project_name", KEYSTONE_AUTHTOKEN),
     section_not_built("keystone_authtoken", "username", KEYSTONE_AUTHTOKEN),
@@ -293,9 +248,7 @@ pub static KNOWN_KEYS: &[KnownKey] = &[
 
 /// The known option `[section] key`, if any.
 pub fn lookup(section: &str, key: &str) -> Option<&'static KnownKey> {
-    KNOWN_KEYS
-        .iter()
-        .find(|known| known.section == section && known.key == key)
+    KNOWN_KEYS.iter().find(|known| known.section == section && known.key == key)
 }
 
 /// Whether `[section] key` is a known option.
@@ -322,30 +275,16 @@ mod tests {
     fn no_duplicate_known_keys() {
         for (i, a) in KNOWN_KEYS.iter().enumerate() {
             for b in &KNOWN_KEYS[i + 1..] {
-                assert!(
-                    !(a.section == b.section && a.key == b.key),
-                    "duplicate [{}] {}",
-                    a.section,
-                    a.key
-                );
+                assert!(!(a.section == b.section && a.key == b.key), "duplicate [{}] {}", a.section, a.key);
             }
         }
     }
 
     #[test]
     fn lookup_finds_kinds() {
-        assert_eq!(
-            lookup("DEFAULT", "core_plugin").map(|k| k.kind),
-            Some(KeyKind::Typed)
-        );
-        assert_eq!(
-            lookup("ovs", "local_ip").map(|k| k.kind),
-            Some(KeyKind::Agent)
-        );
-        assert!(matches!(
-            lookup("nova", "password").map(|k| k.kind),
-            Some(KeyKind::SectionNotBuilt(_))
-        ));
+        assert_eq!(lookup("DEFAULT", "core_plugin").map(|k| k.kind), Some(KeyKind::Typed));
+        assert_eq!(lookup("ovs", "local_ip").map(|k| k.kind), Some(KeyKind::Agent));
+        assert!(matches!(lookup("nova", "password").map(|k| k.kind), Some(KeyKind::SectionNotBuilt(_))));
         assert!(lookup("ml2", "no_such_key").is_none());
         assert!(lookup("ML2", "type_drivers").is_none());
     }

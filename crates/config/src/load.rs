@@ -40,10 +40,7 @@ pub fn load(files: &[PathBuf], dirs: &[PathBuf]) -> Result<Loaded, ConfigError> 
     let paths = config_paths(files, dirs)?;
     let mut parsed = Vec::with_capacity(paths.len());
     for path in paths {
-        let text = fs::read_to_string(&path).map_err(|source| ConfigError::Io {
-            path: path.clone(),
-            source,
-        })?;
+        let text = fs::read_to_string(&path).map_err(|source| ConfigError::Io { path: path.clone(), source })?;
         parsed.push(ini::parse(&path, &text)?);
     }
     Loaded::from_files(parsed)
@@ -60,10 +57,7 @@ pub fn config_paths(files: &[PathBuf], dirs: &[PathBuf]) -> Result<Vec<PathBuf>,
 }
 
 fn dir_files(dir: &Path) -> Result<Vec<PathBuf>, ConfigError> {
-    let io = |source| ConfigError::Io {
-        path: dir.to_path_buf(),
-        source,
-    };
+    let io = |source| ConfigError::Io { path: dir.to_path_buf(), source };
     let mut conf = Vec::new();
     let mut ini = Vec::new();
     for entry in fs::read_dir(dir).map_err(io)? {
@@ -88,14 +82,10 @@ fn default_values() -> Sections {
     let mut values = Sections::new();
     for field in typed_fields(&Config::default()) {
         if let Some(text) = field.text {
-            values.entry(field.section.to_string()).or_default().insert(
-                field.key,
-                Value {
-                    raw: text.clone(),
-                    text,
-                    source: Source::Default,
-                },
-            );
+            values
+                .entry(field.section.to_string())
+                .or_default()
+                .insert(field.key, Value { raw: text.clone(), text, source: Source::Default });
         }
     }
     values
@@ -104,10 +94,7 @@ fn default_values() -> Sections {
 /// Position of a warning: (file index, line); overrides, then defaults, last.
 fn position(origin: &Source, files: &[PathBuf]) -> (usize, usize) {
     match origin {
-        Source::File { path, line } => (
-            files.iter().position(|f| f == path).unwrap_or(files.len()),
-            *line,
-        ),
+        Source::File { path, line } => (files.iter().position(|f| f == path).unwrap_or(files.len()), *line),
         Source::CommandLine => (files.len(), 0),
         Source::Default => (files.len() + 1, 0),
     }
@@ -143,15 +130,10 @@ fn option_warnings(values: &Sections) -> Vec<(Source, Warning)> {
                     origin: origin.clone(),
                     message: message.to_string(),
                 },
-                Some(KeyKind::SectionNotBuilt(message)) => Warning::SectionNotBuilt {
-                    section: section.clone(),
-                    path,
-                    message: message.to_string(),
-                },
-                Some(KeyKind::Agent) => Warning::AgentOptions {
-                    section: section.clone(),
-                    path,
-                },
+                Some(KeyKind::SectionNotBuilt(message)) => {
+                    Warning::SectionNotBuilt { section: section.clone(), path, message: message.to_string() }
+                }
+                Some(KeyKind::Agent) => Warning::AgentOptions { section: section.clone(), path },
             };
             warnings.push((origin.clone(), warning));
         }
@@ -187,10 +169,7 @@ impl Loaded {
                     Value {
                         text: entry.value.clone(),
                         raw: entry.value,
-                        source: Source::File {
-                            path: file.path.clone(),
-                            line: entry.line,
-                        },
+                        source: Source::File { path: file.path.clone(), line: entry.line },
                     },
                 );
             }
@@ -226,21 +205,13 @@ impl Loaded {
                 warnings.push(warning);
             }
         }
-        Ok(Loaded {
-            config: built.config,
-            warnings,
-            files,
-            assigned,
-            values,
-        })
+        Ok(Loaded { config: built.config, warnings, files, assigned, values })
     }
 
     /// The effective value of `[section] key` (interpolated), from a file,
     /// an override, or the typed default. `DEFAULT` matches in any case.
     pub fn get(&self, section: &str, key: &str) -> Option<&Value> {
-        self.values
-            .get(&canonical_section(section))
-            .and_then(|keys| keys.get(key))
+        self.values.get(&canonical_section(section)).and_then(|keys| keys.get(key))
     }
 
     /// Every effective value of a section (e.g. for an agent reading
@@ -257,27 +228,15 @@ impl Loaded {
     /// Overrides `[section] key` with `value` from the command line, then
     /// re-validates and rebuilds everything (interpolation, warnings, typed
     /// sections). On error nothing changes. Unknown options are refused.
-    pub fn set_override(
-        &mut self,
-        section: &str,
-        key: &str,
-        value: &str,
-    ) -> Result<(), ConfigError> {
+    pub fn set_override(&mut self, section: &str, key: &str, value: &str) -> Result<(), ConfigError> {
         let section = canonical_section(section);
         if !known::is_known(&section, key) {
-            return Err(ConfigError::UnknownOverride {
-                section,
-                key: key.to_string(),
-            });
+            return Err(ConfigError::UnknownOverride { section, key: key.to_string() });
         }
         let mut assigned = self.assigned.clone();
         assigned.entry(section).or_default().insert(
             key.to_string(),
-            Value {
-                text: value.to_string(),
-                raw: value.to_string(),
-                source: Source::CommandLine,
-            },
+            Value { text: value.to_string(), raw: value.to_string(), source: Source::CommandLine },
         );
         *self = Loaded::resolve(self.files.clone(), assigned)?;
         Ok(())

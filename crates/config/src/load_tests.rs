@@ -7,10 +7,7 @@ use crate::testutil::{error, from_texts, loaded, warning_texts, TempDir};
 use crate::{config_paths, load, AuthStrategy, ConfigError, Loaded, Source, Warning};
 
 fn file_source(path: &str, line: usize) -> Source {
-    Source::File {
-        path: PathBuf::from(path),
-        line,
-    }
+    Source::File { path: PathBuf::from(path), line }
 }
 
 #[test]
@@ -20,40 +17,22 @@ fn files_in_order_then_dir_conf_before_ini_sorted() {
     let b = tmp.write("b.conf", "[DEFAULT]\nhost = from-b\n");
     let dir = tmp.path().join("conf.d");
     let ini_10 = tmp.write("conf.d/10-x.ini", "[DEFAULT]\nhost = from-10-ini\n");
-    let conf_20 = tmp.write(
-        "conf.d/20-y.conf",
-        "[DEFAULT]\nhost = from-20-conf\napi_workers = 3\n",
-    );
-    let conf_05 = tmp.write(
-        "conf.d/05-z.conf",
-        "[DEFAULT]\nhost = from-05-conf\napi_workers = 2\n",
-    );
+    let conf_20 = tmp.write("conf.d/20-y.conf", "[DEFAULT]\nhost = from-20-conf\napi_workers = 3\n");
+    let conf_05 = tmp.write("conf.d/05-z.conf", "[DEFAULT]\nhost = from-05-conf\napi_workers = 2\n");
     tmp.write("conf.d/notes.txt", "not a config file");
     std::fs::create_dir_all(dir.join("sub.conf")).expect("dir named like a file");
 
     let files = [a.clone(), b.clone()];
     let dirs = [dir.clone()];
-    assert_eq!(
-        config_paths(&files, &dirs).expect("lists"),
-        vec![a.clone(), b, conf_05, conf_20, ini_10.clone()]
-    );
+    assert_eq!(config_paths(&files, &dirs).expect("lists"), vec![a.clone(), b, conf_05, conf_20, ini_10.clone()]);
 
     let loaded = load(&files, &dirs).expect("loads");
     // *.ini come after *.conf, so the .ini file wins.
     assert_eq!(loaded.config.default.host.as_deref(), Some("from-10-ini"));
-    assert_eq!(
-        loaded.get("DEFAULT", "host").map(|v| &v.source),
-        Some(&Source::File {
-            path: ini_10,
-            line: 2
-        })
-    );
+    assert_eq!(loaded.get("DEFAULT", "host").map(|v| &v.source), Some(&Source::File { path: ini_10, line: 2 }));
     // Key by key: what only a.conf sets survives; 20-y.conf overrides 05-z.conf.
     assert_eq!(loaded.config.default.bind_port, 1111);
-    assert_eq!(
-        loaded.get("DEFAULT", "bind_port").map(|v| &v.source),
-        Some(&Source::File { path: a, line: 3 })
-    );
+    assert_eq!(loaded.get("DEFAULT", "bind_port").map(|v| &v.source), Some(&Source::File { path: a, line: 3 }));
     assert_eq!(loaded.config.default.api_workers, Some(3));
     assert_eq!(loaded.files().len(), 5);
 }
@@ -61,10 +40,7 @@ fn files_in_order_then_dir_conf_before_ini_sorted() {
 #[test]
 fn later_file_overrides_earlier_key_by_key() {
     let loaded = from_texts(&[
-        (
-            "/etc/neutron/neutron.conf",
-            "[DEFAULT]\nbind_port = 9000\nhost = one\n",
-        ),
+        ("/etc/neutron/neutron.conf", "[DEFAULT]\nbind_port = 9000\nhost = one\n"),
         ("/etc/neutron/override.conf", "[DEFAULT]\nhost = two\n"),
     ])
     .expect("loads");
@@ -86,9 +62,7 @@ fn missing_file_and_dir_are_io_errors() {
         other => panic!("expected Io, got {other:?}"),
     }
     let err = load(std::slice::from_ref(&missing), &[]).expect_err("io");
-    assert!(err
-        .to_string()
-        .starts_with(&format!("cannot read {}: ", missing.display())));
+    assert!(err.to_string().starts_with(&format!("cannot read {}: ", missing.display())));
 }
 
 #[test]
@@ -96,11 +70,7 @@ fn syntax_error_through_load_names_file_and_line() {
     let tmp = TempDir::new();
     let path = tmp.write("bad.conf", "[DEFAULT]\nhost = a\n\n   dangling\n");
     match load(std::slice::from_ref(&path), &[]) {
-        Err(ConfigError::Syntax {
-            path: p,
-            line,
-            reason,
-        }) => {
+        Err(ConfigError::Syntax { path: p, line, reason }) => {
             assert_eq!(p, path);
             assert_eq!(line, 4);
             assert_eq!(reason, "unexpected continuation line");
@@ -123,45 +93,25 @@ fn interpolation_after_merge_uses_later_state_path() {
     let lock = loaded.get("oslo_concurrency", "lock_path").expect("set");
     assert_eq!(lock.text, "/srv/neutrino/lock");
     assert_eq!(lock.raw, "$state_path/lock");
-    assert_eq!(
-        loaded.config.database.connection.as_deref(),
-        Some("sqlite:////srv/neutrino/neutrino.db")
-    );
+    assert_eq!(loaded.config.database.connection.as_deref(), Some("sqlite:////srv/neutrino/neutrino.db"));
 }
 
 #[test]
 fn interpolation_uses_defaults_when_unset() {
-    let loaded = loaded(
-        "/etc/neutron/neutron.conf",
-        "[oslo_concurrency]\nlock_path = $state_path/lock\n",
-    );
-    assert_eq!(
-        loaded
-            .get("oslo_concurrency", "lock_path")
-            .map(|v| v.text.as_str()),
-        Some("/var/lib/neutron/lock")
-    );
+    let loaded = loaded("/etc/neutron/neutron.conf", "[oslo_concurrency]\nlock_path = $state_path/lock\n");
+    assert_eq!(loaded.get("oslo_concurrency", "lock_path").map(|v| v.text.as_str()), Some("/var/lib/neutron/lock"));
 }
 
 #[test]
 fn double_dollar_is_a_literal_dollar() {
-    let loaded = loaded(
-        "/etc/neutron/neutron.conf",
-        "[keystone_authtoken]\npassword = pa$$word\n",
-    );
-    assert_eq!(
-        loaded.config.keystone_authtoken.get("password"),
-        Some("pa$word")
-    );
+    let loaded = loaded("/etc/neutron/neutron.conf", "[keystone_authtoken]\npassword = pa$$word\n");
+    assert_eq!(loaded.config.keystone_authtoken.get("password"), Some("pa$word"));
 }
 
 #[test]
 fn unknown_variable_names_file_section_and_key() {
     assert_eq!(
-        error(
-            "/etc/neutron/neutron.conf",
-            "[DEFAULT]\nhost = a\nstate_path = $nowhere/x\n"
-        ),
+        error("/etc/neutron/neutron.conf", "[DEFAULT]\nhost = a\nstate_path = $nowhere/x\n"),
         "invalid value for [DEFAULT] state_path in /etc/neutron/neutron.conf:3: \
          '$nowhere/x' — unknown variable $nowhere"
     );
@@ -169,19 +119,11 @@ fn unknown_variable_names_file_section_and_key() {
 
 #[test]
 fn raw_values_with_sources() {
-    let loaded = loaded(
-        "/etc/neutron/ovs.ini",
-        "[ovs]\nlocal_ip = 192.168.6.134\nbridge_mappings =\n",
-    );
+    let loaded = loaded("/etc/neutron/ovs.ini", "[ovs]\nlocal_ip = 192.168.6.134\nbridge_mappings =\n");
     let local_ip = loaded.get("ovs", "local_ip").expect("set");
     assert_eq!(local_ip.text, "192.168.6.134");
     assert_eq!(local_ip.source, file_source("/etc/neutron/ovs.ini", 2));
-    assert_eq!(
-        loaded
-            .get("ovs", "bridge_mappings")
-            .map(|v| v.text.as_str()),
-        Some("")
-    );
+    assert_eq!(loaded.get("ovs", "bridge_mappings").map(|v| v.text.as_str()), Some(""));
     let port = loaded.get("default", "bind_port").expect("typed default");
     assert_eq!(port.text, "9696");
     assert_eq!(port.source, Source::Default);
@@ -197,10 +139,7 @@ fn unknown_options_warn_with_file_section_and_key() {
         "[DEFAULT]\ndebug = true\n[ml2]\nfoo = 1\n[oslo_messaging_zmq]\n\n[cors]\nallowed_origin = *\n",
     );
     assert_eq!(
-        warning_texts(&loaded)
-            .into_iter()
-            .filter(|w| w.starts_with("unknown option"))
-            .collect::<Vec<_>>(),
+        warning_texts(&loaded).into_iter().filter(|w| w.starts_with("unknown option")).collect::<Vec<_>>(),
         [
             "unknown option [DEFAULT] debug in /etc/neutron/neutron.conf:2, ignored",
             "unknown option [ml2] foo in /etc/neutron/neutron.conf:4, ignored",
@@ -226,10 +165,7 @@ fn agent_sections_warn_once_per_file_section() {
             "[DEFAULT]\nauth_strategy = noauth\n[agent]\ntunnel_types = vxlan\nl2_population = True\n\
              [ovs]\nlocal_ip = 192.168.6.134\ntunnel_bridge = br-tun\n",
         ),
-        (
-            "/etc/neutron/dhcp_agent.ini",
-            "[DEFAULT]\ninterface_driver = openvswitch\nenable_isolated_metadata = true\n",
-        ),
+        ("/etc/neutron/dhcp_agent.ini", "[DEFAULT]\ninterface_driver = openvswitch\nenable_isolated_metadata = true\n"),
     ])
     .expect("loads");
     assert_eq!(
@@ -244,10 +180,7 @@ fn agent_sections_warn_once_per_file_section() {
         ]
     );
     // The values stay available for the agents.
-    assert_eq!(
-        loaded.get("agent", "tunnel_types").map(|v| v.text.as_str()),
-        Some("vxlan")
-    );
+    assert_eq!(loaded.get("agent", "tunnel_types").map(|v| v.text.as_str()), Some("vxlan"));
 }
 
 #[test]
@@ -266,10 +199,7 @@ fn keystone_authtoken_and_nova_warn_once_per_section() {
              yet, not used",
         ]
     );
-    assert_eq!(
-        loaded.config.keystone_authtoken.get("username"),
-        Some("neutron")
-    );
+    assert_eq!(loaded.config.keystone_authtoken.get("username"), Some("neutron"));
     assert_eq!(loaded.config.keystone_authtoken.options.len(), 3);
 }
 
@@ -306,16 +236,12 @@ fn not_built_keys_name_their_fallback() {
 
 #[test]
 fn warnings_are_deduplicated() {
-    let loaded = loaded(
-        "/etc/neutron/ml2_conf.ini",
-        "[DEFAULT]\nauth_strategy = noauth\n[ml2]\nmechanism_drivers = ovn,ovn\n",
-    );
+    let loaded =
+        loaded("/etc/neutron/ml2_conf.ini", "[DEFAULT]\nauth_strategy = noauth\n[ml2]\nmechanism_drivers = ovn,ovn\n");
     assert_eq!(
         warning_texts(&loaded),
-        [
-            "[ml2] mechanism_drivers = ovn,ovn in /etc/neutron/ml2_conf.ini:4: mechanism driver \
-          'ovn' is not built, ignored"
-        ]
+        ["[ml2] mechanism_drivers = ovn,ovn in /etc/neutron/ml2_conf.ini:4: mechanism driver \
+          'ovn' is not built, ignored"]
     );
 }
 
@@ -326,10 +252,8 @@ fn defaults_have_no_file_and_warn_about_keystone() {
     assert_eq!(loaded.config, crate::Config::default());
     assert_eq!(
         warning_texts(&loaded),
-        [
-            "[DEFAULT] auth_strategy = keystone (default): keystone authentication is not built \
-          yet; falling back to noauth"
-        ]
+        ["[DEFAULT] auth_strategy = keystone (default): keystone authentication is not built \
+          yet; falling back to noauth"]
     );
     let empty = load(&[], &[]).expect("no files");
     assert_eq!(empty.config, loaded.config);
@@ -339,57 +263,31 @@ fn defaults_have_no_file_and_warn_about_keystone() {
 #[test]
 fn cli_override_rebuilds_typed_config() {
     let mut loaded = loaded("/etc/neutron/neutron.conf", "[DEFAULT]\nbind_port = 9000\n");
-    loaded
-        .set_override("DEFAULT", "bind_port", "9797")
-        .expect("valid override");
+    loaded.set_override("DEFAULT", "bind_port", "9797").expect("valid override");
     assert_eq!(loaded.config.default.bind_port, 9797);
-    assert_eq!(
-        loaded.get("DEFAULT", "bind_port").map(|v| &v.source),
-        Some(&Source::CommandLine)
-    );
+    assert_eq!(loaded.get("DEFAULT", "bind_port").map(|v| &v.source), Some(&Source::CommandLine));
 
-    loaded
-        .set_override("default", "auth_strategy", "noauth")
-        .expect("valid override");
+    loaded.set_override("default", "auth_strategy", "noauth").expect("valid override");
     assert_eq!(loaded.config.default.auth_strategy, AuthStrategy::Noauth);
     assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
 
-    loaded
-        .set_override("DEFAULT", "state_path", "/srv/n")
-        .expect("valid override");
+    loaded.set_override("DEFAULT", "state_path", "/srv/n").expect("valid override");
     assert_eq!(loaded.config.default.state_path, "/srv/n");
 }
 
 #[test]
 fn cli_override_is_interpolated_and_feeds_interpolation() {
-    let mut loaded = loaded(
-        "/etc/neutron/neutron.conf",
-        "[oslo_concurrency]\nlock_path = $state_path/lock\n",
-    );
-    loaded
-        .set_override("DEFAULT", "state_path", "/srv/neutrino")
-        .expect("valid override");
-    assert_eq!(
-        loaded
-            .get("oslo_concurrency", "lock_path")
-            .map(|v| v.text.as_str()),
-        Some("/srv/neutrino/lock")
-    );
-    loaded
-        .set_override("DEFAULT", "host", "$state_path-host")
-        .expect("valid override");
-    assert_eq!(
-        loaded.config.default.host.as_deref(),
-        Some("/srv/neutrino-host")
-    );
+    let mut loaded = loaded("/etc/neutron/neutron.conf", "[oslo_concurrency]\nlock_path = $state_path/lock\n");
+    loaded.set_override("DEFAULT", "state_path", "/srv/neutrino").expect("valid override");
+    assert_eq!(loaded.get("oslo_concurrency", "lock_path").map(|v| v.text.as_str()), Some("/srv/neutrino/lock"));
+    loaded.set_override("DEFAULT", "host", "$state_path-host").expect("valid override");
+    assert_eq!(loaded.config.default.host.as_deref(), Some("/srv/neutrino-host"));
 }
 
 #[test]
 fn invalid_cli_override_is_refused_and_changes_nothing() {
     let mut loaded = loaded("/etc/neutron/neutron.conf", "[DEFAULT]\nbind_port = 9000\n");
-    let err = loaded
-        .set_override("DEFAULT", "bind_port", "70000")
-        .expect_err("invalid");
+    let err = loaded.set_override("DEFAULT", "bind_port", "70000").expect_err("invalid");
     assert!(matches!(err, ConfigError::InvalidOverride { .. }));
     assert_eq!(
         err.to_string(),
@@ -397,33 +295,14 @@ fn invalid_cli_override_is_refused_and_changes_nothing() {
     );
     assert_eq!(loaded.config.default.bind_port, 9000);
 
-    let err = loaded
-        .set_override("DEFAULT", "no_such_option", "1")
-        .expect_err("unknown");
-    assert_eq!(
-        err.to_string(),
-        "unknown option [DEFAULT] no_such_option on the command line"
-    );
+    let err = loaded.set_override("DEFAULT", "no_such_option", "1").expect_err("unknown");
+    assert_eq!(err.to_string(), "unknown option [DEFAULT] no_such_option on the command line");
 }
 
 #[test]
 fn cli_override_of_agent_option_warns_without_file() {
-    let mut loaded = loaded(
-        "/etc/neutron/neutron.conf",
-        "[DEFAULT]\nauth_strategy = noauth\n",
-    );
-    loaded
-        .set_override("ovs", "local_ip", "10.0.0.5")
-        .expect("known agent option");
-    assert_eq!(
-        loaded.warnings,
-        [Warning::AgentOptions {
-            section: "ovs".into(),
-            path: None
-        }]
-    );
-    assert_eq!(
-        loaded.get("ovs", "local_ip").map(|v| v.text.as_str()),
-        Some("10.0.0.5")
-    );
+    let mut loaded = loaded("/etc/neutron/neutron.conf", "[DEFAULT]\nauth_strategy = noauth\n");
+    loaded.set_override("ovs", "local_ip", "10.0.0.5").expect("known agent option");
+    assert_eq!(loaded.warnings, [Warning::AgentOptions { section: "ovs".into(), path: None }]);
+    assert_eq!(loaded.get("ovs", "local_ip").map(|v| v.text.as_str()), Some("10.0.0.5"));
 }

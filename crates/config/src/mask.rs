@@ -49,12 +49,7 @@ mod tests {
 
     #[test]
     fn secret_keys() {
-        for key in [
-            "password",
-            "admin_password",
-            "channel_secret",
-            "metadata_proxy_shared_secret",
-        ] {
+        for key in ["password", "admin_password", "channel_secret", "metadata_proxy_shared_secret"] {
             assert!(is_secret_key(key), "{key}");
         }
         for key in ["username", "password_policy", "host"] {
@@ -64,10 +59,7 @@ mod tests {
 
     #[test]
     fn url_passwords() {
-        assert_eq!(
-            mask_url_password("rabbit://openstack:admin@ren3"),
-            "rabbit://openstack:***@ren3"
-        );
+        assert_eq!(mask_url_password("rabbit://openstack:admin@ren3"), "rabbit://openstack:***@ren3");
         assert_eq!(
             mask_url_password("mysql+pymysql://neutron:NEUTRON_DBPASS@ren3/neutron"),
             "mysql+pymysql://neutron:***@ren3/neutron"
@@ -76,14 +68,8 @@ mod tests {
             mask_url_password("rabbit://a:p1@h1:5672,b:p2@h2:5672/vhost"),
             "rabbit://a:***@h1:5672,b:***@h2:5672/vhost"
         );
-        assert_eq!(
-            mask_url_password("mysql://u:pa/ss@h/db"),
-            "mysql://u:***@h/db"
-        );
-        assert_eq!(
-            mask_url_password("sqlite:////var/lib/n.db"),
-            "sqlite:////var/lib/n.db"
-        );
+        assert_eq!(mask_url_password("mysql://u:pa/ss@h/db"), "mysql://u:***@h/db");
+        assert_eq!(mask_url_password("sqlite:////var/lib/n.db"), "sqlite:////var/lib/n.db");
         assert_eq!(mask_url_password("http://ren3:5000"), "http://ren3:5000");
         assert_eq!(mask_url_password("rabbit://guest@h"), "rabbit://guest@h");
         assert_eq!(mask_url_password("plain"), "plain");
@@ -93,10 +79,7 @@ mod tests {
     fn mask_values() {
         assert_eq!(mask_value("password", "neutron"), "***");
         assert_eq!(mask_value("password", ""), "");
-        assert_eq!(
-            mask_value("transport_url", "rabbit://u:p@h"),
-            "rabbit://u:***@h"
-        );
+        assert_eq!(mask_value("transport_url", "rabbit://u:p@h"), "rabbit://u:***@h");
         assert_eq!(mask_value("host", "ren3"), "ren3");
     }
 }

@@ -66,10 +66,7 @@ mod tests {
     fn source_display() {
         assert_eq!(Source::Default.to_string(), "default");
         assert_eq!(Source::CommandLine.to_string(), "command line");
-        let file = Source::File {
-            path: PathBuf::from("/etc/neutron/neutron.conf"),
-            line: 7,
-        };
+        let file = Source::File { path: PathBuf::from("/etc/neutron/neutron.conf"), line: 7 };
         assert_eq!(file.to_string(), "/etc/neutron/neutron.conf:7");
     }
 

@@ -231,9 +231,7 @@ pub struct Ml2TypeFlatSection {
 
 impl Default for Ml2TypeFlatSection {
     fn default() -> Self {
-        Ml2TypeFlatSection {
-            flat_networks: vec!["*".to_string()],
-        }
+        Ml2TypeFlatSection { flat_networks: vec!["*".to_string()] }
     }
 }
 
@@ -255,10 +253,7 @@ pub struct Ml2TypeVxlanSection {
 
 impl Default for Ml2TypeVxlanSection {
     fn default() -> Self {
-        Ml2TypeVxlanSection {
-            vni_ranges: vec![(1, 65535)],
-            vxlan_group: None,
-        }
+        Ml2TypeVxlanSection { vni_ranges: vec![(1, 65535)], vxlan_group: None }
     }
 }
 
@@ -315,11 +310,7 @@ pub struct IdentitySection {
 
 impl Default for IdentitySection {
     fn default() -> Self {
-        IdentitySection {
-            enabled: None,
-            bind_host: IpAddr::V4(Ipv4Addr::LOCALHOST),
-            bind_port: 5000,
-        }
+        IdentitySection { enabled: None, bind_host: IpAddr::V4(Ipv4Addr::LOCALHOST), bind_port: 5000 }
     }
 }
 
@@ -375,15 +366,9 @@ mod tests {
         assert_eq!(config.default.dhcp_lease_duration, 86400);
         assert_eq!(config.default.auth_strategy, AuthStrategy::Keystone);
         assert_eq!(config.default.global_physnet_mtu, 1500);
-        assert_eq!(
-            config.ml2.type_drivers,
-            ["local", "flat", "vlan", "vxlan", "gre"]
-        );
+        assert_eq!(config.ml2.type_drivers, ["local", "flat", "vlan", "vxlan", "gre"]);
         assert_eq!(config.ml2.tenant_network_types, ["vxlan"]);
-        assert_eq!(
-            config.ml2.mechanism_drivers,
-            ["linuxbridge", "l2population"]
-        );
+        assert_eq!(config.ml2.mechanism_drivers, ["linuxbridge", "l2population"]);
         assert_eq!(config.ml2_type_flat.flat_networks, ["*"]);
         assert_eq!(config.ml2_type_vxlan.vni_ranges, [(1, 65535)]);
         assert_eq!(config.agent.server_url, "http://127.0.0.1:9696");
@@ -393,35 +378,18 @@ mod tests {
 
     #[test]
     fn database_backend_from_url() {
-        let db = |url: &str| DatabaseSection {
-            connection: Some(url.to_string()),
-        };
-        assert_eq!(
-            db("sqlite:////var/lib/neutron/n.db").backend(),
-            Some(DatabaseBackend::Sqlite)
-        );
-        assert_eq!(
-            db("mysql+pymysql://u:p@h/n").backend(),
-            Some(DatabaseBackend::Mysql)
-        );
-        assert_eq!(
-            db("postgresql://u:p@h/n").backend(),
-            Some(DatabaseBackend::Postgresql)
-        );
+        let db = |url: &str| DatabaseSection { connection: Some(url.to_string()) };
+        assert_eq!(db("sqlite:////var/lib/neutron/n.db").backend(), Some(DatabaseBackend::Sqlite));
+        assert_eq!(db("mysql+pymysql://u:p@h/n").backend(), Some(DatabaseBackend::Mysql));
+        assert_eq!(db("postgresql://u:p@h/n").backend(), Some(DatabaseBackend::Postgresql));
         assert_eq!(db("oracle://h").backend(), None);
     }
 
     #[test]
     fn vlan_range_display() {
-        let plain = VlanRange {
-            physical_network: "provider".into(),
-            range: None,
-        };
+        let plain = VlanRange { physical_network: "provider".into(), range: None };
         assert_eq!(plain.to_string(), "provider");
-        let ranged = VlanRange {
-            physical_network: "provider".into(),
-            range: Some((100, 200)),
-        };
+        let ranged = VlanRange { physical_network: "provider".into(), range: Some((100, 200)) };
         assert_eq!(ranged.to_string(), "provider:100:200");
     }
 }

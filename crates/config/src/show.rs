@@ -38,21 +38,11 @@ pub(crate) struct Field {
 }
 
 fn field(section: &'static str, key: &str, text: String, json: Json) -> Field {
-    Field {
-        section,
-        key: key.to_string(),
-        text: Some(text),
-        json,
-    }
+    Field { section, key: key.to_string(), text: Some(text), json }
 }
 
 fn optional(section: &'static str, key: &str, value: Option<String>, json: Json) -> Field {
-    Field {
-        section,
-        key: key.to_string(),
-        text: value,
-        json,
-    }
+    Field { section, key: key.to_string(), text: value, json }
 }
 
 fn list(section: &'static str, key: &str, items: &[String]) -> Field {
@@ -69,86 +59,28 @@ pub(crate) fn typed_fields(config: &Config) -> Vec<Field> {
     let d = &config.default;
     const D: &str = DEFAULT_SECTION;
     let mut fields = vec![
-        optional(
-            D,
-            "bind_host",
-            d.bind_host.map(|ip| ip.to_string()),
-            json!(d.bind_host.map(|ip| ip.to_string())),
-        ),
+        optional(D, "bind_host", d.bind_host.map(|ip| ip.to_string()), json!(d.bind_host.map(|ip| ip.to_string()))),
         field(D, "bind_port", d.bind_port.to_string(), json!(d.bind_port)),
-        field(
-            D,
-            "core_plugin",
-            d.core_plugin.clone(),
-            json!(d.core_plugin),
-        ),
+        field(D, "core_plugin", d.core_plugin.clone(), json!(d.core_plugin)),
         list(D, "service_plugins", &d.service_plugins),
-        field(
-            D,
-            "allow_overlapping_ips",
-            d.allow_overlapping_ips.to_string(),
-            json!(d.allow_overlapping_ips),
-        ),
+        field(D, "allow_overlapping_ips", d.allow_overlapping_ips.to_string(), json!(d.allow_overlapping_ips)),
         field(D, "base_mac", d.base_mac.clone(), json!(d.base_mac)),
-        field(
-            D,
-            "dhcp_lease_duration",
-            d.dhcp_lease_duration.to_string(),
-            json!(d.dhcp_lease_duration),
-        ),
+        field(D, "dhcp_lease_duration", d.dhcp_lease_duration.to_string(), json!(d.dhcp_lease_duration)),
         field(D, "state_path", d.state_path.clone(), json!(d.state_path)),
-        field(
-            D,
-            "auth_strategy",
-            d.auth_strategy.to_string(),
-            json!(d.auth_strategy.as_str()),
-        ),
-        optional(
-            D,
-            "transport_url",
-            d.transport_url.clone(),
-            json!(d.transport_url),
-        ),
+        field(D, "auth_strategy", d.auth_strategy.to_string(), json!(d.auth_strategy.as_str())),
+        optional(D, "transport_url", d.transport_url.clone(), json!(d.transport_url)),
         optional(D, "host", d.host.clone(), json!(d.host)),
-        field(
-            D,
-            "global_physnet_mtu",
-            d.global_physnet_mtu.to_string(),
-            json!(d.global_physnet_mtu),
-        ),
+        field(D, "global_physnet_mtu", d.global_physnet_mtu.to_string(), json!(d.global_physnet_mtu)),
         field(D, "max_dns_nameservers", d.max_dns_nameservers.to_string(), json!(d.max_dns_nameservers)),
         field(D, "max_subnet_host_routes", d.max_subnet_host_routes.to_string(), json!(d.max_subnet_host_routes)),
-        optional(
-            D,
-            "api_workers",
-            d.api_workers.map(|n| n.to_string()),
-            json!(d.api_workers),
-        ),
-        field(
-            D,
-            "pagination_max_limit",
-            d.pagination_max_limit.to_string(),
-            json!(d.pagination_max_limit),
-        ),
-        list(
-            D,
-            "default_availability_zones",
-            &d.default_availability_zones,
-        ),
-        optional(
-            "database",
-            "connection",
-            config.database.connection.clone(),
-            json!(config.database.connection),
-        ),
+        optional(D, "api_workers", d.api_workers.map(|n| n.to_string()), json!(d.api_workers)),
+        field(D, "pagination_max_limit", d.pagination_max_limit.to_string(), json!(d.pagination_max_limit)),
+        list(D, "default_availability_zones", &d.default_availability_zones),
+        optional("database", "connection", config.database.connection.clone(), json!(config.database.connection)),
     ];
 
     let m = &config.ml2;
-    let mtus: Vec<String> = m
-        .physical_network_mtus
-        .iter()
-        .map(|(physnet, mtu)| format!("{physnet}:{mtu}"))
-        .collect();
+    let mtus: Vec<String> = m.physical_network_mtus.iter().map(|(physnet, mtu)| format!("{physnet}:{mtu}")).collect();
     fields.extend([
         list("ml2", "type_drivers", &m.type_drivers),
         list("ml2", "tenant_network_types", &m.tenant_network_types),
@@ -156,112 +88,34 @@ pub(crate) fn typed_fields(config: &Config) -> Vec<Field> {
         list("ml2", "extension_drivers", &m.extension_drivers),
         field("ml2", "path_mtu", m.path_mtu.to_string(), json!(m.path_mtu)),
         list("ml2", "physical_network_mtus", &mtus),
-        field(
-            "ml2",
-            "overlay_ip_version",
-            m.overlay_ip_version.to_string(),
-            json!(m.overlay_ip_version),
-        ),
-        list(
-            "ml2_type_flat",
-            "flat_networks",
-            &config.ml2_type_flat.flat_networks,
-        ),
+        field("ml2", "overlay_ip_version", m.overlay_ip_version.to_string(), json!(m.overlay_ip_version)),
+        list("ml2_type_flat", "flat_networks", &config.ml2_type_flat.flat_networks),
     ]);
-    let vlan: Vec<String> = config
-        .ml2_type_vlan
-        .network_vlan_ranges
-        .iter()
-        .map(ToString::to_string)
-        .collect();
+    let vlan: Vec<String> = config.ml2_type_vlan.network_vlan_ranges.iter().map(ToString::to_string).collect();
     fields.push(list("ml2_type_vlan", "network_vlan_ranges", &vlan));
     let vx = &config.ml2_type_vxlan;
     fields.extend([
         ranges("ml2_type_vxlan", "vni_ranges", &vx.vni_ranges),
-        optional(
-            "ml2_type_vxlan",
-            "vxlan_group",
-            vx.vxlan_group.clone(),
-            json!(vx.vxlan_group),
-        ),
-        ranges(
-            "ml2_type_gre",
-            "tunnel_id_ranges",
-            &config.ml2_type_gre.tunnel_id_ranges,
-        ),
+        optional("ml2_type_vxlan", "vxlan_group", vx.vxlan_group.clone(), json!(vx.vxlan_group)),
+        ranges("ml2_type_gre", "tunnel_id_ranges", &config.ml2_type_gre.tunnel_id_ranges),
     ]);
 
     let a = &config.agent;
     let i = &config.identity;
     fields.extend([
-        field(
-            "agent",
-            "server_url",
-            a.server_url.clone(),
-            json!(a.server_url),
-        ),
-        field(
-            "agent",
-            "channel",
-            a.channel.as_str().to_string(),
-            json!(a.channel.as_str()),
-        ),
-        optional(
-            "agent",
-            "channel_secret",
-            a.channel_secret.clone(),
-            json!(a.channel_secret),
-        ),
-        field(
-            "agent",
-            "report_interval",
-            a.report_interval.to_string(),
-            json!(a.report_interval),
-        ),
-        optional(
-            "agent",
-            "node_namespace",
-            a.node_namespace.clone(),
-            json!(a.node_namespace),
-        ),
-        optional(
-            "agent",
-            "namespace_prefix",
-            a.namespace_prefix.clone(),
-            json!(a.namespace_prefix),
-        ),
-        optional(
-            "agent",
-            "health_port",
-            a.health_port.map(|p| p.to_string()),
-            json!(a.health_port),
-        ),
-        optional(
-            "identity",
-            "enabled",
-            i.enabled.map(|b| b.to_string()),
-            json!(i.enabled),
-        ),
-        field(
-            "identity",
-            "bind_host",
-            i.bind_host.to_string(),
-            json!(i.bind_host.to_string()),
-        ),
-        field(
-            "identity",
-            "bind_port",
-            i.bind_port.to_string(),
-            json!(i.bind_port),
-        ),
+        field("agent", "server_url", a.server_url.clone(), json!(a.server_url)),
+        field("agent", "channel", a.channel.as_str().to_string(), json!(a.channel.as_str())),
+        optional("agent", "channel_secret", a.channel_secret.clone(), json!(a.channel_secret)),
+        field("agent", "report_interval", a.report_interval.to_string(), json!(a.report_interval)),
+        optional("agent", "node_namespace", a.node_namespace.clone(), json!(a.node_namespace)),
+        optional("agent", "namespace_prefix", a.namespace_prefix.clone(), json!(a.namespace_prefix)),
+        optional("agent", "health_port", a.health_port.map(|p| p.to_string()), json!(a.health_port)),
+        optional("identity", "enabled", i.enabled.map(|b| b.to_string()), json!(i.enabled)),
+        field("identity", "bind_host", i.bind_host.to_string(), json!(i.bind_host.to_string())),
+        field("identity", "bind_port", i.bind_port.to_string(), json!(i.bind_port)),
     ]);
     for (key, value) in &config.keystone_authtoken.options {
-        fields.push(field(
-            "keystone_authtoken",
-            key,
-            value.clone(),
-            json!(value),
-        ));
+        fields.push(field("keystone_authtoken", key, value.clone(), json!(value)));
     }
     fields
 }
@@ -289,40 +143,27 @@ impl Loaded {
         let mut by_section: BTreeMap<String, Vec<Row>> = BTreeMap::new();
         let mut shown: HashSet<(String, String)> = HashSet::new();
         for f in typed_fields(&self.config) {
-            let source = self
-                .get(f.section, &f.key)
-                .map_or(Source::Default, |value| value.source.clone());
+            let source = self.get(f.section, &f.key).map_or(Source::Default, |value| value.source.clone());
             let text = match &f.text {
                 Some(text) => mask_value(&f.key, text),
                 None => UNSET.to_string(),
             };
             shown.insert((f.section.to_string(), f.key.clone()));
-            by_section
-                .entry(f.section.to_string())
-                .or_default()
-                .push(Row {
-                    json: mask_json(&f.key, f.json),
-                    key: f.key,
-                    text,
-                    source,
-                });
+            by_section.entry(f.section.to_string()).or_default().push(Row {
+                json: mask_json(&f.key, f.json),
+                key: f.key,
+                text,
+                source,
+            });
         }
         // Stored options that are not typed (agent options, [nova], …).
         for (section, keys) in &self.values {
             for (key, value) in keys {
                 let stored = matches!(
                     known::lookup(section, key).map(|k| k.kind),
-                    Some(
-                        KeyKind::Stored
-                            | KeyKind::NotBuilt(_)
-                            | KeyKind::SectionNotBuilt(_)
-                            | KeyKind::Agent
-                    )
+                    Some(KeyKind::Stored | KeyKind::NotBuilt(_) | KeyKind::SectionNotBuilt(_) | KeyKind::Agent)
                 );
-                if !stored
-                    || value.source == Source::Default
-                    || shown.contains(&(section.clone(), key.clone()))
-                {
+                if !stored || value.source == Source::Default || shown.contains(&(section.clone(), key.clone())) {
                     continue;
                 }
                 by_section.entry(section.clone()).or_default().push(Row {
@@ -350,10 +191,7 @@ impl Loaded {
         let mut out = String::new();
         for (section, rows) in self.rows() {
             for row in rows {
-                out.push_str(&format!(
-                    "[{section}] {} = {}    ({})\n",
-                    row.key, row.text, row.source
-                ));
+                out.push_str(&format!("[{section}] {} = {}    ({})\n", row.key, row.text, row.source));
             }
         }
         if self.warnings.is_empty() {
@@ -376,10 +214,7 @@ impl Loaded {
         for (section, rows) in self.rows() {
             let mut keys = serde_json::Map::new();
             for row in rows {
-                keys.insert(
-                    row.key,
-                    json!({ "value": row.json, "source": row.source.to_string() }),
-                );
+                keys.insert(row.key, json!({ "value": row.json, "source": row.source.to_string() }));
             }
             options.insert(section, Json::Object(keys));
         }

@@ -14,8 +14,7 @@ pub struct TempDir {
 impl TempDir {
     pub fn new() -> TempDir {
         let n = NEXT.fetch_add(1, Ordering::SeqCst);
-        let path =
-            std::env::temp_dir().join(format!("neutrino-config-test-{}-{n}", std::process::id()));
+        let path = std::env::temp_dir().join(format!("neutrino-config-test-{}-{n}", std::process::id()));
         let _ = fs::remove_dir_all(&path);
         fs::create_dir_all(&path).expect("create temp dir");
         TempDir { path }

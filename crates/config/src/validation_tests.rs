@@ -22,13 +22,7 @@ fn expect(path: &str, section: &str, key: &str, value: &str, reason: &str) {
 #[test]
 fn invalid_error_carries_its_fields() {
     match crate::testutil::from_texts(&[(ML2, "[ml2_type_vxlan]\n\nvni_ranges = 5:1\n")]) {
-        Err(ConfigError::Invalid {
-            path,
-            line,
-            section,
-            key,
-            reason,
-        }) => {
+        Err(ConfigError::Invalid { path, line, section, key, reason }) => {
             assert_eq!(path, std::path::Path::new(ML2));
             assert_eq!(line, 3);
             assert_eq!(section, "ml2_type_vxlan");
@@ -41,39 +35,12 @@ fn invalid_error_carries_its_fields() {
 
 #[test]
 fn vni_ranges() {
-    expect(
-        ML2,
-        "ml2_type_vxlan",
-        "vni_ranges",
-        "5:1",
-        "'5:1' — min is greater than max",
-    );
-    expect(
-        ML2,
-        "ml2_type_vxlan",
-        "vni_ranges",
-        "1:16777216",
-        "'1:16777216' — max must be between 1 and 16777215",
-    );
-    expect(
-        ML2,
-        "ml2_type_vxlan",
-        "vni_ranges",
-        "1:10,x",
-        "'1:10,x' — entry 'x': expected MIN:MAX",
-    );
-    let ok = loaded(
-        ML2,
-        "[ml2_type_vxlan]\nvni_ranges = 1:1000, 2000:3000\nvxlan_group = 239.1.1.1\n",
-    );
-    assert_eq!(
-        ok.config.ml2_type_vxlan.vni_ranges,
-        [(1, 1000), (2000, 3000)]
-    );
-    assert_eq!(
-        ok.config.ml2_type_vxlan.vxlan_group.as_deref(),
-        Some("239.1.1.1")
-    );
+    expect(ML2, "ml2_type_vxlan", "vni_ranges", "5:1", "'5:1' — min is greater than max");
+    expect(ML2, "ml2_type_vxlan", "vni_ranges", "1:16777216", "'1:16777216' — max must be between 1 and 16777215");
+    expect(ML2, "ml2_type_vxlan", "vni_ranges", "1:10,x", "'1:10,x' — entry 'x': expected MIN:MAX");
+    let ok = loaded(ML2, "[ml2_type_vxlan]\nvni_ranges = 1:1000, 2000:3000\nvxlan_group = 239.1.1.1\n");
+    assert_eq!(ok.config.ml2_type_vxlan.vni_ranges, [(1, 1000), (2000, 3000)]);
+    assert_eq!(ok.config.ml2_type_vxlan.vxlan_group.as_deref(), Some("239.1.1.1"));
     let empty = loaded(ML2, "[ml2_type_vxlan]\nvni_ranges =\n");
     assert!(empty.config.ml2_type_vxlan.vni_ranges.is_empty());
 }
@@ -94,13 +61,7 @@ fn vlan_and_gre_ranges() {
         "provider:200:100",
         "'provider:200:100' — min is greater than max",
     );
-    expect(
-        ML2,
-        "ml2_type_gre",
-        "tunnel_id_ranges",
-        "0:10",
-        "'0:10' — min must be at least 1",
-    );
+    expect(ML2, "ml2_type_gre", "tunnel_id_ranges", "0:10", "'0:10' — min must be at least 1");
     let ok = loaded(
         ML2,
         "[ml2_type_vlan]\nnetwork_vlan_ranges = provider,physnet2:100:200\n\
@@ -109,14 +70,8 @@ fn vlan_and_gre_ranges() {
     assert_eq!(
         ok.config.ml2_type_vlan.network_vlan_ranges,
         [
-            VlanRange {
-                physical_network: "provider".into(),
-                range: None
-            },
-            VlanRange {
-                physical_network: "physnet2".into(),
-                range: Some((100, 200))
-            },
+            VlanRange { physical_network: "provider".into(), range: None },
+            VlanRange { physical_network: "physnet2".into(), range: Some((100, 200)) },
         ]
     );
     assert_eq!(ok.config.ml2_type_gre.tunnel_id_ranges, [(1, u32::MAX)]);
@@ -125,20 +80,8 @@ fn vlan_and_gre_ranges() {
 
 #[test]
 fn default_section_values() {
-    expect(
-        NEUTRON,
-        "DEFAULT",
-        "bind_port",
-        "0",
-        "'0' — must be between 1 and 65535",
-    );
-    expect(
-        NEUTRON,
-        "DEFAULT",
-        "bind_host",
-        "ren3",
-        "'ren3' — not an IP address",
-    );
+    expect(NEUTRON, "DEFAULT", "bind_port", "0", "'0' — must be between 1 and 65535");
+    expect(NEUTRON, "DEFAULT", "bind_host", "ren3", "'ren3' — not an IP address");
     expect(
         NEUTRON,
         "DEFAULT",
@@ -175,48 +118,12 @@ fn default_section_values() {
         "0",
         "'0' — must be -1 (infinite) or a positive number of seconds",
     );
-    expect(
-        NEUTRON,
-        "DEFAULT",
-        "dhcp_lease_duration",
-        "-2",
-        "'-2' — must be at least -1",
-    );
-    expect(
-        NEUTRON,
-        "DEFAULT",
-        "auth_strategy",
-        "oauth",
-        "'oauth' — expected keystone or noauth",
-    );
-    expect(
-        NEUTRON,
-        "DEFAULT",
-        "global_physnet_mtu",
-        "67",
-        "'67' — must be at least 68",
-    );
-    expect(
-        NEUTRON,
-        "DEFAULT",
-        "api_workers",
-        "-1",
-        "'-1' — must be at least 0",
-    );
-    expect(
-        NEUTRON,
-        "DEFAULT",
-        "pagination_max_limit",
-        "0",
-        "'0' — must be -1 (no limit) or a positive integer",
-    );
-    expect(
-        NEUTRON,
-        "DEFAULT",
-        "state_path",
-        "",
-        "'' — must not be empty",
-    );
+    expect(NEUTRON, "DEFAULT", "dhcp_lease_duration", "-2", "'-2' — must be at least -1");
+    expect(NEUTRON, "DEFAULT", "auth_strategy", "oauth", "'oauth' — expected keystone or noauth");
+    expect(NEUTRON, "DEFAULT", "global_physnet_mtu", "67", "'67' — must be at least 68");
+    expect(NEUTRON, "DEFAULT", "api_workers", "-1", "'-1' — must be at least 0");
+    expect(NEUTRON, "DEFAULT", "pagination_max_limit", "0", "'0' — must be -1 (no limit) or a positive integer");
+    expect(NEUTRON, "DEFAULT", "state_path", "", "'' — must not be empty");
 }
 
 #[test]
@@ -274,15 +181,8 @@ fn database_connection_schemes() {
         let ok = loaded(NEUTRON, &format!("[database]\nconnection = {url}\n"));
         assert_eq!(ok.config.database.connection.as_deref(), Some(url));
     }
-    let sqlite = loaded(
-        NEUTRON,
-        "[DEFAULT]\nauth_strategy = noauth\n[database]\nconnection = sqlite://\n",
-    );
-    assert!(
-        sqlite.warnings.is_empty(),
-        "sqlite is built: {:?}",
-        sqlite.warnings
-    );
+    let sqlite = loaded(NEUTRON, "[DEFAULT]\nauth_strategy = noauth\n[database]\nconnection = sqlite://\n");
+    assert!(sqlite.warnings.is_empty(), "sqlite is built: {:?}", sqlite.warnings);
 }
 
 #[test]
@@ -300,10 +200,7 @@ fn ml2_type_drivers_must_be_known() {
 #[test]
 fn tenant_network_types_must_be_type_drivers() {
     assert_eq!(
-        error(
-            ML2,
-            "[ml2]\ntype_drivers = flat,vxlan\ntenant_network_types = vlan\n"
-        ),
+        error(ML2, "[ml2]\ntype_drivers = flat,vxlan\ntenant_network_types = vlan\n"),
         "invalid value for [ml2] tenant_network_types in /etc/neutron/plugins/ml2/ml2_conf.ini:3: \
          'vlan' — network type 'vlan' of tenant_network_types is not in [ml2] type_drivers \
          (flat,vxlan)"
@@ -320,34 +217,16 @@ fn tenant_network_types_must_be_type_drivers() {
 
 #[test]
 fn ml2_other_values() {
-    expect(
-        ML2,
-        "ml2",
-        "overlay_ip_version",
-        "5",
-        "'5' — expected 4 or 6",
-    );
+    expect(ML2, "ml2", "overlay_ip_version", "5", "'5' — expected 4 or 6");
     expect(ML2, "ml2", "path_mtu", "-1", "'-1' — must be at least 0");
-    expect(
-        ML2,
-        "ml2",
-        "physical_network_mtus",
-        "provider",
-        "'provider' — expected PHYSNET:MTU",
-    );
+    expect(ML2, "ml2", "physical_network_mtus", "provider", "'provider' — expected PHYSNET:MTU");
     let ok = loaded(
         ML2,
         "[ml2]\npath_mtu = 1450\nphysical_network_mtus = provider:9000,physnet2:1500\n\
          overlay_ip_version = 6\n",
     );
     assert_eq!(ok.config.ml2.path_mtu, 1450);
-    assert_eq!(
-        ok.config.ml2.physical_network_mtus,
-        [
-            ("provider".to_string(), 9000),
-            ("physnet2".to_string(), 1500)
-        ]
-    );
+    assert_eq!(ok.config.ml2.physical_network_mtus, [("provider".to_string(), 9000), ("physnet2".to_string(), 1500)]);
     assert_eq!(ok.config.ml2.overlay_ip_version, 6);
 }
 
@@ -372,48 +251,19 @@ fn drivers_not_built_are_warnings() {
                 "[ml2] extension_drivers = port_security,qos in {ML2}:7: extension driver 'qos' \
                  is not built, ignored"
             ),
-            format!(
-                "options in [ml2_type_geneve] of {ML2}: the geneve type driver is not built; ignored"
-            ),
+            format!("options in [ml2_type_geneve] of {ML2}: the geneve type driver is not built; ignored"),
         ]
     );
-    assert_eq!(
-        ok.config.ml2.mechanism_drivers,
-        ["openvswitch", "ovn", "l2population"]
-    );
+    assert_eq!(ok.config.ml2.mechanism_drivers, ["openvswitch", "ovn", "l2population"]);
 }
 
 #[test]
 fn agent_section_values() {
     const AGENT: &str = "/etc/neutron/agent.ini";
-    expect(
-        AGENT,
-        "agent",
-        "server_url",
-        "ren3:9696",
-        "'ren3:9696' — expected an http:// or https:// URL",
-    );
-    expect(
-        AGENT,
-        "agent",
-        "channel",
-        "zmq",
-        "'zmq' — expected direct or rabbit",
-    );
-    expect(
-        AGENT,
-        "agent",
-        "report_interval",
-        "soon",
-        "'soon' — not an integer",
-    );
-    expect(
-        AGENT,
-        "agent",
-        "health_port",
-        "0",
-        "'0' — must be between 1 and 65535",
-    );
+    expect(AGENT, "agent", "server_url", "ren3:9696", "'ren3:9696' — expected an http:// or https:// URL");
+    expect(AGENT, "agent", "channel", "zmq", "'zmq' — expected direct or rabbit");
+    expect(AGENT, "agent", "report_interval", "soon", "'soon' — not an integer");
+    expect(AGENT, "agent", "health_port", "0", "'0' — must be between 1 and 65535");
     let ok = loaded(
         AGENT,
         "[DEFAULT]\nauth_strategy = noauth\n[agent]\nserver_url = https://ren3:9696\n\
@@ -439,20 +289,8 @@ fn agent_section_values() {
 
 #[test]
 fn identity_section_values() {
-    expect(
-        NEUTRON,
-        "identity",
-        "bind_port",
-        "99999",
-        "'99999' — must be between 1 and 65535",
-    );
-    expect(
-        NEUTRON,
-        "identity",
-        "bind_host",
-        "localhost",
-        "'localhost' — not an IP address",
-    );
+    expect(NEUTRON, "identity", "bind_port", "99999", "'99999' — must be between 1 and 65535");
+    expect(NEUTRON, "identity", "bind_host", "localhost", "'localhost' — not an IP address");
     expect(
         NEUTRON,
         "identity",
@@ -460,24 +298,15 @@ fn identity_section_values() {
         "sometimes",
         "'sometimes' — not a boolean (expected true/false, yes/no, on/off or 1/0)",
     );
-    let ok = loaded(
-        NEUTRON,
-        "[identity]\nenabled = false\nbind_host = ::1\nbind_port = 5001\n",
-    );
+    let ok = loaded(NEUTRON, "[identity]\nenabled = false\nbind_host = ::1\nbind_port = 5001\n");
     assert_eq!(ok.config.identity.enabled, Some(false));
-    assert_eq!(
-        ok.config.identity.bind_host,
-        "::1".parse::<std::net::IpAddr>().expect("ip")
-    );
+    assert_eq!(ok.config.identity.bind_host, "::1".parse::<std::net::IpAddr>().expect("ip"));
     assert_eq!(ok.config.identity.bind_port, 5001);
 }
 
 #[test]
 fn identity_enabled_is_not_built_yet() {
-    let ok = loaded(
-        NEUTRON,
-        "[DEFAULT]\nauth_strategy = noauth\n[identity]\nenabled = true\n",
-    );
+    let ok = loaded(NEUTRON, "[DEFAULT]\nauth_strategy = noauth\n[identity]\nenabled = true\n");
     assert_eq!(ok.config.identity.enabled, Some(true));
     assert_eq!(
         warning_texts(&ok),

@@ -71,33 +71,18 @@ fn of(path: &Option<PathBuf>) -> String {
 impl fmt::Display for Warning {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Warning::UnknownOption {
-                section,
-                key,
-                path,
-                line,
-            } => write!(
-                f,
-                "unknown option [{section}] {key} in {}:{line}, ignored",
-                path.display()
-            ),
-            Warning::NotBuilt {
-                section,
-                key,
-                value,
-                origin,
-                message,
-            } => write!(f, "[{section}] {key} = {value}{}: {message}", at(origin)),
-            Warning::AgentOptions { section, path } => write!(
-                f,
-                "agent options in [{section}]{} are accepted; the agent roles are not built yet",
-                of(path)
-            ),
-            Warning::SectionNotBuilt {
-                section,
-                path,
-                message,
-            } => write!(f, "options in [{section}]{}: {message}", of(path)),
+            Warning::UnknownOption { section, key, path, line } => {
+                write!(f, "unknown option [{section}] {key} in {}:{line}, ignored", path.display())
+            }
+            Warning::NotBuilt { section, key, value, origin, message } => {
+                write!(f, "[{section}] {key} = {value}{}: {message}", at(origin))
+            }
+            Warning::AgentOptions { section, path } => {
+                write!(f, "agent options in [{section}]{} are accepted; the agent roles are not built yet", of(path))
+            }
+            Warning::SectionNotBuilt { section, path, message } => {
+                write!(f, "options in [{section}]{}: {message}", of(path))
+            }
         }
     }
 }
@@ -125,27 +110,15 @@ mod tests {
             origin: Source::Default,
             message: "falling back to noauth".into(),
         };
-        assert_eq!(
-            not_built.to_string(),
-            "[DEFAULT] auth_strategy = keystone (default): falling back to noauth"
-        );
-        let agent = Warning::AgentOptions {
-            section: "ovs".into(),
-            path: Some("/etc/neutron/openvswitch_agent.ini".into()),
-        };
+        assert_eq!(not_built.to_string(), "[DEFAULT] auth_strategy = keystone (default): falling back to noauth");
+        let agent =
+            Warning::AgentOptions { section: "ovs".into(), path: Some("/etc/neutron/openvswitch_agent.ini".into()) };
         assert_eq!(
             agent.to_string(),
             "agent options in [ovs] of /etc/neutron/openvswitch_agent.ini are accepted; \
              the agent roles are not built yet"
         );
-        let section = Warning::SectionNotBuilt {
-            section: "nova".into(),
-            path: None,
-            message: "not used".into(),
-        };
-        assert_eq!(
-            section.to_string(),
-            "options in [nova] on the command line: not used"
-        );
+        let section = Warning::SectionNotBuilt { section: "nova".into(), path: None, message: "not used".into() };
+        assert_eq!(section.to_string(), "options in [nova] on the command line: not used");
     }
 }

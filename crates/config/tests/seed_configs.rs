@@ -18,15 +18,8 @@ const AGENT_FILES: &[&str] = &[
 
 /// The seed directory; its absence fails the test (never skipped).
 fn seed_dir() -> PathBuf {
-    let dir = PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/seed-configs"
-    ));
-    assert!(
-        dir.is_dir(),
-        "seed configuration directory {} is missing",
-        dir.display()
-    );
+    let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/seed-configs"));
+    assert!(dir.is_dir(), "seed configuration directory {} is missing", dir.display());
     dir
 }
 
@@ -52,10 +45,7 @@ fn assert_server_config(loaded: &Loaded) {
     let config = &loaded.config;
     assert_eq!(config.ml2.type_drivers, ["flat", "vlan", "vxlan"]);
     assert_eq!(config.ml2.tenant_network_types, ["vxlan"]);
-    assert_eq!(
-        config.ml2.mechanism_drivers,
-        ["openvswitch", "l2population"]
-    );
+    assert_eq!(config.ml2.mechanism_drivers, ["openvswitch", "l2population"]);
     assert_eq!(config.ml2.extension_drivers, ["port_security"]);
     assert_eq!(config.ml2_type_vxlan.vni_ranges, [(1, 1000)]);
     assert!(config.default.allow_overlapping_ips);
@@ -63,17 +53,9 @@ fn assert_server_config(loaded: &Loaded) {
     assert_eq!(config.default.service_plugins, ["router"]);
     assert_eq!(config.default.auth_strategy, AuthStrategy::Keystone);
     assert_eq!(config.default.state_path, "/var/lib/neutron");
-    assert_eq!(
-        config.database.connection.as_deref(),
-        Some("mysql+pymysql://neutron:NEUTRON_DBPASS@ren3/neutron")
-    );
+    assert_eq!(config.database.connection.as_deref(), Some("mysql+pymysql://neutron:NEUTRON_DBPASS@ren3/neutron"));
     assert_eq!(config.keystone_authtoken.get("username"), Some("neutron"));
-    assert_eq!(
-        loaded
-            .get("oslo_concurrency", "lock_path")
-            .map(|v| v.text.as_str()),
-        Some("/var/lib/neutron/lock")
-    );
+    assert_eq!(loaded.get("oslo_concurrency", "lock_path").map(|v| v.text.as_str()), Some("/var/lib/neutron/lock"));
 }
 
 fn assert_server_warnings(loaded: &Loaded) {
@@ -105,10 +87,7 @@ fn assert_server_warnings(loaded: &Loaded) {
     ];
     let warnings = texts(loaded);
     for want in &expected {
-        assert!(
-            warnings.contains(want),
-            "missing warning:\n  {want}\nin:\n{warnings:#?}"
-        );
+        assert!(warnings.contains(want), "missing warning:\n  {want}\nin:\n{warnings:#?}");
     }
 }
 
@@ -162,14 +141,8 @@ fn neutron_conf_and_ml2_conf_load() {
                  is not built yet; not used",
                 n.display()
             ),
-            format!(
-                "options in [nova] of {}: stored; there is no Nova notifier yet, not used",
-                n.display()
-            ),
-            format!(
-                "unknown option [oslo_concurrency] lock_path in {}:45, ignored",
-                n.display()
-            ),
+            format!("options in [nova] of {}: stored; there is no Nova notifier yet, not used", n.display()),
+            format!("unknown option [oslo_concurrency] lock_path in {}:45, ignored", n.display()),
             format!(
                 "agent options in [securitygroup] of {} are accepted; the agent roles are not \
                  built yet",
@@ -191,17 +164,10 @@ fn each_agent_file_loads_with_the_server_files() {
             .iter()
             .filter(|w| matches!(w, Warning::AgentOptions { path: Some(p), .. } if *p == path))
             .collect();
-        assert!(
-            !agent_warnings.is_empty(),
-            "{agent}: expected an agent-section warning, got {:#?}",
-            texts(&loaded)
-        );
+        assert!(!agent_warnings.is_empty(), "{agent}: expected an agent-section warning, got {:#?}", texts(&loaded));
         // Nothing in an agent file is unknown.
         assert!(
-            !loaded
-                .warnings
-                .iter()
-                .any(|w| matches!(w, Warning::UnknownOption { path: p, .. } if *p == path)),
+            !loaded.warnings.iter().any(|w| matches!(w, Warning::UnknownOption { path: p, .. } if *p == path)),
             "{agent}: {:#?}",
             texts(&loaded)
         );
@@ -211,20 +177,9 @@ fn each_agent_file_loads_with_the_server_files() {
 #[test]
 fn agent_values_stay_available() {
     let loaded = load_seed(&["neutron.conf", "ml2_conf.ini", "openvswitch_agent.ini"]);
-    assert_eq!(
-        loaded.get("ovs", "local_ip").map(|v| v.text.as_str()),
-        Some("192.168.6.134")
-    );
-    assert_eq!(
-        loaded
-            .get("ovs", "bridge_mappings")
-            .map(|v| v.text.as_str()),
-        Some("")
-    );
-    assert_eq!(
-        loaded.get("agent", "tunnel_types").map(|v| v.text.as_str()),
-        Some("vxlan")
-    );
+    assert_eq!(loaded.get("ovs", "local_ip").map(|v| v.text.as_str()), Some("192.168.6.134"));
+    assert_eq!(loaded.get("ovs", "bridge_mappings").map(|v| v.text.as_str()), Some(""));
+    assert_eq!(loaded.get("agent", "tunnel_types").map(|v| v.text.as_str()), Some("vxlan"));
     let ovs = seed("openvswitch_agent.ini");
     let warnings = texts(&loaded);
     for section in ["agent", "ovs", "securitygroup"] {
@@ -237,9 +192,7 @@ fn agent_values_stay_available() {
 
     let metadata = load_seed(&["neutron.conf", "ml2_conf.ini", "metadata_agent.ini"]);
     assert_eq!(
-        metadata
-            .get("DEFAULT", "metadata_proxy_shared_secret")
-            .map(|v| v.text.as_str()),
+        metadata.get("DEFAULT", "metadata_proxy_shared_secret").map(|v| v.text.as_str()),
         Some("METADATA_SECRET")
     );
     assert!(!metadata.render_text().contains("METADATA_SECRET"));

@@ -86,9 +86,7 @@ pub fn ip_to_u128(ip: IpAddr) -> u128 {
 /// value does not fit the family (above 2^32-1 for IPv4).
 pub fn u128_to_ip(value: u128, family: Family) -> Option<IpAddr> {
     match family {
-        Family::V4 => u32::try_from(value)
-            .ok()
-            .map(|v| IpAddr::V4(Ipv4Addr::from(v))),
+        Family::V4 => u32::try_from(value).ok().map(|v| IpAddr::V4(Ipv4Addr::from(v))),
         Family::V6 => Some(IpAddr::V6(Ipv6Addr::from(value))),
     }
 }
@@ -152,17 +150,8 @@ mod tests {
         assert_eq!(u128_to_ip(0x0a00_0001, Family::V4), Some(ip("10.0.0.1")));
         assert_eq!(u128_to_ip(1 << 32, Family::V4), None);
         assert_eq!(u128_to_ip(1 << 32, Family::V6), Some(ip("::1:0:0")));
-        assert_eq!(
-            u128_to_ip(u128::MAX, Family::V6),
-            Some(ip("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"))
-        );
-        for s in [
-            "1.2.3.4",
-            "255.255.255.255",
-            "2001:db8::42",
-            "::",
-            "fe80::1",
-        ] {
+        assert_eq!(u128_to_ip(u128::MAX, Family::V6), Some(ip("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff")));
+        for s in ["1.2.3.4", "255.255.255.255", "2001:db8::42", "::", "fe80::1"] {
             let a = ip(s);
             assert_eq!(u128_to_ip(ip_to_u128(a), Family::of(a)), Some(a));
         }
@@ -171,10 +160,7 @@ mod tests {
 
     #[test]
     fn bounds_and_keys() {
-        assert_eq!(
-            net_bounds("10.0.0.5/24".parse().unwrap()),
-            (0x0a00_0000, 0x0a00_00ff)
-        );
+        assert_eq!(net_bounds("10.0.0.5/24".parse().unwrap()), (0x0a00_0000, 0x0a00_00ff));
         assert_eq!(net_bounds("2001:db8::/127".parse().unwrap()).1 & 0xff, 1);
         assert!(sort_key(ip("255.255.255.255")) < sort_key(ip("::")));
         let mut v = vec![ip("::1"), ip("10.0.0.2"), ip("10.0.0.1")];

@@ -39,17 +39,13 @@ use crate::error::IpamError;
 /// `ip_version`, when given, must be the cidr's family (4 or 6).
 /// See the module documentation for the exact rules.
 pub fn parse_cidr(s: &str, ip_version: Option<u8>) -> Result<IpNet, IpamError> {
-    let format_err = || IpamError::CidrFormat {
-        cidr: s.to_string(),
-    };
+    let format_err = || IpamError::CidrFormat { cidr: s.to_string() };
     if s.chars().any(char::is_whitespace) {
         return Err(format_err());
     }
     let Some((addr_part, prefix_part)) = s.split_once('/') else {
         return Err(if s.parse::<IpAddr>().is_ok() {
-            IpamError::InvalidSubnet {
-                cidr: s.to_string(),
-            }
+            IpamError::InvalidSubnet { cidr: s.to_string() }
         } else {
             format_err()
         });
@@ -99,11 +95,7 @@ pub fn check_ip_version(name: &str, ip: IpAddr, ip_version: u8) -> Result<(), Ip
     if Family::of(ip).version() == ip_version {
         Ok(())
     } else {
-        Err(IpamError::IpVersionMismatch {
-            name: name.to_string(),
-            addr: ip.to_string(),
-            ip_version,
-        })
+        Err(IpamError::IpVersionMismatch { name: name.to_string(), addr: ip.to_string(), ip_version })
     }
 }
 
@@ -113,11 +105,7 @@ pub fn check_net_version(name: &str, net: IpNet, ip_version: u8) -> Result<(), I
     if Family::of_net(net).version() == ip_version {
         Ok(())
     } else {
-        Err(IpamError::IpVersionMismatch {
-            name: name.to_string(),
-            addr: net.to_string(),
-            ip_version,
-        })
+        Err(IpamError::IpVersionMismatch { name: name.to_string(), addr: net.to_string(), ip_version })
     }
 }
 
@@ -227,50 +215,24 @@ mod tests {
     fn parse_plain_cidrs() {
         assert_eq!(parse_cidr("10.0.0.0/24", None), Ok(net("10.0.0.0/24")));
         assert_eq!(parse_cidr("10.0.0.0/24", Some(4)), Ok(net("10.0.0.0/24")));
-        assert_eq!(
-            parse_cidr("2001:db8::/64", Some(6)),
-            Ok(net("2001:db8::/64"))
-        );
-        assert_eq!(
-            parse_cidr("2001:DB8:0:0::/64", None).map(|n| n.to_string()),
-            Ok("2001:db8::/64".to_string())
-        );
+        assert_eq!(parse_cidr("2001:db8::/64", Some(6)), Ok(net("2001:db8::/64")));
+        assert_eq!(parse_cidr("2001:DB8:0:0::/64", None).map(|n| n.to_string()), Ok("2001:db8::/64".to_string()));
         assert_eq!(parse_cidr("10.0.0.0/08", None), Ok(net("10.0.0.0/8")));
-        assert_eq!(
-            parse_cidr("10.0.0.0/255.255.255.0", None),
-            Ok(net("10.0.0.0/24"))
-        );
-        assert_eq!(
-            parse_cidr("10.0.0.0/255.255.255.255", None),
-            Ok(net("10.0.0.0/32"))
-        );
+        assert_eq!(parse_cidr("10.0.0.0/255.255.255.0", None), Ok(net("10.0.0.0/24")));
+        assert_eq!(parse_cidr("10.0.0.0/255.255.255.255", None), Ok(net("10.0.0.0/32")));
     }
 
     #[test]
     fn host_bits_are_normalised() {
         assert_eq!(parse_cidr("10.0.0.5/24", Some(4)), Ok(net("10.0.0.0/24")));
-        assert_eq!(
-            parse_cidr("192.168.1.130/25", None),
-            Ok(net("192.168.1.128/25"))
-        );
-        assert_eq!(
-            parse_cidr("2001:db8::1/64", Some(6)),
-            Ok(net("2001:db8::/64"))
-        );
-        assert_eq!(
-            parse_cidr("2001:db8::1:2:3:4/96", None),
-            Ok(net("2001:db8::1:2:0:0/96"))
-        );
+        assert_eq!(parse_cidr("192.168.1.130/25", None), Ok(net("192.168.1.128/25")));
+        assert_eq!(parse_cidr("2001:db8::1/64", Some(6)), Ok(net("2001:db8::/64")));
+        assert_eq!(parse_cidr("2001:db8::1:2:3:4/96", None), Ok(net("2001:db8::1:2:0:0/96")));
     }
 
     #[test]
     fn tiny_subnets_are_accepted() {
-        for s in [
-            "10.0.0.0/31",
-            "10.0.0.1/32",
-            "2001:db8::/127",
-            "2001:db8::1/128",
-        ] {
+        for s in ["10.0.0.0/31", "10.0.0.1/32", "2001:db8::/127", "2001:db8::1/128"] {
             assert_eq!(parse_cidr(s, None), Ok(net(s)));
         }
         assert_eq!(parse_cidr("10.0.0.1/31", None), Ok(net("10.0.0.0/31")));
@@ -303,13 +265,7 @@ mod tests {
             "10.0.0.0/24\n",
         ] {
             let err = parse_cidr(s, None).unwrap_err();
-            assert_eq!(
-                err,
-                IpamError::CidrFormat {
-                    cidr: s.to_string()
-                },
-                "{s:?}"
-            );
+            assert_eq!(err, IpamError::CidrFormat { cidr: s.to_string() }, "{s:?}");
         }
         assert_eq!(
             parse_cidr("10.0.0.0/33", None).unwrap_err().to_string(),
@@ -321,12 +277,7 @@ mod tests {
     fn parse_requires_a_prefix() {
         for s in ["10.0.0.0", "2001:db8::", "::1"] {
             let err = parse_cidr(s, None).unwrap_err();
-            assert_eq!(
-                err,
-                IpamError::InvalidSubnet {
-                    cidr: s.to_string()
-                }
-            );
+            assert_eq!(err, IpamError::InvalidSubnet { cidr: s.to_string() });
         }
         assert_eq!(
             parse_cidr("10.0.0.0", Some(4)).unwrap_err().to_string(),
@@ -351,13 +302,7 @@ mod tests {
 
     #[test]
     fn parse_rejects_zero_prefix() {
-        for s in [
-            "0.0.0.0/0",
-            "10.0.0.0/0",
-            "::/0",
-            "2001:db8::/0",
-            "10.0.0.0/0.0.0.0",
-        ] {
+        for s in ["0.0.0.0/0", "10.0.0.0/0", "::/0", "2001:db8::/0", "10.0.0.0/0.0.0.0"] {
             assert_eq!(parse_cidr(s, None), Err(IpamError::ZeroPrefixLength), "{s}");
         }
         assert_eq!(
@@ -365,10 +310,7 @@ mod tests {
             "Invalid input for operation: 0 is not allowed as CIDR prefix length."
         );
         // The version check comes first.
-        assert!(matches!(
-            parse_cidr("::/0", Some(4)),
-            Err(IpamError::IpVersionMismatch { .. })
-        ));
+        assert!(matches!(parse_cidr("::/0", Some(4)), Err(IpamError::IpVersionMismatch { .. })));
     }
 
     #[test]
@@ -385,54 +327,21 @@ mod tests {
     #[test]
     fn dhcp_cidr_rules() {
         assert_eq!(validate_dhcp_cidr(net("10.0.0.0/30")), Ok(()));
-        assert_eq!(
-            validate_dhcp_cidr(net("10.0.0.0/31")),
-            Err(IpamError::DhcpPrefixLength)
-        );
-        assert_eq!(
-            validate_dhcp_cidr(net("10.0.0.0/32")),
-            Err(IpamError::DhcpPrefixLength)
-        );
+        assert_eq!(validate_dhcp_cidr(net("10.0.0.0/31")), Err(IpamError::DhcpPrefixLength));
+        assert_eq!(validate_dhcp_cidr(net("10.0.0.0/32")), Err(IpamError::DhcpPrefixLength));
         assert_eq!(validate_dhcp_cidr(net("2001:db8::/126")), Ok(()));
-        assert_eq!(
-            validate_dhcp_cidr(net("2001:db8::/127")),
-            Err(IpamError::DhcpPrefixLength)
-        );
-        assert_eq!(
-            validate_dhcp_cidr(net("2001:db8::/128")),
-            Err(IpamError::DhcpPrefixLength)
-        );
-        assert_eq!(
-            validate_dhcp_cidr(net("224.0.0.0/24")),
-            Err(IpamError::DhcpMulticast)
-        );
-        assert_eq!(
-            validate_dhcp_cidr(net("224.0.0.0/4")),
-            Err(IpamError::DhcpMulticast)
-        );
+        assert_eq!(validate_dhcp_cidr(net("2001:db8::/127")), Err(IpamError::DhcpPrefixLength));
+        assert_eq!(validate_dhcp_cidr(net("2001:db8::/128")), Err(IpamError::DhcpPrefixLength));
+        assert_eq!(validate_dhcp_cidr(net("224.0.0.0/24")), Err(IpamError::DhcpMulticast));
+        assert_eq!(validate_dhcp_cidr(net("224.0.0.0/4")), Err(IpamError::DhcpMulticast));
         assert_eq!(validate_dhcp_cidr(net("224.0.0.0/3")), Ok(()));
-        assert_eq!(
-            validate_dhcp_cidr(net("ff02::/64")),
-            Err(IpamError::DhcpMulticast)
-        );
-        assert_eq!(
-            validate_dhcp_cidr(net("127.0.0.0/24")),
-            Err(IpamError::DhcpLoopback)
-        );
+        assert_eq!(validate_dhcp_cidr(net("ff02::/64")), Err(IpamError::DhcpMulticast));
+        assert_eq!(validate_dhcp_cidr(net("127.0.0.0/24")), Err(IpamError::DhcpLoopback));
         assert_eq!(validate_dhcp_cidr(net("127.0.0.0/7")), Ok(()));
-        assert_eq!(
-            validate_dhcp_cidr(net("::1/128")),
-            Err(IpamError::DhcpPrefixLength)
-        );
+        assert_eq!(validate_dhcp_cidr(net("::1/128")), Err(IpamError::DhcpPrefixLength));
         assert_eq!(validate_dhcp_cidr(net("::/126")), Ok(()));
-        assert_eq!(
-            validate_dhcp_cidr(net("0.0.0.0/24")),
-            Err(IpamError::DhcpFirstIpZero)
-        );
-        assert_eq!(
-            validate_dhcp_cidr(net("0.0.0.0/1")),
-            Err(IpamError::DhcpFirstIpZero)
-        );
+        assert_eq!(validate_dhcp_cidr(net("0.0.0.0/24")), Err(IpamError::DhcpFirstIpZero));
+        assert_eq!(validate_dhcp_cidr(net("0.0.0.0/1")), Err(IpamError::DhcpFirstIpZero));
         assert_eq!(validate_dhcp_cidr(net("::/64")), Ok(()));
     }
 
@@ -444,14 +353,8 @@ mod tests {
         assert!(!cidrs_overlap(&net("10.0.0.0/24"), &net("10.0.1.0/24")));
         assert!(!cidrs_overlap(&net("10.0.0.0/25"), &net("10.0.0.128/25")));
         assert!(cidrs_overlap(&net("10.0.0.0/32"), &net("10.0.0.0/31")));
-        assert!(cidrs_overlap(
-            &net("2001:db8::/32"),
-            &net("2001:db8:1::/48")
-        ));
-        assert!(!cidrs_overlap(
-            &net("2001:db8::/64"),
-            &net("2001:db8:0:1::/64")
-        ));
+        assert!(cidrs_overlap(&net("2001:db8::/32"), &net("2001:db8:1::/48")));
+        assert!(!cidrs_overlap(&net("2001:db8::/64"), &net("2001:db8:0:1::/64")));
         assert!(!cidrs_overlap(&net("0.0.0.0/1"), &net("::/1")));
         assert!(cidrs_overlap(&net("::/1"), &net("::1/128")));
     }
@@ -492,28 +395,13 @@ mod tests {
         let n = net("2001:db8::/64");
         assert!(!is_valid_host_address(n, ip("2001:db8::")));
         assert!(is_valid_host_address(n, ip("2001:db8::1")));
-        assert!(is_valid_host_address(
-            n,
-            ip("2001:db8::ffff:ffff:ffff:ffff")
-        ));
+        assert!(is_valid_host_address(n, ip("2001:db8::ffff:ffff:ffff:ffff")));
         assert!(!is_valid_host_address(n, ip("2001:db8:0:1::")));
         assert!(is_valid_router_address(n, ip("2001:db8::")));
         assert!(!is_valid_router_address(n, ip("2001:db8:0:1::")));
-        assert!(!is_valid_host_address(
-            net("2001:db8::/127"),
-            ip("2001:db8::")
-        ));
-        assert!(is_valid_host_address(
-            net("2001:db8::/127"),
-            ip("2001:db8::1")
-        ));
-        assert!(!is_valid_host_address(
-            net("2001:db8::5/128"),
-            ip("2001:db8::5")
-        ));
-        assert!(is_valid_router_address(
-            net("2001:db8::5/128"),
-            ip("2001:db8::5")
-        ));
+        assert!(!is_valid_host_address(net("2001:db8::/127"), ip("2001:db8::")));
+        assert!(is_valid_host_address(net("2001:db8::/127"), ip("2001:db8::1")));
+        assert!(!is_valid_host_address(net("2001:db8::5/128"), ip("2001:db8::5")));
+        assert!(is_valid_router_address(net("2001:db8::5/128"), ip("2001:db8::5")));
     }
 }

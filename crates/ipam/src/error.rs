@@ -34,9 +34,7 @@ pub enum IpamError {
 
     /// An address or cidr does not belong to the requested IP version
     /// (Neutron's `_validate_ip_version`, raised as `InvalidInput`).
-    #[error(
-        "Invalid input for operation: {name} '{addr}' does not match the ip_version '{ip_version}'."
-    )]
+    #[error("Invalid input for operation: {name} '{addr}' does not match the ip_version '{ip_version}'.")]
     IpVersionMismatch {
         /// The attribute name: `cidr`, `gateway_ip`, `dns_nameserver`, ...
         name: String,
@@ -70,29 +68,21 @@ pub enum IpamError {
 
     /// DHCP enabled on a v4 subnet longer than /30 or a v6 subnet longer
     /// than /126.
-    #[error(
-        "Invalid input for operation: Subnet has a prefix length that is incompatible with DHCP service enabled."
-    )]
+    #[error("Invalid input for operation: Subnet has a prefix length that is incompatible with DHCP service enabled.")]
     DhcpPrefixLength,
 
     /// DHCP enabled on a multicast subnet.
-    #[error(
-        "Invalid input for operation: Multicast IP subnet is not supported if enable_dhcp is True."
-    )]
+    #[error("Invalid input for operation: Multicast IP subnet is not supported if enable_dhcp is True.")]
     DhcpMulticast,
 
     /// DHCP enabled on a loopback subnet.
-    #[error(
-        "Invalid input for operation: Loopback IP subnet is not supported if enable_dhcp is True."
-    )]
+    #[error("Invalid input for operation: Loopback IP subnet is not supported if enable_dhcp is True.")]
     DhcpLoopback,
 
     /// DHCP enabled on a v4 subnet starting at 0.0.0.0. Neutron's own
     /// message already ends with a period and `InvalidInput` appends another
     /// one; the doubled period is reproduced on purpose.
-    #[error(
-        "Invalid input for operation: First IP '0.0.0.0' of network is not supported if enable_dhcp is True.."
-    )]
+    #[error("Invalid input for operation: First IP '0.0.0.0' of network is not supported if enable_dhcp is True..")]
     DhcpFirstIpZero,
 
     /// An allocation pool whose bounds are unusable: start after end, the
@@ -174,15 +164,11 @@ impl IpamError {
             | IpamError::DhcpLoopback
             | IpamError::DhcpFirstIpZero
             | IpamError::Eui64PrefixLength { .. } => "InvalidInput",
-            IpamError::InvalidSubnet { .. } | IpamError::InvalidMacAddress { .. } => {
-                "HTTPBadRequest"
-            }
+            IpamError::InvalidSubnet { .. } | IpamError::InvalidMacAddress { .. } => "HTTPBadRequest",
             IpamError::InvalidAllocationPool { .. } => "InvalidAllocationPool",
             IpamError::OutOfBoundsAllocationPool { .. } => "OutOfBoundsAllocationPool",
             IpamError::OverlappingAllocationPools { .. } => "OverlappingAllocationPools",
-            IpamError::GatewayConflictWithAllocationPools { .. } => {
-                "GatewayConflictWithAllocationPools"
-            }
+            IpamError::GatewayConflictWithAllocationPools { .. } => "GatewayConflictWithAllocationPools",
             IpamError::InvalidBaseMac { .. } => "InvalidConfigurationOption",
         }
     }
@@ -192,8 +178,7 @@ impl IpamError {
     /// 500 for a bad configuration value.
     pub fn status(&self) -> u16 {
         match self {
-            IpamError::OverlappingAllocationPools { .. }
-            | IpamError::GatewayConflictWithAllocationPools { .. } => 409,
+            IpamError::OverlappingAllocationPools { .. } | IpamError::GatewayConflictWithAllocationPools { .. } => 409,
             IpamError::InvalidBaseMac { .. } => 500,
             _ => 400,
         }

@@ -17,20 +17,9 @@ use crate::error::IpamError;
 /// first octet) inverted, `ff:fe`, and the MAC's last three octets.
 pub fn eui64_address(prefix: Ipv6Net, mac: [u8; 6]) -> Result<Ipv6Addr, IpamError> {
     if prefix.prefix_len() != 64 {
-        return Err(IpamError::Eui64PrefixLength {
-            cidr: prefix.into(),
-        });
+        return Err(IpamError::Eui64PrefixLength { cidr: prefix.into() });
     }
-    let interface_id = u64::from_be_bytes([
-        mac[0] ^ 0x02,
-        mac[1],
-        mac[2],
-        0xff,
-        0xfe,
-        mac[3],
-        mac[4],
-        mac[5],
-    ]);
+    let interface_id = u64::from_be_bytes([mac[0] ^ 0x02, mac[1], mac[2], 0xff, 0xfe, mac[3], mac[4], mac[5]]);
     let network = u128::from(prefix.network());
     Ok(Ipv6Addr::from(network | u128::from(interface_id)))
 }
@@ -47,10 +36,7 @@ mod tests {
     #[test]
     fn known_vectors() {
         let mac = [0xfa, 0x16, 0x3e, 0x33, 0x44, 0x55];
-        assert_eq!(
-            eui64_address(net("2001:db8::/64"), mac),
-            Ok("2001:db8::f816:3eff:fe33:4455".parse().unwrap())
-        );
+        assert_eq!(eui64_address(net("2001:db8::/64"), mac), Ok("2001:db8::f816:3eff:fe33:4455".parse().unwrap()));
         // RFC 4291 style example: 00:1b:21:... gets the U/L bit set.
         assert_eq!(
             eui64_address(net("fe80::/64"), [0x00, 0x1b, 0x21, 0x3c, 0x9d, 0xf8]),
@@ -70,10 +56,7 @@ mod tests {
     #[test]
     fn host_bits_in_prefix_are_ignored() {
         let mac = [0xfa, 0x16, 0x3e, 0x33, 0x44, 0x55];
-        assert_eq!(
-            eui64_address(net("2001:db8::1234/64"), mac),
-            Ok("2001:db8::f816:3eff:fe33:4455".parse().unwrap())
-        );
+        assert_eq!(eui64_address(net("2001:db8::1234/64"), mac), Ok("2001:db8::f816:3eff:fe33:4455".parse().unwrap()));
     }
 
     #[test]
@@ -81,12 +64,7 @@ mod tests {
         let mac = [0xfa, 0x16, 0x3e, 0x33, 0x44, 0x55];
         for p in ["2001:db8::/56", "2001:db8::/65", "2001:db8::/128", "::/0"] {
             let err = eui64_address(net(p), mac).unwrap_err();
-            assert_eq!(
-                err,
-                IpamError::Eui64PrefixLength {
-                    cidr: net(p).into()
-                }
-            );
+            assert_eq!(err, IpamError::Eui64PrefixLength { cidr: net(p).into() });
         }
         assert_eq!(
             eui64_address(net("2001:db8::/56"), mac).unwrap_err().to_string(),

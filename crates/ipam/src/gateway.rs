@@ -75,27 +75,15 @@ mod tests {
     #[test]
     fn defaults() {
         assert_eq!(default_gateway(net("10.0.0.0/24")), Some(ip("10.0.0.1")));
-        assert_eq!(
-            default_gateway(net("192.168.1.128/25")),
-            Some(ip("192.168.1.129"))
-        );
+        assert_eq!(default_gateway(net("192.168.1.128/25")), Some(ip("192.168.1.129")));
         assert_eq!(default_gateway(net("10.0.0.0/30")), Some(ip("10.0.0.1")));
         assert_eq!(default_gateway(net("10.0.0.0/31")), Some(ip("10.0.0.1")));
         assert_eq!(default_gateway(net("10.0.0.7/32")), None);
         assert_eq!(default_gateway(net("255.255.255.255/32")), None);
-        assert_eq!(
-            default_gateway(net("2001:db8::/64")),
-            Some(ip("2001:db8::1"))
-        );
-        assert_eq!(
-            default_gateway(net("2001:db8::/127")),
-            Some(ip("2001:db8::1"))
-        );
+        assert_eq!(default_gateway(net("2001:db8::/64")), Some(ip("2001:db8::1")));
+        assert_eq!(default_gateway(net("2001:db8::/127")), Some(ip("2001:db8::1")));
         assert_eq!(default_gateway(net("2001:db8::/128")), None);
-        assert_eq!(
-            default_gateway(net("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff/128")),
-            None
-        );
+        assert_eq!(default_gateway(net("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff/128")), None);
     }
 
     #[test]
@@ -103,14 +91,8 @@ mod tests {
         let n = net("10.0.0.0/24");
         assert_eq!(validate_gateway(n, ip("10.0.0.1")), Ok(()));
         assert_eq!(validate_gateway(n, ip("10.0.0.254")), Ok(()));
-        assert_eq!(
-            validate_gateway(n, ip("10.0.0.0")),
-            Err(IpamError::InvalidGateway)
-        );
-        assert_eq!(
-            validate_gateway(n, ip("10.0.0.255")),
-            Err(IpamError::InvalidGateway)
-        );
+        assert_eq!(validate_gateway(n, ip("10.0.0.0")), Err(IpamError::InvalidGateway));
+        assert_eq!(validate_gateway(n, ip("10.0.0.255")), Err(IpamError::InvalidGateway));
         assert_eq!(
             validate_gateway(n, ip("10.0.0.0")).unwrap_err().to_string(),
             "Invalid input for operation: Gateway is not valid on subnet."
@@ -120,23 +102,11 @@ mod tests {
         assert_eq!(validate_gateway(n, ip("192.168.0.1")), Ok(()));
         // /30, /31, /32.
         assert_eq!(validate_gateway(net("10.0.0.0/30"), ip("10.0.0.2")), Ok(()));
-        assert_eq!(
-            validate_gateway(net("10.0.0.0/30"), ip("10.0.0.3")),
-            Err(IpamError::InvalidGateway)
-        );
-        assert_eq!(
-            validate_gateway(net("10.0.0.0/31"), ip("10.0.0.0")),
-            Err(IpamError::InvalidGateway)
-        );
-        assert_eq!(
-            validate_gateway(net("10.0.0.0/31"), ip("10.0.0.1")),
-            Err(IpamError::InvalidGateway)
-        );
+        assert_eq!(validate_gateway(net("10.0.0.0/30"), ip("10.0.0.3")), Err(IpamError::InvalidGateway));
+        assert_eq!(validate_gateway(net("10.0.0.0/31"), ip("10.0.0.0")), Err(IpamError::InvalidGateway));
+        assert_eq!(validate_gateway(net("10.0.0.0/31"), ip("10.0.0.1")), Err(IpamError::InvalidGateway));
         assert_eq!(validate_gateway(net("10.0.0.0/31"), ip("10.0.0.2")), Ok(()));
-        assert_eq!(
-            validate_gateway(net("10.0.0.7/32"), ip("10.0.0.7")),
-            Err(IpamError::InvalidGateway)
-        );
+        assert_eq!(validate_gateway(net("10.0.0.7/32"), ip("10.0.0.7")), Err(IpamError::InvalidGateway));
         assert_eq!(validate_gateway(net("10.0.0.7/32"), ip("10.0.0.8")), Ok(()));
     }
 
@@ -147,20 +117,11 @@ mod tests {
         // The subnet-router anycast address is accepted.
         assert_eq!(validate_gateway(n, ip("2001:db8::")), Ok(()));
         // No broadcast on v6.
-        assert_eq!(
-            validate_gateway(n, ip("2001:db8::ffff:ffff:ffff:ffff")),
-            Ok(())
-        );
+        assert_eq!(validate_gateway(n, ip("2001:db8::ffff:ffff:ffff:ffff")), Ok(()));
         // Off-subnet (e.g. link-local) gateways are accepted.
         assert_eq!(validate_gateway(n, ip("fe80::1")), Ok(()));
-        assert_eq!(
-            validate_gateway(net("2001:db8::/127"), ip("2001:db8::")),
-            Ok(())
-        );
-        assert_eq!(
-            validate_gateway(net("2001:db8::/128"), ip("2001:db8::")),
-            Ok(())
-        );
+        assert_eq!(validate_gateway(net("2001:db8::/127"), ip("2001:db8::")), Ok(()));
+        assert_eq!(validate_gateway(net("2001:db8::/128"), ip("2001:db8::")), Ok(()));
     }
 
     #[test]
@@ -180,12 +141,7 @@ mod tests {
 
     #[test]
     fn default_gateway_fits_default_pools() {
-        for c in [
-            "10.0.0.0/24",
-            "10.0.0.0/30",
-            "2001:db8::/64",
-            "2001:db8::/126",
-        ] {
+        for c in ["10.0.0.0/24", "10.0.0.0/30", "2001:db8::/64", "2001:db8::/126"] {
             let n = net(c);
             let gw = default_gateway(n);
             assert!(gw.is_some_and(|g| validate_gateway(n, g).is_ok()), "{c}");

@@ -58,8 +58,8 @@ pub mod pools;
 
 pub use addr::{ip_to_u128, u128_to_ip, Family};
 pub use cidr::{
-    check_ip_version, check_net_version, cidrs_overlap, ip_in_cidr, is_valid_host_address,
-    is_valid_router_address, parse_cidr, validate_dhcp_cidr,
+    check_ip_version, check_net_version, cidrs_overlap, ip_in_cidr, is_valid_host_address, is_valid_router_address,
+    parse_cidr, validate_dhcp_cidr,
 };
 pub use error::IpamError;
 pub use eui64::eui64_address;
@@ -67,8 +67,7 @@ pub use gateway::{default_gateway, validate_gateway};
 pub use mac::{format_mac, generate_mac, is_multicast_mac, parse_base_mac, parse_mac};
 pub use pick::{count_free, first_free, pick_address, random_free, Allocated, PickResult};
 pub use pools::{
-    default_pools, iter_addresses, nth_address, pools_contain, pools_size, validate_pools,
-    AddressIter, Pool,
+    default_pools, iter_addresses, nth_address, pools_contain, pools_size, validate_pools, AddressIter, Pool,
 };
 
 /// Re-export of the network types used throughout the API.

@@ -44,9 +44,7 @@ fn parse_mac_value(s: &str) -> Option<u64> {
     }
     let separator = s.chars().find(|c| matches!(c, ':' | '-' | '.'));
     let Some(sep) = separator else {
-        return ((s.len() == 12 || s.len() == 11) && is_hex(s))
-            .then(|| u64::from_str_radix(s, 16).ok())
-            .flatten();
+        return ((s.len() == 12 || s.len() == 11) && is_hex(s)).then(|| u64::from_str_radix(s, 16).ok()).flatten();
     };
     let groups: Vec<&str> = s.split(sep).collect();
     let (min_len, max_len, group_bits) = match (groups.len(), sep) {
@@ -77,10 +75,7 @@ fn to_octets(value: u64) -> [u8; 6] {
 /// The canonical form Neutron stores and returns: lower case, two digits
 /// per octet, colon separated (`fa:16:3e:00:11:22`).
 pub fn format_mac(mac: [u8; 6]) -> String {
-    mac.iter()
-        .map(|b| format!("{b:02x}"))
-        .collect::<Vec<_>>()
-        .join(":")
+    mac.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":")
 }
 
 /// Whether the group (multicast) bit, the least significant bit of the
@@ -92,9 +87,7 @@ pub fn is_multicast_mac(mac: [u8; 6]) -> bool {
 /// Parses the `base_mac` configuration value: six colon-separated hex
 /// octets (`fa:16:3e:00:00:00`).
 pub fn parse_base_mac(s: &str) -> Result<[u8; 6], IpamError> {
-    let err = || IpamError::InvalidBaseMac {
-        value: s.to_string(),
-    };
+    let err = || IpamError::InvalidBaseMac { value: s.to_string() };
     let parts: Vec<&str> = s.split(':').collect();
     if parts.len() != 6 {
         return Err(err());
@@ -148,27 +141,12 @@ mod tests {
             assert_eq!(parse_mac(s), Ok(M), "{s}");
         }
         // Short groups are zero-extended, as netaddr does.
-        assert_eq!(
-            parse_mac("fa:16:3e:3:4:5"),
-            Ok([0xfa, 0x16, 0x3e, 0x03, 0x04, 0x05])
-        );
-        assert_eq!(
-            parse_mac("a16.3e33.4455"),
-            Ok([0x0a, 0x16, 0x3e, 0x33, 0x44, 0x55])
-        );
-        assert_eq!(
-            parse_mac("a163e:334455"),
-            Ok([0x0a, 0x16, 0x3e, 0x33, 0x44, 0x55])
-        );
-        assert_eq!(
-            parse_mac("a163e334455"),
-            Ok([0x0a, 0x16, 0x3e, 0x33, 0x44, 0x55])
-        );
+        assert_eq!(parse_mac("fa:16:3e:3:4:5"), Ok([0xfa, 0x16, 0x3e, 0x03, 0x04, 0x05]));
+        assert_eq!(parse_mac("a16.3e33.4455"), Ok([0x0a, 0x16, 0x3e, 0x33, 0x44, 0x55]));
+        assert_eq!(parse_mac("a163e:334455"), Ok([0x0a, 0x16, 0x3e, 0x33, 0x44, 0x55]));
+        assert_eq!(parse_mac("a163e334455"), Ok([0x0a, 0x16, 0x3e, 0x33, 0x44, 0x55]));
         // Multicast is accepted (only the all-zero and broadcast MACs are not).
-        assert_eq!(
-            parse_mac("01:00:5e:00:00:01"),
-            Ok([0x01, 0x00, 0x5e, 0x00, 0x00, 0x01])
-        );
+        assert_eq!(parse_mac("01:00:5e:00:00:01"), Ok([0x01, 0x00, 0x5e, 0x00, 0x00, 0x01]));
     }
 
     #[test]
@@ -199,11 +177,7 @@ mod tests {
             "FF-FF-FF-FF-FF-FF",
             "ffff.ffff.ffff",
         ] {
-            assert_eq!(
-                parse_mac(s),
-                Err(IpamError::InvalidMacAddress { mac: s.to_string() }),
-                "{s:?}"
-            );
+            assert_eq!(parse_mac(s), Err(IpamError::InvalidMacAddress { mac: s.to_string() }), "{s:?}");
         }
         assert_eq!(
             parse_mac("zz").unwrap_err().to_string(),
@@ -215,10 +189,7 @@ mod tests {
     fn formatting_is_canonical() {
         assert_eq!(format_mac(M), "fa:16:3e:33:44:55");
         assert_eq!(format_mac([0, 1, 2, 0xa, 0xb, 0xff]), "00:01:02:0a:0b:ff");
-        assert_eq!(
-            parse_mac("FA-16-3E-03-04-05").map(format_mac),
-            Ok("fa:16:3e:03:04:05".to_string())
-        );
+        assert_eq!(parse_mac("FA-16-3E-03-04-05").map(format_mac), Ok("fa:16:3e:03:04:05".to_string()));
     }
 
     #[test]
@@ -232,18 +203,9 @@ mod tests {
 
     #[test]
     fn base_mac_parsing() {
-        assert_eq!(
-            parse_base_mac("fa:16:3e:00:00:00"),
-            Ok([0xfa, 0x16, 0x3e, 0, 0, 0])
-        );
-        assert_eq!(
-            parse_base_mac("FA:16:3E:4F:00:00"),
-            Ok([0xfa, 0x16, 0x3e, 0x4f, 0, 0])
-        );
-        assert_eq!(
-            parse_base_mac("fa:16:3e:0:0:0"),
-            Ok([0xfa, 0x16, 0x3e, 0, 0, 0])
-        );
+        assert_eq!(parse_base_mac("fa:16:3e:00:00:00"), Ok([0xfa, 0x16, 0x3e, 0, 0, 0]));
+        assert_eq!(parse_base_mac("FA:16:3E:4F:00:00"), Ok([0xfa, 0x16, 0x3e, 0x4f, 0, 0]));
+        assert_eq!(parse_base_mac("fa:16:3e:0:0:0"), Ok([0xfa, 0x16, 0x3e, 0, 0, 0]));
         for s in [
             "",
             "fa:16:3e:00:00",
@@ -254,12 +216,7 @@ mod tests {
             "fa:16:3e:xx:00:00",
         ] {
             let err = parse_base_mac(s).unwrap_err();
-            assert_eq!(
-                err,
-                IpamError::InvalidBaseMac {
-                    value: s.to_string()
-                }
-            );
+            assert_eq!(err, IpamError::InvalidBaseMac { value: s.to_string() });
             assert_eq!(err.neutron_type(), "InvalidConfigurationOption");
         }
         assert_eq!(
@@ -294,10 +251,7 @@ mod tests {
             assert_eq!(mac[..4], [0xfa, 0x16, 0x3e, 0x4f]);
             tails.insert((mac[4], mac[5]));
         }
-        assert!(
-            tails.len() > 400,
-            "last two octets should be random, not copied from base"
-        );
+        assert!(tails.len() > 400, "last two octets should be random, not copied from base");
     }
 
     #[test]

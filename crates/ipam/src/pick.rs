@@ -40,12 +40,7 @@ pub enum PickResult {
 
 /// Makes up to `probes` uniform random picks over all the pool addresses
 /// and returns the first one for which `is_allocated` is false.
-pub fn pick_address<R, F>(
-    pools: &[Pool],
-    rng: &mut R,
-    mut is_allocated: F,
-    probes: usize,
-) -> PickResult
+pub fn pick_address<R, F>(pools: &[Pool], rng: &mut R, mut is_allocated: F, probes: usize) -> PickResult
 where
     R: Rng + ?Sized,
     F: FnMut(IpAddr) -> bool,
@@ -84,9 +79,7 @@ impl<'a> Allocated<'a> {
     /// pool and either family are all tolerated.
     pub fn new(addrs: &'a [IpAddr]) -> Allocated<'a> {
         if addrs.windows(2).all(|w| w[0] < w[1]) {
-            Allocated {
-                addrs: Cow::Borrowed(addrs),
-            }
+            Allocated { addrs: Cow::Borrowed(addrs) }
         } else {
             Allocated::from_vec(addrs.to_vec())
         }
@@ -96,9 +89,7 @@ impl<'a> Allocated<'a> {
     pub fn from_vec(mut addrs: Vec<IpAddr>) -> Allocated<'static> {
         addrs.sort_unstable();
         addrs.dedup();
-        Allocated {
-            addrs: Cow::Owned(addrs),
-        }
+        Allocated { addrs: Cow::Owned(addrs) }
     }
 
     /// The strictly increasing addresses.
@@ -141,9 +132,7 @@ impl<'a> Allocated<'a> {
 
     /// Number of pool addresses not in the set (saturating at `u128::MAX`).
     pub fn count_free(&self, pools: &[Pool]) -> u128 {
-        pools
-            .iter()
-            .fold(0u128, |acc, p| acc.saturating_add(self.pool_free(p)))
+        pools.iter().fold(0u128, |acc, p| acc.saturating_add(self.pool_free(p)))
     }
 
     /// The first pool address, walking the pools in order, not in the set.
@@ -222,11 +211,7 @@ pub fn first_free(pools: &[Pool], allocated_sorted: &[IpAddr]) -> Option<IpAddr>
 ///
 /// Same input conventions and cost as [`first_free`] (one linear pass over
 /// the list, then binary searches; see [`Allocated::random_free`]).
-pub fn random_free<R: Rng + ?Sized>(
-    pools: &[Pool],
-    allocated_sorted: &[IpAddr],
-    rng: &mut R,
-) -> Option<IpAddr> {
+pub fn random_free<R: Rng + ?Sized>(pools: &[Pool], allocated_sorted: &[IpAddr], rng: &mut R) -> Option<IpAddr> {
     Allocated::new(allocated_sorted).random_free(pools, rng)
 }
 
@@ -242,9 +227,7 @@ fn free_index_offset(in_pool: &[IpAddr], s: u128, k: u128) -> usize {
     let (mut lo, mut hi) = (0usize, in_pool.len());
     while lo < hi {
         let mid = lo + (hi - lo) / 2;
-        let free_before = ip_to_u128(in_pool[mid])
-            .saturating_sub(s)
-            .saturating_sub(mid as u128);
+        let free_before = ip_to_u128(in_pool[mid]).saturating_sub(s).saturating_sub(mid as u128);
         if free_before <= k {
             lo = mid + 1;
         } else {
@@ -279,20 +262,14 @@ mod tests {
 
     /// Pools with gaps: .2-.4, .10-.12, .20
     fn gapped() -> Vec<Pool> {
-        vec![
-            pool("10.0.0.2", "10.0.0.4"),
-            pool("10.0.0.10", "10.0.0.12"),
-            Pool::single(ip("10.0.0.20")),
-        ]
+        vec![pool("10.0.0.2", "10.0.0.4"), pool("10.0.0.10", "10.0.0.12"), Pool::single(ip("10.0.0.20"))]
     }
 
     #[test]
     fn pick_finds_free_addresses() {
         let pools = gapped();
         let mut r = rng(1);
-        let taken: HashSet<IpAddr> = ["10.0.0.2", "10.0.0.3", "10.0.0.4", "10.0.0.10"]
-            .map(ip)
-            .into();
+        let taken: HashSet<IpAddr> = ["10.0.0.2", "10.0.0.3", "10.0.0.4", "10.0.0.10"].map(ip).into();
         for _ in 0..200 {
             match pick_address(&pools, &mut r, |a| taken.contains(&a), 64) {
                 PickResult::Found(a) => {
@@ -334,18 +311,9 @@ mod tests {
         );
         assert_eq!(res, PickResult::ProbesExhausted);
         assert_eq!(calls, 5);
-        assert_eq!(
-            pick_address(&pools, &mut r, |_| false, 0),
-            PickResult::ProbesExhausted
-        );
-        assert_eq!(
-            pick_address(&[], &mut r, |_| false, 5),
-            PickResult::NoAddresses
-        );
-        assert_eq!(
-            pick_address(&[pool("10.0.0.9", "10.0.0.1")], &mut r, |_| false, 5),
-            PickResult::NoAddresses
-        );
+        assert_eq!(pick_address(&pools, &mut r, |_| false, 0), PickResult::ProbesExhausted);
+        assert_eq!(pick_address(&[], &mut r, |_| false, 5), PickResult::NoAddresses);
+        assert_eq!(pick_address(&[pool("10.0.0.9", "10.0.0.1")], &mut r, |_| false, 5), PickResult::NoAddresses);
     }
 
     #[test]
@@ -366,17 +334,8 @@ mod tests {
         assert_eq!(first_free(&pools, &[ip("10.0.0.3")]), Some(ip("10.0.0.2")));
         let first_pool_full = ["10.0.0.2", "10.0.0.3", "10.0.0.4"].map(ip);
         assert_eq!(first_free(&pools, &first_pool_full), Some(ip("10.0.0.10")));
-        let mut most = [
-            "10.0.0.1",
-            "10.0.0.2",
-            "10.0.0.3",
-            "10.0.0.4",
-            "10.0.0.10",
-            "10.0.0.11",
-            "10.0.0.12",
-        ]
-        .map(ip)
-        .to_vec();
+        let mut most =
+            ["10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.4", "10.0.0.10", "10.0.0.11", "10.0.0.12"].map(ip).to_vec();
         assert_eq!(first_free(&pools, &most), Some(ip("10.0.0.20")));
         most.push(ip("10.0.0.20"));
         assert_eq!(first_free(&pools, &most), None);
@@ -387,10 +346,7 @@ mod tests {
     fn first_free_tolerates_messy_lists() {
         let pools = gapped();
         // Duplicates, out-of-pool and other-family entries.
-        let list = [
-            "10.0.0.1", "10.0.0.2", "10.0.0.2", "10.0.0.3", "10.0.0.5", "::1", "::a00:4",
-        ]
-        .map(ip);
+        let list = ["10.0.0.1", "10.0.0.2", "10.0.0.2", "10.0.0.3", "10.0.0.5", "::1", "::a00:4"].map(ip);
         assert_eq!(first_free(&pools, &list), Some(ip("10.0.0.4")));
         // Unsorted input is sorted internally.
         let unsorted = ["10.0.0.3", "10.0.0.2", "::1", "10.0.0.4"].map(ip);
@@ -400,23 +356,14 @@ mod tests {
 
     #[test]
     fn first_free_follows_pool_order() {
-        let pools = [
-            pool("10.0.0.100", "10.0.0.101"),
-            pool("10.0.0.2", "10.0.0.3"),
-        ];
+        let pools = [pool("10.0.0.100", "10.0.0.101"), pool("10.0.0.2", "10.0.0.3")];
         assert_eq!(first_free(&pools, &[]), Some(ip("10.0.0.100")));
-        assert_eq!(
-            first_free(&pools, &[ip("10.0.0.100"), ip("10.0.0.101")]),
-            Some(ip("10.0.0.2"))
-        );
+        assert_eq!(first_free(&pools, &[ip("10.0.0.100"), ip("10.0.0.101")]), Some(ip("10.0.0.2")));
     }
 
     #[test]
     fn first_free_at_the_top_of_the_space() {
-        let top = [pool(
-            "ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe",
-            "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
-        )];
+        let top = [pool("ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff")];
         let all: Vec<IpAddr> = iter_addresses(&top).collect();
         assert_eq!(first_free(&top, &all), None);
         assert_eq!(first_free(&top, &all[..1]), Some(all[1]));
@@ -429,10 +376,7 @@ mod tests {
     fn counting() {
         let pools = gapped();
         assert_eq!(count_free(&pools, &[]), 7);
-        assert_eq!(
-            count_free(&pools, &["10.0.0.2", "10.0.0.11", "10.0.0.13"].map(ip)),
-            5
-        );
+        assert_eq!(count_free(&pools, &["10.0.0.2", "10.0.0.11", "10.0.0.13"].map(ip)), 5);
         assert_eq!(count_free(&[], &[ip("10.0.0.1")]), 0);
     }
 
@@ -459,32 +403,14 @@ mod tests {
         // Small v4 and v6 pool sets with gaps; random allocated subsets
         // (plus noise outside the pools): every draw must be free and in a
         // pool, and enough draws must hit every free address.
-        let v4 = vec![
-            pool("10.0.0.2", "10.0.0.9"),
-            pool("10.0.0.20", "10.0.0.24"),
-            Pool::single(ip("10.0.0.40")),
-        ];
-        let v6 = vec![
-            pool("2001:db8::2", "2001:db8::7"),
-            pool("2001:db8::100", "2001:db8::103"),
-        ];
-        let noise = [
-            "10.0.0.1",
-            "10.0.0.15",
-            "10.0.0.255",
-            "2001:db8::1",
-            "2001:db8::ffff",
-        ]
-        .map(ip);
+        let v4 = vec![pool("10.0.0.2", "10.0.0.9"), pool("10.0.0.20", "10.0.0.24"), Pool::single(ip("10.0.0.40"))];
+        let v6 = vec![pool("2001:db8::2", "2001:db8::7"), pool("2001:db8::100", "2001:db8::103")];
+        let noise = ["10.0.0.1", "10.0.0.15", "10.0.0.255", "2001:db8::1", "2001:db8::ffff"].map(ip);
         let mut r = rng(7);
         for pools in [v4, v6] {
             let universe: Vec<IpAddr> = iter_addresses(&pools).collect();
             for round in 0..200 {
-                let mut allocated: Vec<IpAddr> = universe
-                    .iter()
-                    .copied()
-                    .filter(|_| r.gen_bool(0.5))
-                    .collect();
+                let mut allocated: Vec<IpAddr> = universe.iter().copied().filter(|_| r.gen_bool(0.5)).collect();
                 if round % 3 == 0 {
                     allocated.extend(noise);
                 }
@@ -493,16 +419,9 @@ mod tests {
                 }
                 allocated.sort();
                 let taken: HashSet<IpAddr> = allocated.iter().copied().collect();
-                let free: BTreeSet<IpAddr> = universe
-                    .iter()
-                    .copied()
-                    .filter(|a| !taken.contains(a))
-                    .collect();
+                let free: BTreeSet<IpAddr> = universe.iter().copied().filter(|a| !taken.contains(a)).collect();
                 assert_eq!(count_free(&pools, &allocated), free.len() as u128);
-                assert_eq!(
-                    first_free(&pools, &allocated),
-                    universe.iter().copied().find(|a| !taken.contains(a))
-                );
+                assert_eq!(first_free(&pools, &allocated), universe.iter().copied().find(|a| !taken.contains(a)));
                 let mut seen = BTreeSet::new();
                 for _ in 0..(free.len() * 40 + 1) {
                     match random_free(&pools, &allocated, &mut r) {
@@ -526,14 +445,9 @@ mod tests {
         let base = ip_to_u128(ip("2001:db8::2"));
         // The first two million pool addresses are taken, plus a sparse
         // tail; the fallbacks only look at this list, never at free space.
-        let mut list: Vec<IpAddr> = (0..2_000_000u128)
-            .map(|i| to_ip(base + i, Family::V6))
-            .collect();
+        let mut list: Vec<IpAddr> = (0..2_000_000u128).map(|i| to_ip(base + i, Family::V6)).collect();
         list.extend((1..1000u128).map(|i| to_ip(base + (i << 40), Family::V6)));
-        assert_eq!(
-            first_free(&pools, &list),
-            Some(to_ip(base + 2_000_000, Family::V6))
-        );
+        assert_eq!(first_free(&pools, &list), Some(to_ip(base + 2_000_000, Family::V6)));
         assert_eq!(count_free(&pools, &list), (1u128 << 64) - 2 - 2_000_999);
         let mut r = rng(8);
         for _ in 0..3 {
@@ -550,25 +464,16 @@ mod tests {
             assert!(!allocated.contains(a));
         }
         // A pool that is almost full: one free address after a dense block.
-        let small = [Pool::new(
-            to_ip(base, Family::V6),
-            to_ip(base + 2_000_000, Family::V6),
-        )];
+        let small = [Pool::new(to_ip(base, Family::V6), to_ip(base + 2_000_000, Family::V6))];
         for _ in 0..20 {
-            assert_eq!(
-                allocated.random_free(&small, &mut r),
-                Some(to_ip(base + 2_000_000, Family::V6))
-            );
+            assert_eq!(allocated.random_free(&small, &mut r), Some(to_ip(base + 2_000_000, Family::V6)));
         }
         assert_eq!(allocated.count_free(&small), 1);
         // Nearly full pool with the hole in the middle of the block.
         let mut holed = list.clone();
         let hole = holed.remove(1_234_567);
         let holed = Allocated::from_vec(holed);
-        let block = [Pool::new(
-            to_ip(base, Family::V6),
-            to_ip(base + 1_999_999, Family::V6),
-        )];
+        let block = [Pool::new(to_ip(base, Family::V6), to_ip(base + 1_999_999, Family::V6))];
         for _ in 0..20 {
             assert_eq!(holed.random_free(&block, &mut r), Some(hole));
         }
@@ -596,10 +501,7 @@ mod tests {
     #[test]
     fn free_index_offset_matches_a_linear_scan() {
         let s = 100u128;
-        let in_pool: Vec<IpAddr> = [100u128, 101, 104, 105, 106, 110]
-            .iter()
-            .map(|v| to_ip(*v, Family::V4))
-            .collect();
+        let in_pool: Vec<IpAddr> = [100u128, 101, 104, 105, 106, 110].iter().map(|v| to_ip(*v, Family::V4)).collect();
         let taken: HashSet<u128> = in_pool.iter().map(|a| ip_to_u128(*a)).collect();
         let free: Vec<u128> = (100u128..=120).filter(|v| !taken.contains(v)).collect();
         for (k, expected) in free.iter().enumerate() {

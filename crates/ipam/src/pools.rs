@@ -141,10 +141,7 @@ pub fn default_pools(cidr: IpNet, gateway: Option<IpAddr>) -> Vec<Pool> {
         return Vec::new();
     }
     let range = |s: u128, e: u128| Pool::new(to_ip(s, family), to_ip(e, family));
-    let gw = gateway
-        .filter(|g| Family::of(*g) == family)
-        .map(ip_to_u128)
-        .filter(|g| (lo..=hi).contains(g));
+    let gw = gateway.filter(|g| Family::of(*g) == family).map(ip_to_u128).filter(|g| (lo..=hi).contains(g));
     match gw {
         None => vec![range(lo, hi)],
         Some(g) if g == lo => vec![range(lo + 1, hi)],
@@ -156,39 +153,26 @@ pub fn default_pools(cidr: IpNet, gateway: Option<IpAddr>) -> Vec<Pool> {
 /// Validates user-supplied allocation pools for `cidr` (and that `gateway`
 /// is outside them) with Neutron's checks, order and error kinds; see the
 /// module documentation.
-pub fn validate_pools(
-    cidr: IpNet,
-    pools: &[Pool],
-    gateway: Option<IpAddr>,
-) -> Result<(), IpamError> {
+pub fn validate_pools(cidr: IpNet, pools: &[Pool], gateway: Option<IpAddr>) -> Result<(), IpamError> {
     if let Some(bad) = pools.iter().find(|p| !p.is_well_formed()) {
-        return Err(IpamError::InvalidAllocationPool {
-            pool: bad.neutron_dict_repr(),
-        });
+        return Err(IpamError::InvalidAllocationPool { pool: bad.neutron_dict_repr() });
     }
 
     let family = Family::of_net(cidr);
     let (first, last) = net_bounds(cidr);
     // Usable bounds; `None` when the subnet has no usable address at all.
-    let usable = first
-        .checked_add(1)
-        .zip(last.checked_sub(u128::from(family == Family::V4)))
-        .filter(|(lo, hi)| lo <= hi);
+    let usable =
+        first.checked_add(1).zip(last.checked_sub(u128::from(family == Family::V4))).filter(|(lo, hi)| lo <= hi);
     for pool in pools {
         let Some((pool_family, s, e)) = pool.bounds() else {
             continue; // unreachable: checked above
         };
         if pool_family != family {
-            return Err(IpamError::InvalidAllocationPool {
-                pool: pool.to_string(),
-            });
+            return Err(IpamError::InvalidAllocationPool { pool: pool.to_string() });
         }
         let inside = usable.is_some_and(|(lo, hi)| lo <= s && e <= hi);
         if !inside {
-            return Err(IpamError::OutOfBoundsAllocationPool {
-                pool: pool.to_string(),
-                subnet_cidr: cidr,
-            });
+            return Err(IpamError::OutOfBoundsAllocationPool { pool: pool.to_string(), subnet_cidr: cidr });
         }
     }
 
@@ -206,10 +190,7 @@ pub fn validate_pools(
 
     if let Some(gw) = gateway {
         if let Some(pool) = pools.iter().find(|p| p.contains(gw)) {
-            return Err(IpamError::GatewayConflictWithAllocationPools {
-                ip_address: gw,
-                pool: pool.to_string(),
-            });
+            return Err(IpamError::GatewayConflictWithAllocationPools { ip_address: gw, pool: pool.to_string() });
         }
     }
     Ok(())
@@ -219,17 +200,13 @@ pub fn validate_pools(
 fn any_overlap(pools: &[Pool]) -> bool {
     let mut ranges: Vec<(Family, u128, u128)> = pools.iter().filter_map(Pool::bounds).collect();
     ranges.sort_unstable();
-    ranges
-        .windows(2)
-        .any(|w| w[0].0 == w[1].0 && w[1].1 <= w[0].2)
+    ranges.windows(2).any(|w| w[0].0 == w[1].0 && w[1].1 <= w[0].2)
 }
 
 /// Total number of addresses in the pools (malformed pools count 0;
 /// saturates at `u128::MAX`). Pools are assumed disjoint.
 pub fn pools_size(pools: &[Pool]) -> u128 {
-    pools
-        .iter()
-        .fold(0u128, |acc, p| acc.saturating_add(p.size()))
+    pools.iter().fold(0u128, |acc, p| acc.saturating_add(p.size()))
 }
 
 /// Whether `ip` lies in any of the pools.
@@ -256,11 +233,7 @@ pub fn nth_address(pools: &[Pool], n: u128) -> Option<IpAddr> {
 
 /// A lazy iterator over every address of the pools, in order.
 pub fn iter_addresses(pools: &[Pool]) -> AddressIter<'_> {
-    AddressIter {
-        pools,
-        index: 0,
-        next: None,
-    }
+    AddressIter { pools, index: 0, next: None }
 }
 
 /// Iterator returned by [`iter_addresses`]; never materialises a range.
@@ -330,10 +303,7 @@ mod tests {
         assert!(!p.contains(ip("10.0.0.10")));
         assert!(!p.contains(ip("::a00:5")));
         assert_eq!(Pool::single(ip("::1")).size(), 1);
-        assert_eq!(
-            pool("2001:db8::1", "2001:db8::ffff").to_string(),
-            "2001:db8::1-2001:db8::ffff"
-        );
+        assert_eq!(pool("2001:db8::1", "2001:db8::ffff").to_string(), "2001:db8::1-2001:db8::ffff");
         let backwards = pool("10.0.0.9", "10.0.0.2");
         assert!(!backwards.is_well_formed());
         assert_eq!(backwards.size(), 0);
@@ -341,14 +311,8 @@ mod tests {
         let mixed = pool("10.0.0.1", "::1");
         assert_eq!(mixed.family(), None);
         assert_eq!(mixed.size(), 0);
-        assert_eq!(
-            mixed.neutron_dict_repr(),
-            "{'start': '10.0.0.1', 'end': '::1'}"
-        );
-        assert_eq!(
-            pool("::", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff").size(),
-            u128::MAX
-        );
+        assert_eq!(mixed.neutron_dict_repr(), "{'start': '10.0.0.1', 'end': '::1'}");
+        assert_eq!(pool("::", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff").size(), u128::MAX);
         assert!(p.overlaps(&pool("10.0.0.9", "10.0.0.20")));
         assert!(!p.overlaps(&pool("10.0.0.10", "10.0.0.20")));
         assert!(!p.overlaps(&backwards));
@@ -358,35 +322,16 @@ mod tests {
     fn default_pools_v4() {
         let n = net("10.0.0.0/24");
         assert_eq!(default_pools(n, None), vec![pool("10.0.0.1", "10.0.0.254")]);
-        assert_eq!(
-            default_pools(n, Some(ip("10.0.0.1"))),
-            vec![pool("10.0.0.2", "10.0.0.254")]
-        );
-        assert_eq!(
-            default_pools(n, Some(ip("10.0.0.254"))),
-            vec![pool("10.0.0.1", "10.0.0.253")]
-        );
+        assert_eq!(default_pools(n, Some(ip("10.0.0.1"))), vec![pool("10.0.0.2", "10.0.0.254")]);
+        assert_eq!(default_pools(n, Some(ip("10.0.0.254"))), vec![pool("10.0.0.1", "10.0.0.253")]);
         // A gateway in the middle splits the range.
         assert_eq!(
             default_pools(n, Some(ip("10.0.0.100"))),
-            vec![
-                pool("10.0.0.1", "10.0.0.99"),
-                pool("10.0.0.101", "10.0.0.254")
-            ]
+            vec![pool("10.0.0.1", "10.0.0.99"), pool("10.0.0.101", "10.0.0.254")]
         );
         // Gateways outside the range change nothing.
-        for gw in [
-            "10.0.0.0",
-            "10.0.0.255",
-            "10.0.1.1",
-            "192.168.0.1",
-            "2001:db8::1",
-        ] {
-            assert_eq!(
-                default_pools(n, Some(ip(gw))),
-                vec![pool("10.0.0.1", "10.0.0.254")],
-                "{gw}"
-            );
+        for gw in ["10.0.0.0", "10.0.0.255", "10.0.1.1", "192.168.0.1", "2001:db8::1"] {
+            assert_eq!(default_pools(n, Some(ip(gw))), vec![pool("10.0.0.1", "10.0.0.254")], "{gw}");
         }
     }
 
@@ -394,47 +339,23 @@ mod tests {
     fn default_pools_v4_tiny() {
         let n = net("10.0.0.0/30");
         assert_eq!(default_pools(n, None), vec![pool("10.0.0.1", "10.0.0.2")]);
-        assert_eq!(
-            default_pools(n, Some(ip("10.0.0.1"))),
-            vec![pool("10.0.0.2", "10.0.0.2")]
-        );
-        assert_eq!(
-            default_pools(n, Some(ip("10.0.0.2"))),
-            vec![pool("10.0.0.1", "10.0.0.1")]
-        );
+        assert_eq!(default_pools(n, Some(ip("10.0.0.1"))), vec![pool("10.0.0.2", "10.0.0.2")]);
+        assert_eq!(default_pools(n, Some(ip("10.0.0.2"))), vec![pool("10.0.0.1", "10.0.0.1")]);
         // /31: no pools at all.
         assert_eq!(default_pools(net("10.0.0.0/31"), None), vec![]);
-        assert_eq!(
-            default_pools(net("10.0.0.0/31"), Some(ip("10.0.0.1"))),
-            vec![]
-        );
+        assert_eq!(default_pools(net("10.0.0.0/31"), Some(ip("10.0.0.1"))), vec![]);
         // /32: the single address, even when it is the gateway.
-        assert_eq!(
-            default_pools(net("10.0.0.7/32"), None),
-            vec![Pool::single(ip("10.0.0.7"))]
-        );
-        assert_eq!(
-            default_pools(net("10.0.0.7/32"), Some(ip("10.0.0.7"))),
-            vec![Pool::single(ip("10.0.0.7"))]
-        );
-        assert_eq!(
-            default_pools(net("255.255.255.255/32"), None),
-            vec![Pool::single(ip("255.255.255.255"))]
-        );
-        assert_eq!(
-            default_pools(net("255.255.255.0/24"), None),
-            vec![pool("255.255.255.1", "255.255.255.254")]
-        );
+        assert_eq!(default_pools(net("10.0.0.7/32"), None), vec![Pool::single(ip("10.0.0.7"))]);
+        assert_eq!(default_pools(net("10.0.0.7/32"), Some(ip("10.0.0.7"))), vec![Pool::single(ip("10.0.0.7"))]);
+        assert_eq!(default_pools(net("255.255.255.255/32"), None), vec![Pool::single(ip("255.255.255.255"))]);
+        assert_eq!(default_pools(net("255.255.255.0/24"), None), vec![pool("255.255.255.1", "255.255.255.254")]);
     }
 
     #[test]
     fn default_pools_v6() {
         let n = net("2001:db8::/64");
         // The last address is kept on IPv6.
-        assert_eq!(
-            default_pools(n, None),
-            vec![pool("2001:db8::1", "2001:db8::ffff:ffff:ffff:ffff")]
-        );
+        assert_eq!(default_pools(n, None), vec![pool("2001:db8::1", "2001:db8::ffff:ffff:ffff:ffff")]);
         assert_eq!(
             default_pools(n, Some(ip("2001:db8::1"))),
             vec![pool("2001:db8::2", "2001:db8::ffff:ffff:ffff:ffff")]
@@ -445,34 +366,16 @@ mod tests {
         );
         assert_eq!(
             default_pools(n, Some(ip("2001:db8::1:0"))),
-            vec![
-                pool("2001:db8::1", "2001:db8::ffff"),
-                pool("2001:db8::1:1", "2001:db8::ffff:ffff:ffff:ffff")
-            ]
+            vec![pool("2001:db8::1", "2001:db8::ffff"), pool("2001:db8::1:1", "2001:db8::ffff:ffff:ffff:ffff")]
         );
-        assert_eq!(
-            default_pools(n, Some(ip("2001:db8::"))),
-            default_pools(n, None)
-        );
-        assert_eq!(
-            default_pools(n, Some(ip("fe80::1"))),
-            default_pools(n, None)
-        );
-        assert_eq!(
-            default_pools(net("2001:db8::/126"), None),
-            vec![pool("2001:db8::1", "2001:db8::3")]
-        );
+        assert_eq!(default_pools(n, Some(ip("2001:db8::"))), default_pools(n, None));
+        assert_eq!(default_pools(n, Some(ip("fe80::1"))), default_pools(n, None));
+        assert_eq!(default_pools(net("2001:db8::/126"), None), vec![pool("2001:db8::1", "2001:db8::3")]);
         assert_eq!(default_pools(net("2001:db8::/127"), None), vec![]);
-        assert_eq!(
-            default_pools(net("2001:db8::5/128"), None),
-            vec![Pool::single(ip("2001:db8::5"))]
-        );
+        assert_eq!(default_pools(net("2001:db8::5/128"), None), vec![Pool::single(ip("2001:db8::5"))]);
         assert_eq!(
             default_pools(net("ffff:ffff:ffff:ffff:ffff:ffff:ffff:fff0/124"), None),
-            vec![pool(
-                "ffff:ffff:ffff:ffff:ffff:ffff:ffff:fff1",
-                "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"
-            )]
+            vec![pool("ffff:ffff:ffff:ffff:ffff:ffff:ffff:fff1", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff")]
         );
     }
 
@@ -499,34 +402,17 @@ mod tests {
         assert_eq!(
             validate_pools(
                 n,
-                &[
-                    pool("10.0.0.2", "10.0.0.100"),
-                    pool("10.0.0.101", "10.0.0.254")
-                ],
+                &[pool("10.0.0.2", "10.0.0.100"), pool("10.0.0.101", "10.0.0.254")],
                 Some(ip("10.0.0.1"))
             ),
             Ok(())
         );
-        assert_eq!(
-            validate_pools(n, &[pool("10.0.0.1", "10.0.0.1")], None),
-            Ok(())
-        );
+        assert_eq!(validate_pools(n, &[pool("10.0.0.1", "10.0.0.1")], None), Ok(()));
         // A gateway outside the subnet never conflicts.
-        assert_eq!(
-            validate_pools(
-                n,
-                &[pool("10.0.0.1", "10.0.0.254")],
-                Some(ip("192.168.0.1"))
-            ),
-            Ok(())
-        );
+        assert_eq!(validate_pools(n, &[pool("10.0.0.1", "10.0.0.254")], Some(ip("192.168.0.1"))), Ok(()));
         let n6 = net("2001:db8::/64");
         assert_eq!(
-            validate_pools(
-                n6,
-                &[pool("2001:db8::2", "2001:db8::ffff:ffff:ffff:ffff")],
-                Some(ip("2001:db8::1"))
-            ),
+            validate_pools(n6, &[pool("2001:db8::2", "2001:db8::ffff:ffff:ffff:ffff")], Some(ip("2001:db8::1"))),
             Ok(())
         );
     }
@@ -537,41 +423,18 @@ mod tests {
         let err = validate_pools(n, &[pool("10.0.0.9", "10.0.0.2")], None).unwrap_err();
         assert_eq!(err.neutron_type(), "InvalidAllocationPool");
         assert_eq!(err.status(), 400);
-        assert_eq!(
-            err.to_string(),
-            "The allocation pool {'start': '10.0.0.9', 'end': '10.0.0.2'} is not valid."
-        );
+        assert_eq!(err.to_string(), "The allocation pool {'start': '10.0.0.9', 'end': '10.0.0.2'} is not valid.");
         let err = validate_pools(n, &[pool("10.0.0.2", "2001:db8::1")], None).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "The allocation pool {'start': '10.0.0.2', 'end': '2001:db8::1'} is not valid."
-        );
+        assert_eq!(err.to_string(), "The allocation pool {'start': '10.0.0.2', 'end': '2001:db8::1'} is not valid.");
         // Malformed pools are reported before out-of-bounds ones, wherever they are.
-        let err = validate_pools(
-            n,
-            &[pool("10.1.0.2", "10.1.0.3"), pool("10.0.0.9", "10.0.0.2")],
-            None,
-        )
-        .unwrap_err();
+        let err = validate_pools(n, &[pool("10.1.0.2", "10.1.0.3"), pool("10.0.0.9", "10.0.0.2")], None).unwrap_err();
         assert_eq!(err.neutron_type(), "InvalidAllocationPool");
         // A pool of the wrong family.
         let err = validate_pools(n, &[pool("2001:db8::2", "2001:db8::9")], None).unwrap_err();
-        assert_eq!(
-            err,
-            IpamError::InvalidAllocationPool {
-                pool: "2001:db8::2-2001:db8::9".into()
-            }
-        );
-        assert_eq!(
-            err.to_string(),
-            "The allocation pool 2001:db8::2-2001:db8::9 is not valid."
-        );
-        let err = validate_pools(net("2001:db8::/64"), &[pool("10.0.0.2", "10.0.0.9")], None)
-            .unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "The allocation pool 10.0.0.2-10.0.0.9 is not valid."
-        );
+        assert_eq!(err, IpamError::InvalidAllocationPool { pool: "2001:db8::2-2001:db8::9".into() });
+        assert_eq!(err.to_string(), "The allocation pool 2001:db8::2-2001:db8::9 is not valid.");
+        let err = validate_pools(net("2001:db8::/64"), &[pool("10.0.0.2", "10.0.0.9")], None).unwrap_err();
+        assert_eq!(err.to_string(), "The allocation pool 10.0.0.2-10.0.0.9 is not valid.");
     }
 
     #[test]
@@ -581,22 +444,13 @@ mod tests {
         let err = oob(pool("10.0.0.0", "10.0.0.9"));
         assert_eq!(err.neutron_type(), "OutOfBoundsAllocationPool");
         assert_eq!(err.status(), 400);
-        assert_eq!(
-            err.to_string(),
-            "The allocation pool 10.0.0.0-10.0.0.9 spans beyond the subnet cidr 10.0.0.0/24."
-        );
+        assert_eq!(err.to_string(), "The allocation pool 10.0.0.0-10.0.0.9 spans beyond the subnet cidr 10.0.0.0/24.");
         assert_eq!(
             oob(pool("10.0.0.200", "10.0.0.255")).to_string(),
             "The allocation pool 10.0.0.200-10.0.0.255 spans beyond the subnet cidr 10.0.0.0/24."
         );
-        assert!(matches!(
-            oob(pool("10.0.1.1", "10.0.1.9")),
-            IpamError::OutOfBoundsAllocationPool { .. }
-        ));
-        assert!(matches!(
-            oob(pool("9.0.0.1", "10.0.0.9")),
-            IpamError::OutOfBoundsAllocationPool { .. }
-        ));
+        assert!(matches!(oob(pool("10.0.1.1", "10.0.1.9")), IpamError::OutOfBoundsAllocationPool { .. }));
+        assert!(matches!(oob(pool("9.0.0.1", "10.0.0.9")), IpamError::OutOfBoundsAllocationPool { .. }));
         // v6: network address out, last address in.
         let n6 = net("2001:db8::/64");
         let err = validate_pools(n6, &[pool("2001:db8::", "2001:db8::9")], None).unwrap_err();
@@ -605,14 +459,7 @@ mod tests {
             "The allocation pool 2001:db8::-2001:db8::9 spans beyond the subnet cidr 2001:db8::/64."
         );
         assert_eq!(
-            validate_pools(
-                n6,
-                &[pool(
-                    "2001:db8::ffff:ffff:ffff:0",
-                    "2001:db8::ffff:ffff:ffff:ffff"
-                )],
-                None
-            ),
+            validate_pools(n6, &[pool("2001:db8::ffff:ffff:ffff:0", "2001:db8::ffff:ffff:ffff:ffff")], None),
             Ok(())
         );
         // Tiny subnets: nothing is in bounds on v4 /31, /32 and v6 /128.
@@ -632,33 +479,17 @@ mod tests {
                 "{c} {a}"
             );
         }
-        assert_eq!(
-            validate_pools(
-                net("2001:db8::/127"),
-                &[Pool::single(ip("2001:db8::1"))],
-                None
-            ),
-            Ok(())
-        );
-        assert_eq!(
-            validate_pools(net("10.0.0.0/30"), &[pool("10.0.0.1", "10.0.0.2")], None),
-            Ok(())
-        );
+        assert_eq!(validate_pools(net("2001:db8::/127"), &[Pool::single(ip("2001:db8::1"))], None), Ok(()));
+        assert_eq!(validate_pools(net("10.0.0.0/30"), &[pool("10.0.0.1", "10.0.0.2")], None), Ok(()));
         // Family is checked before bounds, pool by pool in order.
-        let err = validate_pools(n, &[pool("10.0.0.0", "10.0.0.9"), pool("::1", "::2")], None)
-            .unwrap_err();
+        let err = validate_pools(n, &[pool("10.0.0.0", "10.0.0.9"), pool("::1", "::2")], None).unwrap_err();
         assert_eq!(err.neutron_type(), "OutOfBoundsAllocationPool");
     }
 
     #[test]
     fn validate_overlaps() {
         let n = net("10.0.0.0/24");
-        let err = validate_pools(
-            n,
-            &[pool("10.0.0.2", "10.0.0.9"), pool("10.0.0.5", "10.0.0.20")],
-            None,
-        )
-        .unwrap_err();
+        let err = validate_pools(n, &[pool("10.0.0.2", "10.0.0.9"), pool("10.0.0.5", "10.0.0.20")], None).unwrap_err();
         assert_eq!(err.neutron_type(), "OverlappingAllocationPools");
         assert_eq!(err.status(), 409);
         assert_eq!(
@@ -666,20 +497,8 @@ mod tests {
             "Found overlapping allocation pools: 10.0.0.2-10.0.0.9 10.0.0.5-10.0.0.20 for subnet 10.0.0.0/24."
         );
         // Touching at one address overlaps; adjacent does not.
-        assert!(validate_pools(
-            n,
-            &[pool("10.0.0.2", "10.0.0.9"), pool("10.0.0.9", "10.0.0.9")],
-            None
-        )
-        .is_err());
-        assert_eq!(
-            validate_pools(
-                n,
-                &[pool("10.0.0.2", "10.0.0.9"), pool("10.0.0.10", "10.0.0.19")],
-                None
-            ),
-            Ok(())
-        );
+        assert!(validate_pools(n, &[pool("10.0.0.2", "10.0.0.9"), pool("10.0.0.9", "10.0.0.9")], None).is_err());
+        assert_eq!(validate_pools(n, &[pool("10.0.0.2", "10.0.0.9"), pool("10.0.0.10", "10.0.0.19")], None), Ok(()));
         // Neutron's double loop reports the first left pool with any overlap, then the first right one.
         let pools = [
             pool("10.0.0.100", "10.0.0.110"),
@@ -695,11 +514,7 @@ mod tests {
                 subnet_cidr: n,
             })
         );
-        let pools = [
-            pool("10.0.0.1", "10.0.0.3"),
-            pool("10.0.0.50", "10.0.0.60"),
-            pool("10.0.0.40", "10.0.0.55"),
-        ];
+        let pools = [pool("10.0.0.1", "10.0.0.3"), pool("10.0.0.50", "10.0.0.60"), pool("10.0.0.40", "10.0.0.55")];
         assert_eq!(
             validate_pools(n, &pools, None),
             Err(IpamError::OverlappingAllocationPools {
@@ -709,15 +524,9 @@ mod tests {
             })
         );
         let n6 = net("2001:db8::/64");
-        let err = validate_pools(
-            n6,
-            &[
-                pool("2001:db8::10", "2001:db8::20"),
-                pool("2001:db8::1", "2001:db8::10"),
-            ],
-            None,
-        )
-        .unwrap_err();
+        let err =
+            validate_pools(n6, &[pool("2001:db8::10", "2001:db8::20"), pool("2001:db8::1", "2001:db8::10")], None)
+                .unwrap_err();
         assert_eq!(
             err.to_string(),
             "Found overlapping allocation pools: 2001:db8::10-2001:db8::20 2001:db8::1-2001:db8::10 for subnet 2001:db8::/64."
@@ -731,42 +540,24 @@ mod tests {
         let err = validate_pools(n, &pools, Some(ip("10.0.0.25"))).unwrap_err();
         assert_eq!(err.neutron_type(), "GatewayConflictWithAllocationPools");
         assert_eq!(err.status(), 409);
-        assert_eq!(
-            err.to_string(),
-            "Gateway ip 10.0.0.25 conflicts with allocation pool 10.0.0.20-10.0.0.29."
-        );
+        assert_eq!(err.to_string(), "Gateway ip 10.0.0.25 conflicts with allocation pool 10.0.0.20-10.0.0.29.");
         assert!(validate_pools(n, &pools, Some(ip("10.0.0.2"))).is_err());
         assert!(validate_pools(n, &pools, Some(ip("10.0.0.9"))).is_err());
         assert_eq!(validate_pools(n, &pools, Some(ip("10.0.0.10"))), Ok(()));
         assert_eq!(validate_pools(n, &pools, None), Ok(()));
         // Overlap is reported before the gateway conflict.
-        let err = validate_pools(
-            n,
-            &[pool("10.0.0.2", "10.0.0.9"), pool("10.0.0.3", "10.0.0.4")],
-            Some(ip("10.0.0.3")),
-        )
-        .unwrap_err();
+        let err =
+            validate_pools(n, &[pool("10.0.0.2", "10.0.0.9"), pool("10.0.0.3", "10.0.0.4")], Some(ip("10.0.0.3")))
+                .unwrap_err();
         assert_eq!(err.neutron_type(), "OverlappingAllocationPools");
         let n6 = net("2001:db8::/64");
-        let err = validate_pools(
-            n6,
-            &[pool("2001:db8::1", "2001:db8::ff")],
-            Some(ip("2001:db8::1")),
-        )
-        .unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "Gateway ip 2001:db8::1 conflicts with allocation pool 2001:db8::1-2001:db8::ff."
-        );
+        let err = validate_pools(n6, &[pool("2001:db8::1", "2001:db8::ff")], Some(ip("2001:db8::1"))).unwrap_err();
+        assert_eq!(err.to_string(), "Gateway ip 2001:db8::1 conflicts with allocation pool 2001:db8::1-2001:db8::ff.");
     }
 
     #[test]
     fn sizes_and_membership() {
-        let pools = [
-            pool("10.0.0.2", "10.0.0.4"),
-            pool("10.0.0.10", "10.0.0.10"),
-            pool("10.0.0.9", "10.0.0.2"),
-        ];
+        let pools = [pool("10.0.0.2", "10.0.0.4"), pool("10.0.0.10", "10.0.0.10"), pool("10.0.0.9", "10.0.0.2")];
         assert_eq!(pools_size(&pools), 4);
         assert_eq!(pools_size(&[]), 0);
         assert!(pools_contain(&pools, ip("10.0.0.3")));
@@ -775,23 +566,14 @@ mod tests {
         assert!(!pools_contain(&pools, ip("10.0.0.9")));
         let v6 = default_pools(net("2001:db8::/64"), Some(ip("2001:db8::1")));
         assert_eq!(pools_size(&v6), (1u128 << 64) - 2);
-        let huge = [
-            pool("::", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"),
-            pool("::1", "::2"),
-        ];
+        let huge = [pool("::", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"), pool("::1", "::2")];
         assert_eq!(pools_size(&huge), u128::MAX);
     }
 
     #[test]
     fn nth_and_iteration() {
-        let pools = [
-            pool("10.0.0.2", "10.0.0.4"),
-            pool("10.0.0.9", "10.0.0.2"),
-            pool("10.0.0.10", "10.0.0.11"),
-        ];
-        let expected: Vec<IpAddr> = ["10.0.0.2", "10.0.0.3", "10.0.0.4", "10.0.0.10", "10.0.0.11"]
-            .map(ip)
-            .to_vec();
+        let pools = [pool("10.0.0.2", "10.0.0.4"), pool("10.0.0.9", "10.0.0.2"), pool("10.0.0.10", "10.0.0.11")];
+        let expected: Vec<IpAddr> = ["10.0.0.2", "10.0.0.3", "10.0.0.4", "10.0.0.10", "10.0.0.11"].map(ip).to_vec();
         assert_eq!(iter_addresses(&pools).collect::<Vec<_>>(), expected);
         for (i, a) in expected.iter().enumerate() {
             assert_eq!(nth_address(&pools, i as u128), Some(*a));
@@ -801,34 +583,22 @@ mod tests {
         assert_eq!(iter_addresses(&[]).count(), 0);
         let v6 = default_pools(net("2001:db8::/64"), None);
         assert_eq!(nth_address(&v6, 0), Some(ip("2001:db8::1")));
-        assert_eq!(
-            nth_address(&v6, (1u128 << 64) - 2),
-            Some(ip("2001:db8::ffff:ffff:ffff:ffff"))
-        );
+        assert_eq!(nth_address(&v6, (1u128 << 64) - 2), Some(ip("2001:db8::ffff:ffff:ffff:ffff")));
         assert_eq!(nth_address(&v6, (1u128 << 64) - 1), None);
         assert_eq!(
             iter_addresses(&v6).take(3).collect::<Vec<_>>(),
-            ["2001:db8::1", "2001:db8::2", "2001:db8::3"]
-                .map(ip)
-                .to_vec()
+            ["2001:db8::1", "2001:db8::2", "2001:db8::3"].map(ip).to_vec()
         );
         // The very top of the v6 space does not overflow.
         let top = [
-            pool(
-                "ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe",
-                "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
-            ),
+            pool("ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"),
             Pool::single(ip("::1")),
         ];
         assert_eq!(
             iter_addresses(&top).collect::<Vec<_>>(),
-            [
-                "ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe",
-                "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
-                "::1"
-            ]
-            .map(ip)
-            .to_vec()
+            ["ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "::1"]
+                .map(ip)
+                .to_vec()
         );
         let top4 = [pool("255.255.255.254", "255.255.255.255")];
         assert_eq!(iter_addresses(&top4).count(), 2);

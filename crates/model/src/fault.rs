@@ -21,12 +21,7 @@ pub struct Fault {
 impl Fault {
     /// A fault with an empty detail.
     pub fn new(status: u16, kind: impl Into<String>, message: impl Into<String>) -> Self {
-        Fault {
-            status,
-            kind: kind.into(),
-            message: message.into(),
-            detail: String::new(),
-        }
+        Fault { status, kind: kind.into(), message: message.into(), detail: String::new() }
     }
 
     /// 400 `HTTPBadRequest`, as Neutron's API layer raises for malformed input.
@@ -36,11 +31,7 @@ impl Fault {
 
     /// 400 `InvalidInput` ("Invalid input for operation: …").
     pub fn invalid_input(message: impl std::fmt::Display) -> Self {
-        Fault::new(
-            400,
-            "InvalidInput",
-            format!("Invalid input for operation: {message}."),
-        )
+        Fault::new(400, "InvalidInput", format!("Invalid input for operation: {message}."))
     }
 
     /// 404 `HTTPNotFound` for a path that names no resource type.

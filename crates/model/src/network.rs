@@ -54,8 +54,5 @@ pub struct Network {
 }
 
 /// Keys of [`Network`] only administrators see (Neutron's policy for `provider:*`).
-pub const ADMIN_ONLY_KEYS: &[&str] = &[
-    "provider:network_type",
-    "provider:physical_network",
-    "provider:segmentation_id",
-];
+pub const ADMIN_ONLY_KEYS: &[&str] =
+    &["provider:network_type", "provider:physical_network", "provider:segmentation_id"];

@@ -92,12 +92,7 @@ pub struct Port {
 }
 
 /// Keys of [`Port`] only administrators see (Neutron's policy for `binding:*`).
-pub const ADMIN_ONLY_KEYS: &[&str] = &[
-    "binding:host_id",
-    "binding:vif_type",
-    "binding:vif_details",
-    "binding:profile",
-];
+pub const ADMIN_ONLY_KEYS: &[&str] = &["binding:host_id", "binding:vif_type", "binding:vif_details", "binding:profile"];
 
 /// Device owner of DHCP ports.
 pub const OWNER_DHCP: &str = "network:dhcp";

@@ -64,7 +64,12 @@ impl Stats {
     }
 }
 
-async fn call(client: &reqwest::Client, method: reqwest::Method, url: &str, body: Option<Value>) -> Result<(Duration, Value)> {
+async fn call(
+    client: &reqwest::Client,
+    method: reqwest::Method,
+    url: &str,
+    body: Option<Value>,
+) -> Result<(Duration, Value)> {
     let start = Instant::now();
     let mut req = client.request(method, url);
     if let Some(b) = body {
@@ -102,7 +107,8 @@ where
     Fut: std::future::Future<Output = Result<(Duration, Value)>>,
 {
     let start = Instant::now();
-    let results: Vec<Result<(Duration, Value)>> = stream::iter(0..n).map(make).buffer_unordered(conc.max(1)).collect().await;
+    let results: Vec<Result<(Duration, Value)>> =
+        stream::iter(0..n).map(make).buffer_unordered(conc.max(1)).collect().await;
     let wall = start.elapsed();
     let mut lat = Vec::with_capacity(n);
     let mut values = Vec::with_capacity(n);
@@ -141,7 +147,15 @@ pub async fn run(args: BenchArgs) -> Result<ExitCode> {
 
     let (s, nets) = timed("network create", args.networks, c, |i| {
         let (client, api) = (client.clone(), api.clone());
-        async move { call(&client, reqwest::Method::POST, &format!("{api}/networks"), Some(json!({"network": {"name": format!("bench-net-{i}")}}))).await }
+        async move {
+            call(
+                &client,
+                reqwest::Method::POST,
+                &format!("{api}/networks"),
+                Some(json!({"network": {"name": format!("bench-net-{i}")}})),
+            )
+            .await
+        }
     })
     .await?;
     rows.push(s);
@@ -159,13 +173,33 @@ pub async fn run(args: BenchArgs) -> Result<ExitCode> {
     rows.push(s);
 
     // One big network for ports: a /16 holds the create run and the list set.
-    let (_, net) = call(&client, reqwest::Method::POST, &format!("{api}/networks"), Some(json!({"network": {"name": "bench-ports"}}))).await?;
+    let (_, net) = call(
+        &client,
+        reqwest::Method::POST,
+        &format!("{api}/networks"),
+        Some(json!({"network": {"name": "bench-ports"}})),
+    )
+    .await?;
     let big = Arc::new(id(&net, "network")?);
-    call(&client, reqwest::Method::POST, &format!("{api}/subnets"), Some(json!({"subnet": {"network_id": *big, "ip_version": 4, "cidr": "172.16.0.0/16"}}))).await?;
+    call(
+        &client,
+        reqwest::Method::POST,
+        &format!("{api}/subnets"),
+        Some(json!({"subnet": {"network_id": *big, "ip_version": 4, "cidr": "172.16.0.0/16"}})),
+    )
+    .await?;
 
     let (s, ports) = timed(&format!("port create (c={c})"), args.ports, c, |i| {
         let (client, api, big) = (client.clone(), api.clone(), big.clone());
-        async move { call(&client, reqwest::Method::POST, &format!("{api}/ports"), Some(json!({"port": {"network_id": *big, "name": format!("p{i}")}}))).await }
+        async move {
+            call(
+                &client,
+                reqwest::Method::POST,
+                &format!("{api}/ports"),
+                Some(json!({"port": {"network_id": *big, "name": format!("p{i}")}})),
+            )
+            .await
+        }
     })
     .await?;
     rows.push(s);

@@ -41,18 +41,14 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode> {
 
 /// The user's data directory for Neutrino's state.
 fn default_state_dir() -> PathBuf {
-    dirs::data_dir()
-        .unwrap_or_else(|| PathBuf::from("."))
-        .join("neutrino")
+    dirs::data_dir().unwrap_or_else(|| PathBuf::from(".")).join("neutrino")
 }
 
 /// Loads the configuration files; `--state-dir` (or, when no file sets
 /// `state_path`, the user's data directory) becomes `state_path`.
 pub fn load_config(args: &ConfigArgs) -> Result<Loaded> {
     let mut loaded = neutrino_config::load(&args.config_files, &args.config_dirs)?;
-    let state_from_file = loaded
-        .get("DEFAULT", "state_path")
-        .is_some_and(|v| !matches!(v.source, Source::Default));
+    let state_from_file = loaded.get("DEFAULT", "state_path").is_some_and(|v| !matches!(v.source, Source::Default));
     let state_dir = match (&args.state_dir, state_from_file) {
         (Some(dir), _) => Some(dir.clone()),
         (None, false) => Some(default_state_dir()),
@@ -86,17 +82,12 @@ fn report_warnings(loaded: &Loaded) {
 
 async fn open_store(loaded: &Loaded) -> Result<Store> {
     let url = database_url(loaded);
-    if let Some(parent) = url
-        .strip_prefix("sqlite:///")
-        .map(Path::new)
-        .and_then(Path::parent)
-        .filter(|p| !p.as_os_str().is_empty())
+    if let Some(parent) =
+        url.strip_prefix("sqlite:///").map(Path::new).and_then(Path::parent).filter(|p| !p.as_os_str().is_empty())
     {
         std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
     }
-    Store::open(&url, &StoreOptions::default())
-        .await
-        .with_context(|| format!("cannot open the database {url}"))
+    Store::open(&url, &StoreOptions::default()).await.with_context(|| format!("cannot open the database {url}"))
 }
 
 async fn db(action: DbAction) -> Result<ExitCode> {

@@ -54,7 +54,8 @@ fn config_show_loads_the_seed_files_with_their_warnings() {
     assert_eq!(opt("DEFAULT", "allow_overlapping_ips"), serde_json::json!(true));
     assert_eq!(opt("DEFAULT", "core_plugin"), serde_json::json!("ml2"));
     assert_eq!(v["options"]["DEFAULT"]["state_path"]["source"], "command line");
-    let warnings: Vec<String> = v["warnings"].as_array().unwrap().iter().map(|w| w.as_str().unwrap().to_string()).collect();
+    let warnings: Vec<String> =
+        v["warnings"].as_array().unwrap().iter().map(|w| w.as_str().unwrap().to_string()).collect();
     let has = |needle: &str| warnings.iter().any(|w| w.contains(needle));
     assert!(has("auth_strategy"), "{warnings:?}");
     assert!(has("transport_url"), "{warnings:?}");
@@ -70,7 +71,16 @@ fn config_show_loads_the_seed_files_with_their_warnings() {
 
 #[test]
 fn every_seed_agent_file_loads() {
-    for f in ["linuxbridge_agent.ini", "openvswitch_agent.ini", "openvswitch_agent.compute.ini", "dhcp_agent.ini", "l3_agent.ini", "metadata_agent.ini", "dhcp_agent.linuxbridge.ini", "l3_agent.linuxbridge.ini"] {
+    for f in [
+        "linuxbridge_agent.ini",
+        "openvswitch_agent.ini",
+        "openvswitch_agent.compute.ini",
+        "dhcp_agent.ini",
+        "l3_agent.ini",
+        "metadata_agent.ini",
+        "dhcp_agent.linuxbridge.ini",
+        "l3_agent.linuxbridge.ini",
+    ] {
         let out = bin().args(["config", "show", "--config-file"]).arg(seed(f)).output().unwrap();
         assert!(out.status.success(), "{f}: {}", String::from_utf8_lossy(&out.stderr));
     }
@@ -91,7 +101,8 @@ fn wait_for_url(child: &mut Child) -> String {
     let stdout = child.stdout.take().unwrap();
     let mut line = String::new();
     BufReader::new(stdout).read_line(&mut line).unwrap();
-    let url = line.split_whitespace().find(|w| w.starts_with("http://")).unwrap_or_else(|| panic!("no URL in {line:?}"));
+    let url =
+        line.split_whitespace().find(|w| w.starts_with("http://")).unwrap_or_else(|| panic!("no URL in {line:?}"));
     url.trim_end_matches("/v2.0").to_string()
 }
 
@@ -125,9 +136,14 @@ fn db_commands_and_server_schema_gate() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("empty"));
     let out = bin().args(["db", "check", "--state-dir", state]).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
-    let out = bin().args(["server", "--state-dir", state, "--bind-host", "127.0.0.1", "--bind-port", "0"]).output().unwrap();
+    let out =
+        bin().args(["server", "--state-dir", state, "--bind-host", "127.0.0.1", "--bind-port", "0"]).output().unwrap();
     assert!(!out.status.success(), "server refuses an empty schema");
-    assert!(String::from_utf8_lossy(&out.stderr).contains("neutrino db upgrade"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("neutrino db upgrade"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let out = bin().args(["db", "upgrade", "--state-dir", state]).output().unwrap();
     assert!(out.status.success());
     let out = bin().args(["db", "check", "--state-dir", state]).output().unwrap();

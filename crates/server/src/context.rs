@@ -17,18 +17,12 @@ pub const NOAUTH_PROJECT: &str = "noauth-project";
 impl RequestContext {
     /// An administrator acting in `project_id`.
     pub fn admin(project_id: impl Into<String>) -> Self {
-        RequestContext {
-            project_id: project_id.into(),
-            is_admin: true,
-        }
+        RequestContext { project_id: project_id.into(), is_admin: true }
     }
 
     /// A member of `project_id`.
     pub fn member(project_id: impl Into<String>) -> Self {
-        RequestContext {
-            project_id: project_id.into(),
-            is_admin: false,
-        }
+        RequestContext { project_id: project_id.into(), is_admin: false }
     }
 
     /// The store visibility rule for this caller.

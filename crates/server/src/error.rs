@@ -160,10 +160,7 @@ impl PluginError {
 
     /// `NotFound` shorthand.
     pub fn not_found(resource: Resource, id: &str) -> Self {
-        PluginError::NotFound {
-            resource,
-            id: id.to_string(),
-        }
+        PluginError::NotFound { resource, id: id.to_string() }
     }
 }
 

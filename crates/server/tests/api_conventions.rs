@@ -55,7 +55,10 @@ async fn pagination_walks_every_item_once_with_links() {
         let r: Value = s.client.get(&url).send().await.unwrap().json().await.unwrap();
         pages += 1;
         seen.extend(names(&r, "networks"));
-        let next = r["networks_links"].as_array().and_then(|l| l.iter().find(|x| x["rel"] == "next")).map(|x| x["href"].as_str().unwrap().to_string());
+        let next = r["networks_links"]
+            .as_array()
+            .and_then(|l| l.iter().find(|x| x["rel"] == "next"))
+            .map(|x| x["href"].as_str().unwrap().to_string());
         match next {
             Some(n) => url = n,
             None => break,
@@ -67,10 +70,16 @@ async fn pagination_walks_every_item_once_with_links() {
 
     // Previous from the second page goes back to the first.
     let first: Value = s.get("/v2.0/networks?limit=3&sort_key=name&sort_dir=asc").await.body;
-    let next = first["networks_links"].as_array().unwrap().iter().find(|x| x["rel"] == "next").unwrap()["href"].as_str().unwrap().to_string();
+    let next = first["networks_links"].as_array().unwrap().iter().find(|x| x["rel"] == "next").unwrap()["href"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let second: Value = s.client.get(&next).send().await.unwrap().json().await.unwrap();
     assert_eq!(names(&second, "networks"), ["n3", "n4", "n5"]);
-    let prev = second["networks_links"].as_array().unwrap().iter().find(|x| x["rel"] == "previous").unwrap()["href"].as_str().unwrap().to_string();
+    let prev = second["networks_links"].as_array().unwrap().iter().find(|x| x["rel"] == "previous").unwrap()["href"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert!(prev.contains("page_reverse=True"));
     let back: Value = s.client.get(&prev).send().await.unwrap().json().await.unwrap();
     assert_eq!(names(&back, "networks"), ["n0", "n1", "n2"]);
@@ -114,7 +123,11 @@ async fn tags_endpoints_and_filters() {
     assert_eq!(s.get(&format!("/v2.0/networks/{a}/tags/blue")).await.status, 204);
     let missing = s.get(&format!("/v2.0/networks/{b}/tags/blue")).await;
     assert_eq!((missing.status, missing.error_type()), (404, "TagNotFound"));
-    assert_eq!(s.get(&format!("/v2.0/networks/{a}")).await.body["network"]["revision_number"], 5, "each tag change bumps the revision");
+    assert_eq!(
+        s.get(&format!("/v2.0/networks/{a}")).await.body["network"]["revision_number"],
+        5,
+        "each tag change bumps the revision"
+    );
 
     let q = |f: &str| format!("/v2.0/networks?{f}&sort_key=name&sort_dir=asc");
     assert_eq!(names(&s.get(&q("tags=red")).await.body, "networks"), ["a", "b"]);

@@ -12,12 +12,23 @@ async fn version_documents_health_and_extensions() {
     let r = s.get("/").await;
     assert_eq!(r.body["versions"][0]["id"], "v2.0");
     let r = s.get("/v2.0").await;
-    let names: Vec<&str> = r.body["resources"].as_array().unwrap().iter().map(|x| x["collection"].as_str().unwrap()).collect();
+    let names: Vec<&str> =
+        r.body["resources"].as_array().unwrap().iter().map(|x| x["collection"].as_str().unwrap()).collect();
     assert_eq!(names, ["networks", "subnets", "ports"]);
     assert_eq!(s.get("/healthcheck").await.status, 200);
     let r = s.get("/v2.0/extensions").await;
-    let aliases: Vec<&str> = r.body["extensions"].as_array().unwrap().iter().map(|x| x["alias"].as_str().unwrap()).collect();
-    for a in ["provider", "external-net", "binding", "standard-attr-tag", "revision-if-match", "pagination", "sorting", "filter-validation"] {
+    let aliases: Vec<&str> =
+        r.body["extensions"].as_array().unwrap().iter().map(|x| x["alias"].as_str().unwrap()).collect();
+    for a in [
+        "provider",
+        "external-net",
+        "binding",
+        "standard-attr-tag",
+        "revision-if-match",
+        "pagination",
+        "sorting",
+        "filter-validation",
+    ] {
         assert!(aliases.contains(&a), "{a} missing");
     }
     assert!(!aliases.contains(&"router"), "routers are not implemented");
@@ -54,15 +65,32 @@ async fn network_lifecycle_with_revisions_and_if_match() {
     assert_eq!(r.status, 200);
     assert_eq!(r.body["network"]["revision_number"], 2);
 
-    let stale = s.req(&Who::Admin, "PUT", &format!("/v2.0/networks/{id}"), Some(json!({"network": {"name": "x"}})), &[("If-Match", "revision_number=1")]).await;
+    let stale = s
+        .req(
+            &Who::Admin,
+            "PUT",
+            &format!("/v2.0/networks/{id}"),
+            Some(json!({"network": {"name": "x"}})),
+            &[("If-Match", "revision_number=1")],
+        )
+        .await;
     assert_eq!(stale.status, 412);
     assert_eq!(stale.error_type(), "RevisionNumberConstraintFailed");
     assert_eq!(stale.message(), "Constrained to 1, but current revision is 2");
     assert_eq!(s.get(&format!("/v2.0/networks/{id}")).await.body["network"]["name"], "renamed", "412 changed nothing");
-    let ok = s.req(&Who::Admin, "PUT", &format!("/v2.0/networks/{id}.json"), Some(json!({"network": {"name": "y"}})), &[("If-Match", "revision_number=2")]).await;
+    let ok = s
+        .req(
+            &Who::Admin,
+            "PUT",
+            &format!("/v2.0/networks/{id}.json"),
+            Some(json!({"network": {"name": "y"}})),
+            &[("If-Match", "revision_number=2")],
+        )
+        .await;
     assert_eq!(ok.status, 200);
 
-    let bad = s.req(&Who::Admin, "DELETE", &format!("/v2.0/networks/{id}"), None, &[("If-Match", "revision_number=1")]).await;
+    let bad =
+        s.req(&Who::Admin, "DELETE", &format!("/v2.0/networks/{id}"), None, &[("If-Match", "revision_number=1")]).await;
     assert_eq!(bad.status, 412);
     assert_eq!(s.delete(&format!("/v2.0/networks/{id}")).await.status, 204);
     let gone = s.get(&format!("/v2.0/networks/{id}")).await;
@@ -78,7 +106,10 @@ async fn bad_input_is_refused_with_neutron_errors_and_changes_nothing() {
         (json!({"network": {"name": "a", "bogus": 1}}), "Unrecognized attribute(s) 'bogus'"),
         (json!({"network": {"id": "x"}}), "Attribute 'id' not allowed in POST"),
         (json!({"network": {"name": 5}}), "Invalid input for name. Reason: '5' is not a valid string."),
-        (json!({"network": {"admin_state_up": "maybe"}}), "Invalid input for operation: 'maybe' cannot be converted to boolean."),
+        (
+            json!({"network": {"admin_state_up": "maybe"}}),
+            "Invalid input for operation: 'maybe' cannot be converted to boolean.",
+        ),
         (json!({"network": {"mtu": 10}}), "Invalid input for mtu. Reason: '10' is too small - must be at least '68'."),
         (json!({"netwerk": {}}), "Unable to find 'network' in request body"),
         (json!({"networks": []}), "Resources required"),
@@ -112,12 +143,27 @@ async fn provider_networks_are_validated_and_reserved() {
     assert_eq!(dup.status, 409);
     assert_eq!(dup.error_type(), "VlanIdInUse");
     // A vlan network without an id takes the first free one of the physnet's range.
-    let auto = s.post("/v2.0/networks", json!({"network": {"provider:network_type": "vlan", "provider:physical_network": "physnet1"}})).await;
+    let auto = s
+        .post(
+            "/v2.0/networks",
+            json!({"network": {"provider:network_type": "vlan", "provider:physical_network": "physnet1"}}),
+        )
+        .await;
     assert_eq!(auto.body["network"]["provider:segmentation_id"], 100);
-    let flat = s.post("/v2.0/networks", json!({"network": {"provider:network_type": "flat", "provider:physical_network": "physnet1"}})).await;
+    let flat = s
+        .post(
+            "/v2.0/networks",
+            json!({"network": {"provider:network_type": "flat", "provider:physical_network": "physnet1"}}),
+        )
+        .await;
     assert_eq!(flat.status, 201);
     assert_eq!(flat.body["network"]["provider:segmentation_id"], json!(null));
-    let flat2 = s.post("/v2.0/networks", json!({"network": {"provider:network_type": "flat", "provider:physical_network": "physnet1"}})).await;
+    let flat2 = s
+        .post(
+            "/v2.0/networks",
+            json!({"network": {"provider:network_type": "flat", "provider:physical_network": "physnet1"}}),
+        )
+        .await;
     assert_eq!(flat2.error_type(), "FlatNetworkInUse");
     let gre = s.post("/v2.0/networks", json!({"network": {"provider:network_type": "gre"}})).await;
     assert_eq!(gre.body["network"]["provider:segmentation_id"], 5);
@@ -125,15 +171,31 @@ async fn provider_networks_are_validated_and_reserved() {
     let local = s.post("/v2.0/networks", json!({"network": {"provider:network_type": "local"}})).await;
     assert_eq!(local.status, 201);
     assert_eq!(local.body["network"]["provider:network_type"], "local");
-    let vx = s.post("/v2.0/networks", json!({"network": {"provider:network_type": "vxlan", "provider:segmentation_id": 5000}})).await;
+    let vx = s
+        .post(
+            "/v2.0/networks",
+            json!({"network": {"provider:network_type": "vxlan", "provider:segmentation_id": 5000}}),
+        )
+        .await;
     assert_eq!(vx.status, 201, "provider VNIs may lie outside the tenant ranges");
-    let vx2 = s.post("/v2.0/networks", json!({"network": {"provider:network_type": "vxlan", "provider:segmentation_id": 5000}})).await;
+    let vx2 = s
+        .post(
+            "/v2.0/networks",
+            json!({"network": {"provider:network_type": "vxlan", "provider:segmentation_id": 5000}}),
+        )
+        .await;
     assert_eq!((vx2.status, vx2.error_type()), (409, "TunnelIdInUse"));
 
     for (body, status) in [
         (json!({"provider:network_type": "geneve"}), 400),
-        (json!({"provider:network_type": "vlan", "provider:physical_network": "nope", "provider:segmentation_id": 3}), 400),
-        (json!({"provider:network_type": "vlan", "provider:physical_network": "physnet1", "provider:segmentation_id": 4095}), 400),
+        (
+            json!({"provider:network_type": "vlan", "provider:physical_network": "nope", "provider:segmentation_id": 3}),
+            400,
+        ),
+        (
+            json!({"provider:network_type": "vlan", "provider:physical_network": "physnet1", "provider:segmentation_id": 4095}),
+            400,
+        ),
         (json!({"provider:network_type": "flat"}), 400),
         (json!({"provider:network_type": "flat", "provider:physical_network": "physnet9"}), 400),
         (json!({"provider:network_type": "vxlan", "provider:physical_network": "physnet1"}), 400),
@@ -143,9 +205,22 @@ async fn provider_networks_are_validated_and_reserved() {
         let r = s.post("/v2.0/networks", json!({ "network": body.clone() })).await;
         assert_eq!(r.status, status, "{body}: {}", r.body);
     }
-    let member = s.req(&Who::Member("p1"), "POST", "/v2.0/networks", Some(json!({"network": {"provider:network_type": "local"}})), &[]).await;
+    let member = s
+        .req(
+            &Who::Member("p1"),
+            "POST",
+            "/v2.0/networks",
+            Some(json!({"network": {"provider:network_type": "local"}})),
+            &[],
+        )
+        .await;
     assert_eq!(member.status, 403);
-    let updated = s.put(&format!("/v2.0/networks/{}", local.body["network"]["id"].as_str().unwrap()), json!({"network": {"provider:network_type": "vlan"}})).await;
+    let updated = s
+        .put(
+            &format!("/v2.0/networks/{}", local.body["network"]["id"].as_str().unwrap()),
+            json!({"network": {"provider:network_type": "vlan"}}),
+        )
+        .await;
     assert_eq!(updated.status, 400, "provider attributes are read-only after create");
 }
 
@@ -180,7 +255,8 @@ async fn mtu_follows_configuration_and_is_writable_within_the_maximum() {
 #[tokio::test]
 async fn projects_are_isolated() {
     let s = Server::default().await;
-    let a = s.req(&Who::Member("proj-a"), "POST", "/v2.0/networks", Some(json!({"network": {"name": "a-net"}})), &[]).await;
+    let a =
+        s.req(&Who::Member("proj-a"), "POST", "/v2.0/networks", Some(json!({"network": {"name": "a-net"}})), &[]).await;
     assert_eq!(a.status, 201);
     assert_eq!(a.body["network"]["project_id"], "proj-a");
     assert!(a.body["network"].get("provider:network_type").is_none(), "provider attributes are admin-only");
@@ -188,17 +264,29 @@ async fn projects_are_isolated() {
     let shared = s.network(json!({"name": "shared", "shared": true, "project_id": "admin-proj"})).await;
 
     let b_list = s.req(&Who::Member("proj-b"), "GET", "/v2.0/networks", None, &[]).await;
-    let names: Vec<&str> = b_list.body["networks"].as_array().unwrap().iter().map(|n| n["name"].as_str().unwrap()).collect();
+    let names: Vec<&str> =
+        b_list.body["networks"].as_array().unwrap().iter().map(|n| n["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["shared"]);
     let b_get = s.req(&Who::Member("proj-b"), "GET", &format!("/v2.0/networks/{a_id}"), None, &[]).await;
     assert_eq!(b_get.status, 404);
-    let b_put = s.req(&Who::Member("proj-b"), "PUT", &format!("/v2.0/networks/{a_id}"), Some(json!({"network": {"name": "x"}})), &[]).await;
+    let b_put = s
+        .req(
+            &Who::Member("proj-b"),
+            "PUT",
+            &format!("/v2.0/networks/{a_id}"),
+            Some(json!({"network": {"name": "x"}})),
+            &[],
+        )
+        .await;
     assert_eq!(b_put.status, 404);
     let b_del = s.req(&Who::Member("proj-b"), "DELETE", &format!("/v2.0/networks/{shared}"), None, &[]).await;
     assert_eq!(b_del.status, 403, "visible but not owned");
-    let b_as_a = s.req(&Who::Member("proj-b"), "POST", "/v2.0/networks", Some(json!({"network": {"project_id": "proj-a"}})), &[]).await;
+    let b_as_a = s
+        .req(&Who::Member("proj-b"), "POST", "/v2.0/networks", Some(json!({"network": {"project_id": "proj-a"}})), &[])
+        .await;
     assert_eq!(b_as_a.status, 400);
-    let b_shared = s.req(&Who::Member("proj-b"), "POST", "/v2.0/networks", Some(json!({"network": {"shared": true}})), &[]).await;
+    let b_shared =
+        s.req(&Who::Member("proj-b"), "POST", "/v2.0/networks", Some(json!({"network": {"shared": true}})), &[]).await;
     assert_eq!(b_shared.status, 403);
     let admin_list = s.get("/v2.0/networks").await;
     assert_eq!(admin_list.body["networks"].as_array().unwrap().len(), 2);
@@ -213,7 +301,8 @@ async fn bulk_create_is_all_or_nothing() {
     let bad = s.post("/v2.0/networks", json!({"networks": [{"name": "c"}, {"name": "d", "bogus": true}]})).await;
     assert_eq!(bad.status, 400);
     let all = s.get("/v2.0/networks?fields=name").await;
-    let mut names: Vec<&str> = all.body["networks"].as_array().unwrap().iter().map(|n| n["name"].as_str().unwrap()).collect();
+    let mut names: Vec<&str> =
+        all.body["networks"].as_array().unwrap().iter().map(|n| n["name"].as_str().unwrap()).collect();
     names.sort_unstable();
     assert_eq!(names, ["a", "b"], "the failed bulk created nothing");
 }

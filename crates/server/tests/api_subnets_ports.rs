@@ -10,7 +10,12 @@ use serde_json::{json, Value};
 async fn subnet_defaults_gateway_and_pools() {
     let s = Server::default().await;
     let net = s.network(json!({})).await;
-    let r = s.post("/v2.0/subnets", json!({"subnet": {"network_id": net, "ip_version": 4, "cidr": "10.0.0.0/24", "name": "s"}})).await;
+    let r = s
+        .post(
+            "/v2.0/subnets",
+            json!({"subnet": {"network_id": net, "ip_version": 4, "cidr": "10.0.0.0/24", "name": "s"}}),
+        )
+        .await;
     assert_eq!(r.status, 201);
     let sub = &r.body["subnet"];
     assert_eq!(sub["gateway_ip"], "10.0.0.1");
@@ -55,10 +60,26 @@ async fn subnet_validation_errors() {
     s.subnet(&net, "10.0.0.0/24", json!({})).await;
     let cases: Vec<(Value, u16, &str)> = vec![
         (json!({"ip_version": 4, "cidr": "10.0.0.128/25"}), 400, "InvalidInput"),
-        (json!({"ip_version": 4, "cidr": "10.1.0.0/24", "allocation_pools": [{"start": "10.1.0.20", "end": "10.1.0.10"}]}), 400, "InvalidAllocationPool"),
-        (json!({"ip_version": 4, "cidr": "10.1.0.0/24", "allocation_pools": [{"start": "10.1.0.20", "end": "10.1.1.10"}]}), 400, "OutOfBoundsAllocationPool"),
-        (json!({"ip_version": 4, "cidr": "10.1.0.0/24", "allocation_pools": [{"start": "10.1.0.2", "end": "10.1.0.10"}, {"start": "10.1.0.5", "end": "10.1.0.15"}]}), 409, "OverlappingAllocationPools"),
-        (json!({"ip_version": 4, "cidr": "10.1.0.0/24", "gateway_ip": "10.1.0.5", "allocation_pools": [{"start": "10.1.0.2", "end": "10.1.0.10"}]}), 409, "GatewayConflictWithAllocationPools"),
+        (
+            json!({"ip_version": 4, "cidr": "10.1.0.0/24", "allocation_pools": [{"start": "10.1.0.20", "end": "10.1.0.10"}]}),
+            400,
+            "InvalidAllocationPool",
+        ),
+        (
+            json!({"ip_version": 4, "cidr": "10.1.0.0/24", "allocation_pools": [{"start": "10.1.0.20", "end": "10.1.1.10"}]}),
+            400,
+            "OutOfBoundsAllocationPool",
+        ),
+        (
+            json!({"ip_version": 4, "cidr": "10.1.0.0/24", "allocation_pools": [{"start": "10.1.0.2", "end": "10.1.0.10"}, {"start": "10.1.0.5", "end": "10.1.0.15"}]}),
+            409,
+            "OverlappingAllocationPools",
+        ),
+        (
+            json!({"ip_version": 4, "cidr": "10.1.0.0/24", "gateway_ip": "10.1.0.5", "allocation_pools": [{"start": "10.1.0.2", "end": "10.1.0.10"}]}),
+            409,
+            "GatewayConflictWithAllocationPools",
+        ),
         (json!({"ip_version": 5, "cidr": "10.1.0.0/24"}), 400, "HTTPBadRequest"),
         (json!({"ip_version": 6, "cidr": "10.1.0.0/24"}), 400, "InvalidInput"),
         (json!({"ip_version": 4, "cidr": "banana"}), 400, "InvalidInput"),
@@ -99,7 +120,12 @@ async fn subnet_update_keeps_consistency() {
     let s = Server::default().await;
     let net = s.network(json!({})).await;
     let sub = s.subnet(&net, "10.0.0.0/24", json!({})).await;
-    let r = s.put(&format!("/v2.0/subnets/{sub}"), json!({"subnet": {"allocation_pools": [{"start": "10.0.0.100", "end": "10.0.0.200"}], "name": "x"}})).await;
+    let r = s
+        .put(
+            &format!("/v2.0/subnets/{sub}"),
+            json!({"subnet": {"allocation_pools": [{"start": "10.0.0.100", "end": "10.0.0.200"}], "name": "x"}}),
+        )
+        .await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["subnet"]["revision_number"], 2);
     let r = s.put(&format!("/v2.0/subnets/{sub}"), json!({"subnet": {"gateway_ip": "10.0.0.150"}})).await;
@@ -135,11 +161,18 @@ async fn ports_get_addresses_and_macs_with_neutrons_rules() {
     let dup = s.post("/v2.0/ports", json!({"port": {"network_id": net, "fixed_ips": [{"ip_address": want}]}})).await;
     assert_eq!((dup.status, dup.error_type()), (409, "IpAddressAlreadyAllocated"));
     assert_eq!(dup.message(), format!("IP address {want} already allocated in subnet {sub}"));
-    let off = s.post("/v2.0/ports", json!({"port": {"network_id": net, "fixed_ips": [{"subnet_id": sub, "ip_address": "10.0.1.4"}]}})).await;
+    let off = s
+        .post(
+            "/v2.0/ports",
+            json!({"port": {"network_id": net, "fixed_ips": [{"subnet_id": sub, "ip_address": "10.0.1.4"}]}}),
+        )
+        .await;
     assert_eq!((off.status, off.error_type()), (400, "InvalidIpForSubnet"));
-    let nowhere = s.post("/v2.0/ports", json!({"port": {"network_id": net, "fixed_ips": [{"ip_address": "10.9.9.9"}]}})).await;
+    let nowhere =
+        s.post("/v2.0/ports", json!({"port": {"network_id": net, "fixed_ips": [{"ip_address": "10.9.9.9"}]}})).await;
     assert_eq!((nowhere.status, nowhere.error_type()), (400, "InvalidIpForNetwork"));
-    let bcast = s.post("/v2.0/ports", json!({"port": {"network_id": net, "fixed_ips": [{"ip_address": "10.0.0.7"}]}})).await;
+    let bcast =
+        s.post("/v2.0/ports", json!({"port": {"network_id": net, "fixed_ips": [{"ip_address": "10.0.0.7"}]}})).await;
     assert_eq!(bcast.error_type(), "InvalidIpForSubnet");
 
     // MACs: a given one is honoured, a duplicate refused.
@@ -169,24 +202,47 @@ async fn port_update_changes_addresses_pairs_options_and_binding() {
     let s = Server::default().await;
     let net = s.network(json!({})).await;
     let sub = s.subnet(&net, "10.0.0.0/24", json!({})).await;
-    let p = s.port(json!({"network_id": net, "fixed_ips": [{"ip_address": "10.0.0.10"}],
-        "extra_dhcp_opts": [{"opt_name": "bootfile-name", "opt_value": "pxelinux.0"}]})).await;
+    let p = s
+        .port(json!({"network_id": net, "fixed_ips": [{"ip_address": "10.0.0.10"}],
+        "extra_dhcp_opts": [{"opt_name": "bootfile-name", "opt_value": "pxelinux.0"}]}))
+        .await;
     let id = p["id"].as_str().unwrap();
-    assert_eq!(p["extra_dhcp_opts"], json!([{"opt_name": "bootfile-name", "opt_value": "pxelinux.0", "ip_version": 4}]));
-    let r = s.put(&format!("/v2.0/ports/{id}"), json!({"port": {"fixed_ips": [{"ip_address": "10.0.0.10"}, {"ip_address": "10.0.0.11"}]}})).await;
+    assert_eq!(
+        p["extra_dhcp_opts"],
+        json!([{"opt_name": "bootfile-name", "opt_value": "pxelinux.0", "ip_version": 4}])
+    );
+    let r = s
+        .put(
+            &format!("/v2.0/ports/{id}"),
+            json!({"port": {"fixed_ips": [{"ip_address": "10.0.0.10"}, {"ip_address": "10.0.0.11"}]}}),
+        )
+        .await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["port"]["fixed_ips"].as_array().unwrap().len(), 2);
-    let r = s.put(&format!("/v2.0/ports/{id}"), json!({"port": {"fixed_ips": [{"subnet_id": sub, "ip_address": "10.0.0.11"}]}})).await;
+    let r = s
+        .put(
+            &format!("/v2.0/ports/{id}"),
+            json!({"port": {"fixed_ips": [{"subnet_id": sub, "ip_address": "10.0.0.11"}]}}),
+        )
+        .await;
     assert_eq!(r.body["port"]["fixed_ips"], json!([{"subnet_id": sub, "ip_address": "10.0.0.11"}]));
     let reuse = s.port(json!({"network_id": net, "fixed_ips": [{"ip_address": "10.0.0.10"}]})).await;
     assert_eq!(reuse["fixed_ips"][0]["ip_address"], "10.0.0.10", "released by the update");
 
-    let r = s.put(&format!("/v2.0/ports/{id}"), json!({"port": {"allowed_address_pairs": [{"ip_address": "10.0.0.0/28"}]}})).await;
-    assert_eq!(r.body["port"]["allowed_address_pairs"], json!([{"ip_address": "10.0.0.0/28", "mac_address": p["mac_address"]}]));
+    let r = s
+        .put(&format!("/v2.0/ports/{id}"), json!({"port": {"allowed_address_pairs": [{"ip_address": "10.0.0.0/28"}]}}))
+        .await;
+    assert_eq!(
+        r.body["port"]["allowed_address_pairs"],
+        json!([{"ip_address": "10.0.0.0/28", "mac_address": p["mac_address"]}])
+    );
     let r = s.put(&format!("/v2.0/ports/{id}"), json!({"port": {"port_security_enabled": false}})).await;
     assert_eq!((r.status, r.error_type()), (409, "AddressPairAndPortSecurityRequired"));
     let r = s.put(&format!("/v2.0/ports/{id}"), json!({"port": {"extra_dhcp_opts": [{"opt_name": "bootfile-name", "opt_value": null}, {"opt_name": "tftp-server", "opt_value": "10.0.0.1"}]}})).await;
-    assert_eq!(r.body["port"]["extra_dhcp_opts"], json!([{"opt_name": "tftp-server", "opt_value": "10.0.0.1", "ip_version": 4}]));
+    assert_eq!(
+        r.body["port"]["extra_dhcp_opts"],
+        json!([{"opt_name": "tftp-server", "opt_value": "10.0.0.1", "ip_version": 4}])
+    );
 
     // A host with no live L2 agent cannot bind the port (agents come later).
     let r = s.put(&format!("/v2.0/ports/{id}"), json!({"port": {"binding:host_id": "compute1"}})).await;
@@ -196,7 +252,12 @@ async fn port_update_changes_addresses_pairs_options_and_binding() {
     assert!(member.body["port"].get("binding:host_id").is_none(), "binding details are admin-only");
     assert_eq!(member.body["port"]["binding:vnic_type"], "normal");
 
-    let sg = s.post("/v2.0/ports", json!({"port": {"network_id": net, "security_groups": ["6b1d7f0c-3f0a-4b43-8f2e-2c4f0f1d9a11"]}})).await;
+    let sg = s
+        .post(
+            "/v2.0/ports",
+            json!({"port": {"network_id": net, "security_groups": ["6b1d7f0c-3f0a-4b43-8f2e-2c4f0f1d9a11"]}}),
+        )
+        .await;
     assert_eq!((sg.status, sg.error_type()), (404, "SecurityGroupNotFound"));
 }
 
@@ -207,11 +268,21 @@ async fn ipv6_slaac_ports_get_eui64_addresses() {
     let v4 = s.subnet(&net, "10.0.0.0/24", json!({})).await;
     let v6 = s.subnet(&net, "2001:db8::/64", json!({"ipv6_ra_mode": "slaac", "ipv6_address_mode": "slaac"})).await;
     let p = s.port(json!({"network_id": net, "mac_address": "fa:16:3e:33:44:55"})).await;
-    let ips: Vec<(&str, &str)> = p["fixed_ips"].as_array().unwrap().iter().map(|f| (f["subnet_id"].as_str().unwrap(), f["ip_address"].as_str().unwrap())).collect();
+    let ips: Vec<(&str, &str)> = p["fixed_ips"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["subnet_id"].as_str().unwrap(), f["ip_address"].as_str().unwrap()))
+        .collect();
     assert_eq!(ips.len(), 2);
     assert!(ips.iter().any(|(s, _)| *s == v4));
     assert!(ips.contains(&(v6.as_str(), "2001:db8::f816:3eff:fe33:4455")));
-    let direct = s.post("/v2.0/ports", json!({"port": {"network_id": net, "fixed_ips": [{"subnet_id": v6, "ip_address": "2001:db8::5"}]}})).await;
+    let direct = s
+        .post(
+            "/v2.0/ports",
+            json!({"port": {"network_id": net, "fixed_ips": [{"subnet_id": v6, "ip_address": "2001:db8::5"}]}}),
+        )
+        .await;
     assert_eq!(direct.status, 400);
 }
 
@@ -226,7 +297,12 @@ async fn deletes_are_refused_while_in_use() {
     assert_eq!((r.status, r.error_type()), (409, "SubnetInUse"));
     let r = s.delete(&format!("/v2.0/networks/{net}")).await;
     assert_eq!((r.status, r.error_type()), (409, "NetworkInUse"));
-    assert_eq!(r.message(), format!("Unable to complete operation on network {net}. There are one or more ports still in use on the network."));
+    assert_eq!(
+        r.message(),
+        format!(
+            "Unable to complete operation on network {net}. There are one or more ports still in use on the network."
+        )
+    );
     assert_eq!(s.delete(&format!("/v2.0/ports/{}", p["id"].as_str().unwrap())).await.status, 204);
     // Only the DHCP port holds an address now: the subnet goes, the DHCP port stays without it.
     assert_eq!(s.delete(&format!("/v2.0/subnets/{sub}")).await.status, 204);
@@ -255,7 +331,9 @@ async fn subnet_limits_on_nameservers_and_routes() {
     let net = s.network(json!({})).await;
     let r = s.post("/v2.0/subnets", json!({"subnet": {"network_id": net, "ip_version": 4, "cidr": "10.0.0.0/24", "dns_nameservers": ["1.1.1.1", "8.8.8.8", "9.9.9.9"]}})).await;
     assert_eq!((r.status, r.error_type()), (400, "DNSNameServersExhausted"));
-    let sub = s.subnet(&net, "10.0.0.0/24", json!({"host_routes": [{"destination": "10.1.0.0/16", "nexthop": "10.0.0.1"}]})).await;
+    let sub = s
+        .subnet(&net, "10.0.0.0/24", json!({"host_routes": [{"destination": "10.1.0.0/16", "nexthop": "10.0.0.1"}]}))
+        .await;
     let r = s.put(&format!("/v2.0/subnets/{sub}"), json!({"subnet": {"host_routes": [{"destination": "10.1.0.0/16", "nexthop": "10.0.0.1"}, {"destination": "10.2.0.0/16", "nexthop": "10.0.0.1"}]}})).await;
     assert_eq!((r.status, r.error_type()), (400, "HostRoutesExhausted"));
 }

@@ -20,7 +20,12 @@ async fn sixteen_clients_create_a_thousand_ports_on_a_22() {
         .map(|i| {
             let (client, url, net) = (s.client.clone(), url.clone(), net.clone());
             async move {
-                let r = client.post(&url).json(&json!({"port": {"network_id": net, "name": format!("p{i}")}})).send().await.unwrap();
+                let r = client
+                    .post(&url)
+                    .json(&json!({"port": {"network_id": net, "name": format!("p{i}")}}))
+                    .send()
+                    .await
+                    .unwrap();
                 let status = r.status().as_u16();
                 (status, r.json::<Value>().await.unwrap())
             }
@@ -30,7 +35,8 @@ async fn sixteen_clients_create_a_thousand_ports_on_a_22() {
         .await;
     let failures: Vec<&(u16, Value)> = results.iter().filter(|(st, _)| *st != 201).collect();
     assert!(failures.is_empty(), "{} failures, first: {:?}", failures.len(), failures.first());
-    let ips: HashSet<&str> = results.iter().map(|(_, b)| b["port"]["fixed_ips"][0]["ip_address"].as_str().unwrap()).collect();
+    let ips: HashSet<&str> =
+        results.iter().map(|(_, b)| b["port"]["fixed_ips"][0]["ip_address"].as_str().unwrap()).collect();
     let macs: HashSet<&str> = results.iter().map(|(_, b)| b["port"]["mac_address"].as_str().unwrap()).collect();
     assert_eq!(ips.len(), 1000, "distinct IPs");
     assert_eq!(macs.len(), 1000, "distinct MACs");

@@ -23,8 +23,10 @@ impl Tx {
     /// Records an allocation; a taken address is a unique violation.
     pub async fn insert_allocation(&mut self, a: &Allocation) -> Result<(), StoreError> {
         let (conn, _) = self.conn();
-        conn.prepare_cached("INSERT INTO ipallocations (subnet_id, ip_address, port_id, network_id) VALUES (?, ?, ?, ?)")?
-            .execute(params![a.subnet_id, a.ip_address, a.port_id, a.network_id])?;
+        conn.prepare_cached(
+            "INSERT INTO ipallocations (subnet_id, ip_address, port_id, network_id) VALUES (?, ?, ?, ?)",
+        )?
+        .execute(params![a.subnet_id, a.ip_address, a.port_id, a.network_id])?;
         Ok(())
     }
 
@@ -70,12 +72,7 @@ impl Tx {
         )?;
         let rows = stmt.query_map(params![subnet_id], |r| {
             Ok((
-                Allocation {
-                    subnet_id: r.get(0)?,
-                    ip_address: r.get(1)?,
-                    port_id: r.get(2)?,
-                    network_id: r.get(3)?,
-                },
+                Allocation { subnet_id: r.get(0)?, ip_address: r.get(1)?, port_id: r.get(2)?, network_id: r.get(3)? },
                 r.get::<_, String>(4)?,
             ))
         })?;

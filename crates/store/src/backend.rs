@@ -74,10 +74,9 @@ impl std::fmt::Debug for Store {
 /// The file path of an SQLAlchemy-style URL (`sqlite:////abs/path`,
 /// `sqlite:///relative/path`).
 fn sqlite_path(url: &str) -> Result<PathBuf, StoreError> {
-    let path = url
-        .strip_prefix("sqlite:///")
-        .or_else(|| url.strip_prefix("sqlite://"))
-        .ok_or_else(|| StoreError::UnsupportedUrl(url.to_string(), "only sqlite:// connections are built yet".into()))?;
+    let path = url.strip_prefix("sqlite:///").or_else(|| url.strip_prefix("sqlite://")).ok_or_else(|| {
+        StoreError::UnsupportedUrl(url.to_string(), "only sqlite:// connections are built yet".into())
+    })?;
     if path.is_empty() || path.contains('?') || path == ":memory:" {
         return Err(StoreError::UnsupportedUrl(
             url.to_string(),
@@ -127,9 +126,7 @@ fn spawn_checkpointer(inner: Weak<Inner>, path: PathBuf) {
             let conn = conn.clone();
             let done = tokio::task::spawn_blocking(move || {
                 let guard = conn.lock().map_err(|_| "checkpoint connection poisoned".to_string())?;
-                guard
-                    .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
-                    .map_err(|e| e.to_string())
+                guard.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())).map_err(|e| e.to_string())
             })
             .await;
             match done {
@@ -164,11 +161,7 @@ impl Store {
         if tokio::runtime::Handle::try_current().is_ok() {
             spawn_checkpointer(Arc::downgrade(&inner), path);
         }
-        Ok(Store {
-            inner,
-            dialect: Dialect::Sqlite,
-            url: url.to_string(),
-        })
+        Ok(Store { inner, dialect: Dialect::Sqlite, url: url.to_string() })
     }
 
     /// The URL the store was opened with.
@@ -201,10 +194,7 @@ impl Store {
             return Err(StoreError::SchemaAhead(*v));
         }
         if state.current != Some(state.latest) {
-            return Err(StoreError::SchemaBehind {
-                current: state.current,
-                latest: state.latest,
-            });
+            return Err(StoreError::SchemaBehind { current: state.current, latest: state.latest });
         }
         Ok(state)
     }
@@ -213,22 +203,12 @@ impl Store {
     pub async fn begin(&self) -> Result<Tx, StoreError> {
         let guard = self.inner.writer.clone().lock_owned().await;
         guard.execute_batch("BEGIN IMMEDIATE")?;
-        Ok(Tx {
-            conn: guard,
-            dialect: self.dialect,
-            open: true,
-        })
+        Ok(Tx { conn: guard, dialect: self.dialect, open: true })
     }
 
     /// A read connection for lists and shows outside a transaction.
     pub async fn read(&self) -> Result<Reader, StoreError> {
-        let permit = self
-            .inner
-            .read_slots
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|_| StoreError::Closed)?;
+        let permit = self.inner.read_slots.clone().acquire_owned().await.map_err(|_| StoreError::Closed)?;
         let conn = match self.inner.readers.lock() {
             Ok(mut pool) => pool.pop(),
             Err(_) => None,
@@ -237,12 +217,7 @@ impl Store {
             Some(c) => c,
             None => connect(&self.inner.path)?,
         };
-        Ok(Reader {
-            conn: Some(conn),
-            inner: self.inner.clone(),
-            dialect: self.dialect,
-            _permit: permit,
-        })
+        Ok(Reader { conn: Some(conn), inner: self.inner.clone(), dialect: self.dialect, _permit: permit })
     }
 
     /// Stops handing out read connections (the writer finishes its queue).

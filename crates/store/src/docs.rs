@@ -100,12 +100,7 @@ fn read_value(v: ValueRef<'_>) -> SqlValue {
     }
 }
 
-pub(crate) fn count(
-    conn: &Connection,
-    dialect: Dialect,
-    table: Table,
-    q: &ListQuery,
-) -> Result<i64, StoreError> {
+pub(crate) fn count(conn: &Connection, dialect: Dialect, table: Table, q: &ListQuery) -> Result<i64, StoreError> {
     let inner = query::build_list(dialect, table, &ListQuery { limit: None, marker: None, ..q.clone() }, None, None);
     let text = format!("SELECT COUNT(*) FROM ({}) c", inner.text);
     let mut stmt = conn.prepare_cached(&text)?;
@@ -127,11 +122,7 @@ macro_rules! read_methods {
             }
 
             /// A page of documents, and whether more follow.
-            pub async fn list_docs(
-                &mut self,
-                table: Table,
-                q: &ListQuery,
-            ) -> Result<(Vec<String>, bool), StoreError> {
+            pub async fn list_docs(&mut self, table: Table, q: &ListQuery) -> Result<(Vec<String>, bool), StoreError> {
                 let (conn, dialect) = self.conn();
                 list_docs(conn, dialect, table, q)
             }
@@ -210,12 +201,7 @@ impl Tx {
 
     /// Documents of `table` whose `column` equals `value` (internal reads,
     /// no visibility rule: the caller has already authorised the parent).
-    pub async fn docs_where(
-        &mut self,
-        table: Table,
-        column: &str,
-        value: &str,
-    ) -> Result<Vec<String>, StoreError> {
+    pub async fn docs_where(&mut self, table: Table, column: &str, value: &str) -> Result<Vec<String>, StoreError> {
         let (conn, dialect) = self.conn();
         let Some(col) = table.column_for(column) else {
             return Err(StoreError::Db(rusqlite::Error::InvalidColumnName(column.to_string())));

@@ -29,11 +29,9 @@ const LEDGER: &str = "CREATE TABLE IF NOT EXISTS neutrino_migrations (\
 
 fn applied(conn: &Connection) -> Result<Vec<i64>, StoreError> {
     let exists: Option<i64> = conn
-        .query_row(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'neutrino_migrations'",
-            [],
-            |r| r.get(0),
-        )
+        .query_row("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'neutrino_migrations'", [], |r| {
+            r.get(0)
+        })
         .optional()?;
     if exists.is_none() {
         return Ok(Vec::new());
@@ -51,16 +49,8 @@ fn applied(conn: &Connection) -> Result<Vec<i64>, StoreError> {
 pub(crate) fn state(conn: &Connection) -> Result<SchemaState, StoreError> {
     let applied = applied(conn)?;
     let latest = MIGRATIONS.iter().map(|m| m.version).max().unwrap_or(0);
-    let unknown = applied
-        .iter()
-        .copied()
-        .filter(|v| !MIGRATIONS.iter().any(|m| m.version == *v))
-        .collect();
-    Ok(SchemaState {
-        current: applied.last().copied(),
-        latest,
-        unknown,
-    })
+    let unknown = applied.iter().copied().filter(|v| !MIGRATIONS.iter().any(|m| m.version == *v)).collect();
+    Ok(SchemaState { current: applied.last().copied(), latest, unknown })
 }
 
 /// Applies what is pending; refuses a schema with unknown migrations.

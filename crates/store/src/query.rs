@@ -108,14 +108,7 @@ pub struct ListQuery {
 impl ListQuery {
     /// Everything visible in `scope`, in id order.
     pub fn all(scope: Scope) -> Self {
-        ListQuery {
-            scope,
-            filters: Vec::new(),
-            sort: Vec::new(),
-            limit: None,
-            marker: None,
-            page_reverse: false,
-        }
+        ListQuery { scope, filters: Vec::new(), sort: Vec::new(), limit: None, marker: None, page_reverse: false }
     }
 }
 
@@ -169,9 +162,7 @@ pub(crate) fn push_scope(sql: &mut Sql, dialect: Dialect, table: Table, scope: &
         Table::Ports => {
             sql.push(&format!("({t}.project_id = "));
             sql.bind(dialect, SqlValue::Text(project.clone()));
-            sql.push(&format!(
-                " OR {t}.network_id IN (SELECT n.id FROM networks n WHERE n.project_id = "
-            ));
+            sql.push(&format!(" OR {t}.network_id IN (SELECT n.id FROM networks n WHERE n.project_id = "));
             sql.bind(dialect, SqlValue::Text(project.clone()));
             sql.push("))");
         }
@@ -228,14 +219,8 @@ fn push_filter(sql: &mut Sql, dialect: Dialect, table: Table, filter: &Filter) {
             }
             sql.push(")");
         }
-        Filter::FixedIp {
-            ip_address,
-            subnet_id,
-            ip_address_substr,
-        } => {
-            sql.push(&format!(
-                "EXISTS (SELECT 1 FROM ipallocations a WHERE a.port_id = {t}.id"
-            ));
+        Filter::FixedIp { ip_address, subnet_id, ip_address_substr } => {
+            sql.push(&format!("EXISTS (SELECT 1 FROM ipallocations a WHERE a.port_id = {t}.id"));
             if let Some(ip) = ip_address {
                 sql.push(" AND a.ip_address = ");
                 sql.bind(dialect, SqlValue::Text(ip.clone()));
@@ -306,10 +291,7 @@ pub(crate) fn effective_sort(q: &ListQuery) -> Vec<SortKey> {
         .map(|k| k.dir)
         .or_else(|| keys.last().map(|k| k.dir))
         .unwrap_or(SortDir::Asc);
-    keys.push(SortKey {
-        attr: "id".into(),
-        dir: id_dir,
-    });
+    keys.push(SortKey { attr: "id".into(), dir: id_dir });
     if q.page_reverse {
         for k in &mut keys {
             k.dir = k.dir.flip();
@@ -321,16 +303,8 @@ pub(crate) fn effective_sort(q: &ListQuery) -> Vec<SortKey> {
 /// `SELECT <sort exprs> FROM table WHERE id = ?` for the marker row.
 pub(crate) fn build_marker_values(dialect: Dialect, table: Table, keys: &[SortKey], id: &str) -> Sql {
     let mut sql = Sql::default();
-    let exprs: Vec<String> = keys
-        .iter()
-        .map(|k| attr_expr(dialect, table, &k.attr))
-        .collect();
-    sql.push(&format!(
-        "SELECT {} FROM {} WHERE {}.id = ",
-        exprs.join(", "),
-        table.name(),
-        table.name()
-    ));
+    let exprs: Vec<String> = keys.iter().map(|k| attr_expr(dialect, table, &k.attr)).collect();
+    sql.push(&format!("SELECT {} FROM {} WHERE {}.id = ", exprs.join(", "), table.name(), table.name()));
     sql.bind(dialect, SqlValue::Text(id.to_string()));
     sql
 }
@@ -391,15 +365,9 @@ mod tests {
                     attr: "name".into(),
                     values: vec![SqlValue::Text("a".into()), SqlValue::Text("b".into())],
                 },
-                Filter::Eq {
-                    attr: "admin_state_up".into(),
-                    values: vec![SqlValue::Int(1)],
-                },
+                Filter::Eq { attr: "admin_state_up".into(), values: vec![SqlValue::Int(1)] },
             ],
-            sort: vec![SortKey {
-                attr: "name".into(),
-                dir: SortDir::Desc,
-            }],
+            sort: vec![SortKey { attr: "name".into(), dir: SortDir::Desc }],
             limit: Some(3),
             marker: None,
             page_reverse: false,

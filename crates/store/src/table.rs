@@ -37,14 +37,7 @@ impl Table {
         match self {
             Table::Networks => &["project_id", "name", "shared", "router_external"],
             Table::Subnets => &["project_id", "network_id", "name", "ip_version", "cidr"],
-            Table::Ports => &[
-                "project_id",
-                "network_id",
-                "name",
-                "mac_address",
-                "device_id",
-                "device_owner",
-            ],
+            Table::Ports => &["project_id", "network_id", "name", "mac_address", "device_id", "device_owner"],
         }
     }
 

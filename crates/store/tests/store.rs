@@ -3,8 +3,8 @@
 #![allow(clippy::unwrap_used)]
 
 use neutrino_store::{
-    Allocation, DocRow, Filter, ListQuery, Scope, SegmentAllocation, SegmentRow, SortDir, SortKey, SqlValue, Store, StoreError,
-    StoreOptions, Table,
+    Allocation, DocRow, Filter, ListQuery, Scope, SegmentAllocation, SegmentRow, SortDir, SortKey, SqlValue, Store,
+    StoreError, StoreOptions, Table,
 };
 
 struct Db {
@@ -101,11 +101,23 @@ async fn constraints_hold_and_are_reported_as_such() {
     let mut tx = s.begin().await.unwrap();
     tx.insert(Table::Networks, &network("n1", "p", "a")).await.unwrap();
     assert!(matches!(tx.insert(Table::Networks, &network("n1", "p", "a")).await, Err(StoreError::UniqueViolation(_))));
-    tx.insert_segment(&SegmentRow { id: "seg1".into(), network_id: "n1".into(), network_type: "vxlan".into(), physical_network: None, segmentation_id: Some(5), segment_index: 0 })
-        .await
-        .unwrap();
+    tx.insert_segment(&SegmentRow {
+        id: "seg1".into(),
+        network_id: "n1".into(),
+        network_type: "vxlan".into(),
+        physical_network: None,
+        segmentation_id: Some(5),
+        segment_index: 0,
+    })
+    .await
+    .unwrap();
     assert_eq!(tx.segments_of("n1").await.unwrap().len(), 1);
-    let seg = SegmentAllocation { network_type: "vxlan".into(), physical_network: String::new(), segmentation_id: 5, network_id: "n1".into() };
+    let seg = SegmentAllocation {
+        network_type: "vxlan".into(),
+        physical_network: String::new(),
+        segmentation_id: 5,
+        network_id: "n1".into(),
+    };
     tx.allocate_segment(&seg).await.unwrap();
     assert!(matches!(tx.allocate_segment(&seg).await, Err(StoreError::UniqueViolation(_))));
     let orphan = SegmentAllocation { network_id: "missing".into(), segmentation_id: 6, ..seg.clone() };
@@ -114,7 +126,13 @@ async fn constraints_hold_and_are_reported_as_such() {
         Table::Subnets,
         &DocRow {
             id: "s1".into(),
-            columns: vec![SqlValue::Text("p".into()), SqlValue::Text("n1".into()), SqlValue::Text("".into()), SqlValue::Int(4), SqlValue::Text("10.0.0.0/24".into())],
+            columns: vec![
+                SqlValue::Text("p".into()),
+                SqlValue::Text("n1".into()),
+                SqlValue::Text("".into()),
+                SqlValue::Int(4),
+                SqlValue::Text("10.0.0.0/24".into()),
+            ],
             doc: "{}".into(),
         },
     )
@@ -136,7 +154,12 @@ async fn constraints_hold_and_are_reported_as_such() {
         doc: "{}".into(),
     };
     assert!(matches!(tx.insert(Table::Ports, &dup_mac).await, Err(StoreError::UniqueViolation(_))));
-    let a = Allocation { subnet_id: "s1".into(), ip_address: "10.0.0.5".into(), port_id: "p1".into(), network_id: "n1".into() };
+    let a = Allocation {
+        subnet_id: "s1".into(),
+        ip_address: "10.0.0.5".into(),
+        port_id: "p1".into(),
+        network_id: "n1".into(),
+    };
     tx.insert_allocation(&a).await.unwrap();
     assert!(matches!(tx.insert_allocation(&a).await, Err(StoreError::UniqueViolation(_))));
     // A subnet with allocations cannot go (restrict); the port's delete cascades them.
@@ -164,7 +187,11 @@ async fn keyset_paging_in_both_directions() {
     let mut q = ListQuery::all(Scope::Admin);
     q.sort = vec![SortKey { attr: "name".into(), dir: SortDir::Desc }];
     q.limit = Some(2);
-    let ids = |docs: &[String]| docs.iter().map(|d| serde_json::from_str::<serde_json::Value>(d).unwrap()["id"].as_str().unwrap().to_string()).collect::<Vec<_>>();
+    let ids = |docs: &[String]| {
+        docs.iter()
+            .map(|d| serde_json::from_str::<serde_json::Value>(d).unwrap()["id"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
     let (p1, more) = r.list_docs(Table::Networks, &q).await.unwrap();
     assert_eq!((ids(&p1), more), (vec!["id4".to_string(), "id2".into()], true));
     q.marker = Some("id2".into());

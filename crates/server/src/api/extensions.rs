@@ -43,9 +43,7 @@ pub(crate) async fn list() -> Json<Value> {
 
 pub(crate) async fn show(Path(alias): Path<String>) -> ApiResult<Json<Value>> {
     let alias = alias.strip_suffix(".json").unwrap_or(&alias);
-    EXTENSIONS
-        .iter()
-        .find(|e| e.0 == alias)
-        .map(|e| Json(json!({ "extension": ext(e) })))
-        .ok_or_else(|| ApiError(neutrino_model::Fault::not_found(format!("Extension with alias {alias} does not exist"))))
+    EXTENSIONS.iter().find(|e| e.0 == alias).map(|e| Json(json!({ "extension": ext(e) }))).ok_or_else(|| {
+        ApiError(neutrino_model::Fault::not_found(format!("Extension with alias {alias} does not exist")))
+    })
 }

@@ -71,11 +71,7 @@ pub fn attributes(resource: Resource) -> &'static [(&'static str, Kind)] {
 }
 
 fn kind_of(resource: Resource, attr: &str) -> Option<Kind> {
-    COMMON
-        .iter()
-        .chain(attributes(resource))
-        .find(|(n, _)| *n == attr)
-        .map(|(_, k)| *k)
+    COMMON.iter().chain(attributes(resource)).find(|(n, _)| *n == attr).map(|(_, k)| *k)
 }
 
 /// A parsed list request.
@@ -113,10 +109,14 @@ fn split_tags(raw: &str) -> Vec<String> {
 }
 
 /// Parses a query string for a list of `resource` seen in `scope`.
-pub fn parse(resource: Resource, raw_query: Option<&str>, scope: Scope, max_limit: Option<u64>) -> Result<ListRequest, Fault> {
-    let params: Vec<(String, String)> = raw_query
-        .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
-        .unwrap_or_default();
+pub fn parse(
+    resource: Resource,
+    raw_query: Option<&str>,
+    scope: Scope,
+    max_limit: Option<u64>,
+) -> Result<ListRequest, Fault> {
+    let params: Vec<(String, String)> =
+        raw_query.map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect()).unwrap_or_default();
     let mut query = ListQuery::all(scope);
     let mut fields = Vec::new();
     let mut sort_keys: Vec<String> = Vec::new();
@@ -129,10 +129,10 @@ pub fn parse(resource: Resource, raw_query: Option<&str>, scope: Scope, max_limi
             "sort_key" => sort_keys.push(v.clone()),
             "sort_dir" => sort_dirs.push(v.clone()),
             "limit" => {
-                let n: i64 = v
-                    .parse()
+                let n: i64 =
+                    v.parse().map_err(|_| bad(format!("Limit must be an integer 0 or greater and not '{v}'")))?;
+                let n = u64::try_from(n)
                     .map_err(|_| bad(format!("Limit must be an integer 0 or greater and not '{v}'")))?;
-                let n = u64::try_from(n).map_err(|_| bad(format!("Limit must be an integer 0 or greater and not '{v}'")))?;
                 // 0 means "no limit" (or the configured maximum).
                 query.limit = match (n, max_limit) {
                     (0, m) => m,
@@ -142,7 +142,9 @@ pub fn parse(resource: Resource, raw_query: Option<&str>, scope: Scope, max_limi
             }
             "marker" => query.marker = Some(v.clone()),
             "page_reverse" => {
-                query.page_reverse = str_to_bool(v).ok_or_else(|| bad(format!("Invalid input for page_reverse. Reason: '{v}' cannot be converted to boolean.")))?
+                query.page_reverse = str_to_bool(v).ok_or_else(|| {
+                    bad(format!("Invalid input for page_reverse. Reason: '{v}' cannot be converted to boolean."))
+                })?
             }
             "tags" => query.filters.push(Filter::Tags(TagMatch::All, split_tags(v))),
             "tags-any" => query.filters.push(Filter::Tags(TagMatch::Any, split_tags(v))),
@@ -150,7 +152,8 @@ pub fn parse(resource: Resource, raw_query: Option<&str>, scope: Scope, max_limi
             "not-tags-any" => query.filters.push(Filter::Tags(TagMatch::NotAny, split_tags(v))),
             "fixed_ips" if resource == Resource::Port => fixed_ips.push(parse_fixed_ip_filter(v)?),
             attr => {
-                let kind = kind_of(resource, attr).ok_or_else(|| bad(format!("{attr} is invalid attribute for filtering")))?;
+                let kind =
+                    kind_of(resource, attr).ok_or_else(|| bad(format!("{attr} is invalid attribute for filtering")))?;
                 let attr = if attr == "tenant_id" { "project_id" } else { attr };
                 let value = convert(resource, attr, kind, v)?;
                 match eq.iter_mut().find(|(a, _)| a == attr) {
@@ -177,7 +180,9 @@ pub fn parse(resource: Resource, raw_query: Option<&str>, scope: Scope, max_limi
         let dir = match sort_dirs.get(i).map(String::as_str) {
             None | Some("asc") => SortDir::Asc,
             Some("desc") => SortDir::Desc,
-            Some(other) => return Err(bad(format!("{other} is an invalid value for sort_dir, valid values are 'asc' and 'desc'"))),
+            Some(other) => {
+                return Err(bad(format!("{other} is an invalid value for sort_dir, valid values are 'asc' and 'desc'")))
+            }
         };
         let attr = if key == "tenant_id" { "project_id".to_string() } else { key.clone() };
         query.sort.push(SortKey { attr, dir });
@@ -187,9 +192,9 @@ pub fn parse(resource: Resource, raw_query: Option<&str>, scope: Scope, max_limi
 
 /// `fixed_ips=ip_address=10.0.0.5`, `fixed_ips=subnet_id=…`, `fixed_ips=ip_address_substr=…`.
 fn parse_fixed_ip_filter(v: &str) -> Result<Filter, Fault> {
-    let (key, value) = v
-        .split_once('=')
-        .ok_or_else(|| bad(format!("Invalid fixed_ips filter '{v}': expected ip_address=, subnet_id= or ip_address_substr=")))?;
+    let (key, value) = v.split_once('=').ok_or_else(|| {
+        bad(format!("Invalid fixed_ips filter '{v}': expected ip_address=, subnet_id= or ip_address_substr="))
+    })?;
     let value = Some(value.to_string());
     Ok(match key {
         "ip_address" => Filter::FixedIp { ip_address: value, subnet_id: None, ip_address_substr: None },
@@ -242,8 +247,15 @@ mod tests {
         assert_eq!(r.fields, vec!["id", "name", "status"]);
         assert!(r.query.filters.contains(&Filter::Tags(TagMatch::All, vec!["a".into(), "b".into()])));
         assert!(r.query.filters.contains(&Filter::Tags(TagMatch::NotAny, vec!["c".into()])));
-        assert!(r.query.filters.contains(&Filter::FixedIp { ip_address: Some("10.0.0.5".into()), subnet_id: None, ip_address_substr: None }));
-        assert!(r.query.filters.contains(&Filter::Eq { attr: "project_id".into(), values: vec![SqlValue::Text("t".into())] }));
+        assert!(r.query.filters.contains(&Filter::FixedIp {
+            ip_address: Some("10.0.0.5".into()),
+            subnet_id: None,
+            ip_address_substr: None
+        }));
+        assert!(r
+            .query
+            .filters
+            .contains(&Filter::Eq { attr: "project_id".into(), values: vec![SqlValue::Text("t".into())] }));
     }
 
     #[test]

@@ -37,14 +37,8 @@ pub fn app(state: AppState) -> Router {
         .route("/v2.0/extensions", get(extensions::list))
         .route("/v2.0/extensions.json", get(extensions::list))
         .route("/v2.0/extensions/{alias}", get(extensions::show))
-        .route(
-            "/v2.0/{collection}",
-            get(resources::list).post(resources::create),
-        )
-        .route(
-            "/v2.0/{collection}/{id}",
-            get(resources::show).put(resources::update).delete(resources::delete),
-        )
+        .route("/v2.0/{collection}", get(resources::list).post(resources::create))
+        .route("/v2.0/{collection}/{id}", get(resources::show).put(resources::update).delete(resources::delete))
         .route(
             "/v2.0/{collection}/{id}/tags",
             get(resources::tags_get)

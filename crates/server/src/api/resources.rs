@@ -47,9 +47,8 @@ fn parse_body(bytes: &Bytes) -> ApiResult<Value> {
     if bytes.is_empty() {
         return Err(ApiError(Fault::bad_request("Resource body required")));
     }
-    serde_json::from_slice(bytes).map_err(|e| {
-        ApiError(Fault::new(400, "MalformedRequestBody", format!("Malformed request body: {e}")))
-    })
+    serde_json::from_slice(bytes)
+        .map_err(|e| ApiError(Fault::new(400, "MalformedRequestBody", format!("Malformed request body: {e}"))))
 }
 
 /// Removes what the caller may not see and keeps only `fields`.
@@ -75,15 +74,17 @@ fn shape_doc(ctx: &RequestContext, resource: Resource, doc: &str, fields: &[Stri
         return Ok(doc.to_string());
     }
     let v: Map<String, Value> = serde_json::from_str(doc).map_err(|e| {
-        ApiError::from(neutrino_store::StoreError::Corrupt { table: resource.plural(), id: String::new(), reason: e.to_string() })
+        ApiError::from(neutrino_store::StoreError::Corrupt {
+            table: resource.plural(),
+            id: String::new(),
+            reason: e.to_string(),
+        })
     })?;
     Ok(Value::Object(shape(ctx, resource, v, fields)).to_string())
 }
 
 fn id_of(doc: &str) -> Option<String> {
-    serde_json::from_str::<Value>(doc)
-        .ok()
-        .and_then(|v| v.get("id").and_then(Value::as_str).map(String::from))
+    serde_json::from_str::<Value>(doc).ok().and_then(|v| v.get("id").and_then(Value::as_str).map(String::from))
 }
 
 fn links(headers: &HeaderMap, resource: Resource, req: &ListRequest, docs: &[String], more: bool) -> Vec<Value> {
@@ -184,7 +185,12 @@ pub(crate) async fn create(
         match list {
             Value::Array(items) if !items.is_empty() => (items, true),
             Value::Array(_) => return Err(ApiError(Fault::bad_request("Resources required"))),
-            _ => return Err(ApiError(Fault::bad_request(format!("Bulk operation requires a list of {}", resource.plural())))),
+            _ => {
+                return Err(ApiError(Fault::bad_request(format!(
+                    "Bulk operation requires a list of {}",
+                    resource.plural()
+                ))))
+            }
         }
     } else if let Some(item) = body.remove(resource.singular()) {
         (vec![item], false)
@@ -220,9 +226,9 @@ pub(crate) async fn update(
         Value::Object(m) => m,
         _ => return Err(ApiError(Fault::bad_request("Body contains invalid data"))),
     };
-    let item = body
-        .remove(resource.singular())
-        .ok_or_else(|| ApiError(Fault::bad_request(format!("Unable to find '{}' in request body", resource.singular()))))?;
+    let item = body.remove(resource.singular()).ok_or_else(|| {
+        ApiError(Fault::bad_request(format!("Unable to find '{}' in request body", resource.singular())))
+    })?;
     let updated = state.plugin.update(&ctx, resource, strip_json(&id), item, revision).await?;
     let shaped = match updated {
         Value::Object(m) => Value::Object(shape(&ctx, resource, m, &[])),
@@ -268,7 +274,13 @@ fn tag_list(body: &Bytes) -> ApiResult<Vec<String>> {
     match body.get("tags") {
         Some(Value::Array(items)) => items
             .iter()
-            .map(|t| t.as_str().map(String::from).ok_or_else(|| ApiError(Fault::bad_request(format!("Invalid input for tags. Reason: '{t}' is not a valid string.")))))
+            .map(|t| {
+                t.as_str().map(String::from).ok_or_else(|| {
+                    ApiError(Fault::bad_request(format!(
+                        "Invalid input for tags. Reason: '{t}' is not a valid string."
+                    )))
+                })
+            })
             .collect::<ApiResult<Vec<String>>>(),
         _ => Err(ApiError(Fault::bad_request("Invalid input for tags. Reason: a list of tags is required."))),
     }

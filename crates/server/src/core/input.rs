@@ -59,17 +59,11 @@ impl Body {
                 "Body contains invalid data: the resource must be a JSON object".into(),
             ));
         };
-        let mut unknown: Vec<&str> = map
-            .keys()
-            .filter(|k| !rules.iter().any(|r| r.name == k.as_str()))
-            .map(String::as_str)
-            .collect();
+        let mut unknown: Vec<&str> =
+            map.keys().filter(|k| !rules.iter().any(|r| r.name == k.as_str())).map(String::as_str).collect();
         if !unknown.is_empty() {
             unknown.sort_unstable();
-            return Err(PluginError::BadRequest(format!(
-                "Unrecognized attribute(s) '{}'",
-                unknown.join(", ")
-            )));
+            return Err(PluginError::BadRequest(format!("Unrecognized attribute(s) '{}'", unknown.join(", "))));
         }
         for r in rules {
             if !map.contains_key(r.name) {
@@ -77,16 +71,10 @@ impl Body {
             }
             match op {
                 Op::Create if !r.post => {
-                    return Err(PluginError::BadRequest(format!(
-                        "Attribute '{}' not allowed in POST",
-                        r.name
-                    )))
+                    return Err(PluginError::BadRequest(format!("Attribute '{}' not allowed in POST", r.name)))
                 }
                 Op::Update if !r.put => {
-                    return Err(PluginError::BadRequest(format!(
-                        "Cannot update read-only attribute {}",
-                        r.name
-                    )))
+                    return Err(PluginError::BadRequest(format!("Cannot update read-only attribute {}", r.name)))
                 }
                 _ => {}
             }
@@ -112,9 +100,7 @@ impl Body {
     /// Fails with Neutron's "Required attribute … not specified".
     pub fn required<T>(key: &str, v: Option<T>) -> PluginResult<T> {
         v.ok_or_else(|| {
-            PluginError::BadRequest(format!(
-                "Failed to parse request. Required attribute '{key}' not specified"
-            ))
+            PluginError::BadRequest(format!("Failed to parse request. Required attribute '{key}' not specified"))
         })
     }
 
@@ -146,9 +132,9 @@ impl Body {
     pub fn boolean(&mut self, key: &str) -> PluginResult<Option<bool>> {
         match self.map.remove(key) {
             None => Ok(None),
-            Some(v) => to_bool(&v).map(Some).ok_or_else(|| {
-                PluginError::InvalidInput(format!("'{}' cannot be converted to boolean", py(&v)))
-            }),
+            Some(v) => to_bool(&v)
+                .map(Some)
+                .ok_or_else(|| PluginError::InvalidInput(format!("'{}' cannot be converted to boolean", py(&v)))),
         }
     }
 
@@ -182,7 +168,9 @@ impl Body {
     pub fn uuid(&mut self, key: &str) -> PluginResult<Option<String>> {
         match self.map.remove(key) {
             None => Ok(None),
-            Some(Value::String(s)) => parse_uuid(&s).map(Some).ok_or_else(|| reason(key, format!("'{s}' is not a valid UUID"))),
+            Some(Value::String(s)) => {
+                parse_uuid(&s).map(Some).ok_or_else(|| reason(key, format!("'{s}' is not a valid UUID")))
+            }
             Some(v) => Err(reason(key, format!("'{}' is not a valid UUID", py(&v)))),
         }
     }
@@ -248,7 +236,11 @@ impl Body {
             Some(Value::String(s)) if allowed.contains(&s.as_str()) => Ok(Some(Some(s))),
             Some(v) => Err(reason(
                 key,
-                format!("{} is not in [{}]", py(&v), allowed.iter().map(|a| format!("'{a}'")).collect::<Vec<_>>().join(", ")),
+                format!(
+                    "{} is not in [{}]",
+                    py(&v),
+                    allowed.iter().map(|a| format!("'{a}'")).collect::<Vec<_>>().join(", ")
+                ),
             )),
         }
     }
@@ -301,7 +293,9 @@ pub const MAX_TAG_LEN: usize = 255;
 /// The tag rules: 1 to 255 characters, no commas or slashes.
 pub fn validate_tag(tag: &str) -> PluginResult<()> {
     if tag.is_empty() {
-        return Err(PluginError::BadRequest("Invalid input for tags. Reason: '' Blank strings are not permitted.".into()));
+        return Err(PluginError::BadRequest(
+            "Invalid input for tags. Reason: '' Blank strings are not permitted.".into(),
+        ));
     }
     if tag.chars().count() > MAX_TAG_LEN {
         return Err(PluginError::BadRequest(format!(
@@ -309,9 +303,7 @@ pub fn validate_tag(tag: &str) -> PluginResult<()> {
         )));
     }
     if tag.contains(',') || tag.contains('/') {
-        return Err(PluginError::BadRequest(format!(
-            "Invalid input for tags. Reason: '{tag}' contains ',' or '/'."
-        )));
+        return Err(PluginError::BadRequest(format!("Invalid input for tags. Reason: '{tag}' contains ',' or '/'.")));
     }
     Ok(())
 }
@@ -340,12 +332,32 @@ mod tests {
 
     #[test]
     fn typed_values_carry_neutron_reasons() {
-        let mut b = Body { map: json!({"name": 5, "up": "yes", "n": "x", "big": 99, "u": "nope"}).as_object().cloned().unwrap_or_default() };
-        assert_eq!(b.string("name", 255).err().map(msg).as_deref(), Some("Invalid input for name. Reason: '5' is not a valid string."));
-        assert_eq!(b.boolean("up").err().map(msg).as_deref(), Some("Invalid input for operation: 'yes' cannot be converted to boolean."));
-        assert_eq!(b.integer("n", 0, 10).err().map(msg).as_deref(), Some("Invalid input for n. Reason: 'x' is not an integer."));
-        assert_eq!(b.integer("big", 0, 10).err().map(msg).as_deref(), Some("Invalid input for big. Reason: '99' is too large - must be no larger than '10'."));
-        assert_eq!(b.uuid("u").err().map(msg).as_deref(), Some("Invalid input for u. Reason: 'nope' is not a valid UUID."));
+        let mut b = Body {
+            map: json!({"name": 5, "up": "yes", "n": "x", "big": 99, "u": "nope"})
+                .as_object()
+                .cloned()
+                .unwrap_or_default(),
+        };
+        assert_eq!(
+            b.string("name", 255).err().map(msg).as_deref(),
+            Some("Invalid input for name. Reason: '5' is not a valid string.")
+        );
+        assert_eq!(
+            b.boolean("up").err().map(msg).as_deref(),
+            Some("Invalid input for operation: 'yes' cannot be converted to boolean.")
+        );
+        assert_eq!(
+            b.integer("n", 0, 10).err().map(msg).as_deref(),
+            Some("Invalid input for n. Reason: 'x' is not an integer.")
+        );
+        assert_eq!(
+            b.integer("big", 0, 10).err().map(msg).as_deref(),
+            Some("Invalid input for big. Reason: '99' is too large - must be no larger than '10'.")
+        );
+        assert_eq!(
+            b.uuid("u").err().map(msg).as_deref(),
+            Some("Invalid input for u. Reason: 'nope' is not a valid UUID.")
+        );
     }
 
     #[test]

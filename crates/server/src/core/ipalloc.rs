@@ -28,10 +28,7 @@ pub(crate) enum Want {
 /// Whether a subnet hands out addresses itself (SLAAC or DHCPv6-stateless).
 pub(crate) fn is_auto_address(s: &Subnet) -> bool {
     s.ip_version == 6
-        && matches!(
-            s.ipv6_address_mode.as_deref().or(s.ipv6_ra_mode.as_deref()),
-            Some("slaac" | "dhcpv6-stateless")
-        )
+        && matches!(s.ipv6_address_mode.as_deref().or(s.ipv6_ra_mode.as_deref()), Some("slaac" | "dhcpv6-stateless"))
 }
 
 /// Allocates one address on `subnet` for `port_id`.
@@ -96,12 +93,8 @@ async fn pick_and_record(tx: &mut Tx, subnet: &Subnet, port_id: &str) -> PluginR
             return Ok(found(ip));
         }
     }
-    let mut allocated: Vec<IpAddr> = tx
-        .allocated_addresses(&subnet.id)
-        .await?
-        .iter()
-        .filter_map(|s| s.parse().ok())
-        .collect();
+    let mut allocated: Vec<IpAddr> =
+        tx.allocated_addresses(&subnet.id).await?.iter().filter_map(|s| s.parse().ok()).collect();
     allocated.sort_unstable();
     let ip = neutrino_ipam::random_free(&pools, &allocated, &mut rand::thread_rng())
         .ok_or_else(|| PluginError::SubnetExhausted(subnet.id.clone()))?;

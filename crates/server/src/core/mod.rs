@@ -45,10 +45,7 @@ pub fn table_of(resource: Resource) -> Table {
 
 /// Current time in Neutron's format.
 pub fn now() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
     neutrino_model::time::format_timestamp(i64::try_from(secs).unwrap_or(i64::MAX))
 }
 
@@ -199,17 +196,12 @@ pub(crate) fn port_row(p: &neutrino_model::Port) -> PluginResult<DocRow> {
 
 /// The owner of a new resource: the body's `project_id`/`tenant_id` (which
 /// must agree, and only an admin may name another project), else the caller's.
-pub(crate) fn owner_of(
-    ctx: &RequestContext,
-    body: &mut input::Body,
-) -> PluginResult<String> {
+pub(crate) fn owner_of(ctx: &RequestContext, body: &mut input::Body) -> PluginResult<String> {
     let project = body.string("project_id", 255)?;
     let tenant = body.string("tenant_id", 255)?;
     let owner = match (project, tenant) {
         (Some(p), Some(t)) if p != t => {
-            return Err(PluginError::BadRequest(
-                "Both project_id and tenant_id given with different values".into(),
-            ))
+            return Err(PluginError::BadRequest("Both project_id and tenant_id given with different values".into()))
         }
         (Some(p), _) | (None, Some(p)) => p,
         (None, None) => ctx.project_id.clone(),
@@ -303,17 +295,11 @@ impl Plugin {
     /// The document of a resource visible to `ctx`.
     pub async fn get(&self, ctx: &RequestContext, resource: Resource, id: &str) -> PluginResult<String> {
         let mut r = self.store.read().await?;
-        r.get_doc(table_of(resource), id, &ctx.scope())
-            .await?
-            .ok_or_else(|| PluginError::not_found(resource, id))
+        r.get_doc(table_of(resource), id, &ctx.scope()).await?.ok_or_else(|| PluginError::not_found(resource, id))
     }
 
     /// A page of documents and whether more follow.
-    pub async fn list(
-        &self,
-        resource: Resource,
-        q: &neutrino_store::ListQuery,
-    ) -> PluginResult<(Vec<String>, bool)> {
+    pub async fn list(&self, resource: Resource, q: &neutrino_store::ListQuery) -> PluginResult<(Vec<String>, bool)> {
         match self.store.list_docs(table_of(resource), q.clone()).await {
             Err(neutrino_store::StoreError::MarkerNotFound(id)) => Err(PluginError::not_found(resource, &id)),
             other => Ok(other?),

@@ -7,7 +7,7 @@ use neutrino_store::{SegmentRow, Table, Tx};
 use serde_json::Value;
 
 use super::input::{rule, AttrRule, Body, Op};
-use super::{load_for_change, Change, network_row, new_id_and_time, owner_of, Plugin};
+use super::{load_for_change, network_row, new_id_and_time, owner_of, Change, Plugin};
 use crate::context::RequestContext;
 use crate::error::{PluginError, PluginResult};
 use crate::ml2::SegmentRequest;
@@ -152,7 +152,9 @@ impl Plugin {
                     return Err(PluginError::Fault(neutrino_model::Fault::new(
                         409,
                         "InvalidSharedSetting",
-                        format!("Unable to reconfigure sharing settings for network {id}. Multiple projects are using it."),
+                        format!(
+                            "Unable to reconfigure sharing settings for network {id}. Multiple projects are using it."
+                        ),
                     )));
                 }
             }

@@ -6,13 +6,14 @@ use neutrino_store::{Filter, ListQuery, Scope, SqlValue, Table, Tx};
 use serde_json::{Map, Value};
 
 use super::input::{rule, AttrRule, Body, Op};
-use super::port_input::{
-    asks_fixed_ip_address, merge_dhcp_opts, parse_dhcp_opts, parse_fixed_ips, parse_mac, parse_pairs, peek_str, FixedIpRequest,
-};
 use super::ipalloc::{allocate, is_auto_address, Want};
 use super::network::docs;
+use super::port_input::{
+    asks_fixed_ip_address, merge_dhcp_opts, parse_dhcp_opts, parse_fixed_ips, parse_mac, parse_pairs, peek_str,
+    FixedIpRequest,
+};
 use super::subnet::cidr_of;
-use super::{load, load_for_change, Change, new_id_and_time, owner_of, port_row, Plugin};
+use super::{load, load_for_change, new_id_and_time, owner_of, port_row, Change, Plugin};
 use crate::context::RequestContext;
 use crate::error::{PluginError, PluginResult};
 use crate::ml2::mechanism::BindRequest;
@@ -46,7 +47,15 @@ const RULES: &[AttrRule] = &[
 ];
 
 const VNIC_TYPES: &[&str] = &[
-    "normal", "direct", "macvtap", "baremetal", "direct-physical", "virtio-forwarder", "smart-nic", "vdpa", "remote-managed",
+    "normal",
+    "direct",
+    "macvtap",
+    "baremetal",
+    "direct-physical",
+    "virtio-forwarder",
+    "smart-nic",
+    "vdpa",
+    "remote-managed",
 ];
 
 /// Attempts to generate an unused MAC before giving up.
@@ -335,7 +344,10 @@ impl Plugin {
             for (denied, rule) in [
                 (b.has("port_security_enabled"), "update_port:port_security_enabled"),
                 (b.has("allowed_address_pairs"), "update_port:allowed_address_pairs"),
-                (matches!(peek_str(&b, "device_owner"), Some(o) if o.starts_with("network:")), "update_port:device_owner"),
+                (
+                    matches!(peek_str(&b, "device_owner"), Some(o) if o.starts_with("network:")),
+                    "update_port:device_owner",
+                ),
                 (asks_fixed_ip_address(&b), "update_port:fixed_ips:ip_address"),
             ] {
                 if denied {

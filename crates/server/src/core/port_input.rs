@@ -24,14 +24,16 @@ pub(crate) struct FixedIpRequest {
 pub(crate) fn parse_fixed_ips(raw: Vec<Map<String, Value>>) -> PluginResult<Vec<FixedIpRequest>> {
     let mut out: Vec<FixedIpRequest> = Vec::with_capacity(raw.len());
     for f in raw {
-        let fmt = || bad_input("fixed_ips", format!("Invalid data format for fixed IP: '{}'", Value::Object(f.clone())));
+        let fmt =
+            || bad_input("fixed_ips", format!("Invalid data format for fixed IP: '{}'", Value::Object(f.clone())));
         if f.keys().any(|k| k != "subnet_id" && k != "ip_address") || f.is_empty() {
             return Err(fmt());
         }
         let subnet_id = match f.get("subnet_id") {
             None => None,
             Some(Value::String(s)) => Some(
-                super::input::parse_uuid(s).ok_or_else(|| bad_input("fixed_ips", format!("'{s}' is not a valid UUID")))?,
+                super::input::parse_uuid(s)
+                    .ok_or_else(|| bad_input("fixed_ips", format!("'{s}' is not a valid UUID")))?,
             ),
             Some(v) => return Err(bad_input("fixed_ips", format!("'{}' is not a valid UUID", py(v)))),
         };
@@ -62,7 +64,9 @@ pub(crate) fn asks_fixed_ip_address(b: &Body) -> bool {
 
 pub(crate) fn parse_mac(attr: &str, v: &Value) -> PluginResult<[u8; 6]> {
     match v {
-        Value::String(s) => neutrino_ipam::parse_mac(s).map_err(|_| bad_input(attr, format!("'{s}' is not a valid MAC address"))),
+        Value::String(s) => {
+            neutrino_ipam::parse_mac(s).map_err(|_| bad_input(attr, format!("'{s}' is not a valid MAC address")))
+        }
         other => Err(bad_input(attr, format!("'{}' is not a valid MAC address", py(other)))),
     }
 }
@@ -80,10 +84,18 @@ pub(crate) fn parse_pairs(raw: Vec<Map<String, Value>>, port_mac: &str) -> Plugi
                 } else if let Ok(net) = s.parse::<ipnet::IpNet>() {
                     net.to_string()
                 } else {
-                    return Err(bad_input("allowed_address_pairs", format!("'{s}' is neither a valid IP address, nor is it a valid IP subnet")));
+                    return Err(bad_input(
+                        "allowed_address_pairs",
+                        format!("'{s}' is neither a valid IP address, nor is it a valid IP subnet"),
+                    ));
                 }
             }
-            Some(v) => return Err(bad_input("allowed_address_pairs", format!("'{}' is neither a valid IP address, nor is it a valid IP subnet", py(v)))),
+            Some(v) => {
+                return Err(bad_input(
+                    "allowed_address_pairs",
+                    format!("'{}' is neither a valid IP address, nor is it a valid IP subnet", py(v)),
+                ))
+            }
             None => return Err(PluginError::BadRequest("AllowedAddressPair must contain ip_address".into())),
         };
         let mac = match p.get("mac_address") {
@@ -95,7 +107,10 @@ pub(crate) fn parse_pairs(raw: Vec<Map<String, Value>>, port_mac: &str) -> Plugi
             return Err(PluginError::Fault(neutrino_model::Fault::new(
                 400,
                 "DuplicateAddressPairInRequest",
-                format!("Request contains duplicate address pair: mac_address {} ip_address {}.", pair.mac_address, pair.ip_address),
+                format!(
+                    "Request contains duplicate address pair: mac_address {} ip_address {}.",
+                    pair.mac_address, pair.ip_address
+                ),
             )));
         }
         out.push(pair);
@@ -110,7 +125,10 @@ pub(crate) fn parse_dhcp_opts(raw: Vec<Map<String, Value>>) -> PluginResult<Vec<
             return Err(bad_input("extra_dhcp_opts", format!("Unexpected keys supplied: {k}")));
         }
         let Some(Value::String(name)) = o.get("opt_name") else {
-            return Err(bad_input("extra_dhcp_opts", "Validation of dictionary's keys failed. Expected keys: {'opt_name'}"));
+            return Err(bad_input(
+                "extra_dhcp_opts",
+                "Validation of dictionary's keys failed. Expected keys: {'opt_name'}",
+            ));
         };
         if name.is_empty() || name.len() > 255 {
             return Err(bad_input("extra_dhcp_opts", format!("'{name}' is not a valid opt_name")));
@@ -167,7 +185,14 @@ mod tests {
 
     #[test]
     fn fixed_ip_requests_validate_like_neutron() {
-        let raw = |v: Value| v.as_array().cloned().unwrap_or_default().into_iter().filter_map(|x| x.as_object().cloned()).collect::<Vec<_>>();
+        let raw = |v: Value| {
+            v.as_array()
+                .cloned()
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|x| x.as_object().cloned())
+                .collect::<Vec<_>>()
+        };
         assert!(parse_fixed_ips(raw(json!([{"ip_address": "10.0.0.5"}, {"ip_address": "10.0.0.5"}]))).is_err());
         assert!(parse_fixed_ips(raw(json!([{"bogus": 1}]))).is_err());
         assert!(parse_fixed_ips(raw(json!([{"subnet_id": "not-a-uuid"}]))).is_err());

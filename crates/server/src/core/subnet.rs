@@ -13,7 +13,9 @@ use serde_json::{Map, Value};
 
 use super::input::{py, rule, AttrRule, Body, Op};
 use super::network::docs;
-use super::{check_owner, from_doc, load, load_for_change, Change, new_id_and_time, owner_of, port_row, subnet_row, Plugin};
+use super::{
+    check_owner, from_doc, load, load_for_change, new_id_and_time, owner_of, port_row, subnet_row, Change, Plugin,
+};
 use crate::context::RequestContext;
 use crate::error::{PluginError, PluginResult};
 
@@ -50,8 +52,7 @@ fn bad_input(attr: &str, why: impl std::fmt::Display) -> PluginError {
 
 /// Parses an address, with Neutron's message.
 pub(crate) fn parse_ip(attr: &str, s: &str) -> PluginResult<IpAddr> {
-    s.parse::<IpAddr>()
-        .map_err(|_| bad_input(attr, format!("'{s}' is not a valid IP address")))
+    s.parse::<IpAddr>().map_err(|_| bad_input(attr, format!("'{s}' is not a valid IP address")))
 }
 
 fn take_ip_str(attr: &str, v: &Value) -> PluginResult<IpAddr> {
@@ -71,7 +72,10 @@ fn parse_pools(cidr: &IpNet, raw: Vec<Map<String, Value>>) -> PluginResult<Vec<P
             ));
         };
         if p.len() != 2 {
-            return Err(bad_input("allocation_pools", format!("Invalid data format for IP pool: '{}'", Value::Object(p.clone()))));
+            return Err(bad_input(
+                "allocation_pools",
+                format!("Invalid data format for IP pool: '{}'", Value::Object(p.clone())),
+            ));
         }
         let (start, end) = (take_ip_str("allocation_pools", start)?, take_ip_str("allocation_pools", end)?);
         if start.is_ipv4() != cidr.addr().is_ipv4() || end.is_ipv4() != cidr.addr().is_ipv4() {
@@ -85,10 +89,7 @@ fn parse_pools(cidr: &IpNet, raw: Vec<Map<String, Value>>) -> PluginResult<Vec<P
 }
 
 fn pools_doc(pools: &[Pool]) -> Vec<AllocationPool> {
-    pools
-        .iter()
-        .map(|p| AllocationPool { start: p.start.to_string(), end: p.end.to_string() })
-        .collect()
+    pools.iter().map(|p| AllocationPool { start: p.start.to_string(), end: p.end.to_string() }).collect()
 }
 
 pub(crate) fn pools_of(s: &Subnet) -> PluginResult<Vec<Pool>> {
@@ -107,10 +108,13 @@ pub(crate) fn cidr_of(s: &Subnet) -> PluginResult<IpNet> {
 fn parse_nameservers(version: u8, raw: Vec<String>) -> PluginResult<Vec<String>> {
     let mut out: Vec<String> = Vec::with_capacity(raw.len());
     for s in raw {
-        let ip = parse_ip("dns_nameservers", &s)
-            .map_err(|_| bad_input("dns_nameservers", format!("'{s}' is not a valid nameserver. '{s}' is not a valid IP address")))?;
+        let ip = parse_ip("dns_nameservers", &s).map_err(|_| {
+            bad_input("dns_nameservers", format!("'{s}' is not a valid nameserver. '{s}' is not a valid IP address"))
+        })?;
         if (ip.is_ipv4() && version != 4) || (ip.is_ipv6() && version != 6) {
-            return Err(PluginError::InvalidInput(format!("DNS nameserver {ip} does not match the IP version of the subnet")));
+            return Err(PluginError::InvalidInput(format!(
+                "DNS nameserver {ip} does not match the IP version of the subnet"
+            )));
         }
         let canon = ip.to_string();
         if out.contains(&canon) {
@@ -124,20 +128,22 @@ fn parse_nameservers(version: u8, raw: Vec<String>) -> PluginResult<Vec<String>>
 fn parse_routes(version: u8, raw: Vec<Map<String, Value>>) -> PluginResult<Vec<HostRoute>> {
     let mut out: Vec<HostRoute> = Vec::with_capacity(raw.len());
     for r in raw {
-        let fmt = || bad_input("host_routes", format!("Invalid data format for hostroute: '{}'", Value::Object(r.clone())));
+        let fmt =
+            || bad_input("host_routes", format!("Invalid data format for hostroute: '{}'", Value::Object(r.clone())));
         let (Some(Value::String(dest)), Some(nexthop)) = (r.get("destination"), r.get("nexthop")) else {
             return Err(fmt());
         };
         if r.len() != 2 {
             return Err(fmt());
         }
-        let dest_net: IpNet = dest
-            .parse()
-            .map_err(|_| bad_input("host_routes", format!("'{dest}' is not a valid IP subnet")))?;
+        let dest_net: IpNet =
+            dest.parse().map_err(|_| bad_input("host_routes", format!("'{dest}' is not a valid IP subnet")))?;
         let hop = take_ip_str("host_routes", nexthop)?;
         let want_v4 = version == 4;
         if dest_net.addr().is_ipv4() != want_v4 || hop.is_ipv4() != want_v4 {
-            return Err(PluginError::InvalidInput(format!("host route {dest} via {hop} does not match the IP version of the subnet")));
+            return Err(PluginError::InvalidInput(format!(
+                "host route {dest} via {hop} does not match the IP version of the subnet"
+            )));
         }
         let route = HostRoute { destination: dest_net.trunc().to_string(), nexthop: hop.to_string() };
         if out.contains(&route) {
@@ -213,13 +219,18 @@ impl Plugin {
         }
         let cidr_text = match b.string("cidr", 64)? {
             Some(c) => c,
-            None => return Err(PluginError::BadRequest("a cidr must be specified in the absence of a subnet pool".into())),
+            None => {
+                return Err(PluginError::BadRequest("a cidr must be specified in the absence of a subnet pool".into()))
+            }
         };
         let cidr = neutrino_ipam::parse_cidr(&cidr_text, Some(ip_version))?;
         let ra_mode = b.one_of("ipv6_ra_mode", IPV6_MODES, true)?.flatten();
         let addr_mode = b.one_of("ipv6_address_mode", IPV6_MODES, true)?.flatten();
         if ip_version == 4 && (ra_mode.is_some() || addr_mode.is_some()) {
-            return Err(PluginError::InvalidInput("ipv6_ra_mode or ipv6_address_mode cannot be set when enable_dhcp is set to False or ip_version is 4".into()));
+            return Err(PluginError::InvalidInput(
+                "ipv6_ra_mode or ipv6_address_mode cannot be set when enable_dhcp is set to False or ip_version is 4"
+                    .into(),
+            ));
         }
         if let (Some(ra), Some(am)) = (&ra_mode, &addr_mode) {
             if ra != am {
@@ -250,8 +261,13 @@ impl Plugin {
         let routes = parse_routes(ip_version, b.object_list("host_routes")?.unwrap_or_default())?;
         check_limits(&self.settings, "new subnet", &dns, &routes)?;
         let enable_dhcp = b.boolean("enable_dhcp")?.unwrap_or(true);
-        if !enable_dhcp && ip_version == 6 && matches!(addr_mode.as_deref(), Some("dhcpv6-stateful" | "dhcpv6-stateless")) {
-            return Err(PluginError::InvalidInput("ipv6_ra_mode or ipv6_address_mode cannot be set when enable_dhcp is set to False".into()));
+        if !enable_dhcp
+            && ip_version == 6
+            && matches!(addr_mode.as_deref(), Some("dhcpv6-stateful" | "dhcpv6-stateless"))
+        {
+            return Err(PluginError::InvalidInput(
+                "ipv6_ra_mode or ipv6_address_mode cannot be set when enable_dhcp is set to False".into(),
+            ));
         }
         let name = b.string("name", 255)?.unwrap_or_default();
         let description = b.string("description", 255)?.unwrap_or_default();
@@ -333,7 +349,8 @@ impl Plugin {
         let mut pools = pools_of(&s)?;
         let pools_changed = match b.object_list("allocation_pools")? {
             Some(raw) => {
-                pools = if raw.is_empty() { neutrino_ipam::default_pools(cidr, gateway) } else { parse_pools(&cidr, raw)? };
+                pools =
+                    if raw.is_empty() { neutrino_ipam::default_pools(cidr, gateway) } else { parse_pools(&cidr, raw)? };
                 true
             }
             None => false,
@@ -348,7 +365,10 @@ impl Plugin {
                             return Err(PluginError::Fault(neutrino_model::Fault::new(
                                 409,
                                 "GatewayIpInUse",
-                                format!("Current gateway ip {g} already in use by port {}. Unable to update.", a.port_id),
+                                format!(
+                                    "Current gateway ip {g} already in use by port {}. Unable to update.",
+                                    a.port_id
+                                ),
                             )));
                         }
                     }
@@ -366,7 +386,9 @@ impl Plugin {
         check_limits(&self.settings, id, &s.dns_nameservers, &s.host_routes)?;
         if let Some(v) = b.boolean("enable_dhcp")? {
             if !v && matches!(s.ipv6_address_mode.as_deref(), Some("dhcpv6-stateful" | "dhcpv6-stateless")) {
-                return Err(PluginError::InvalidInput("ipv6_ra_mode or ipv6_address_mode cannot be set when enable_dhcp is set to False".into()));
+                return Err(PluginError::InvalidInput(
+                    "ipv6_ra_mode or ipv6_address_mode cannot be set when enable_dhcp is set to False".into(),
+                ));
             }
             s.enable_dhcp = v;
         }

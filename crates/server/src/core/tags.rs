@@ -29,7 +29,9 @@ fn check_list(tags: &[String]) -> PluginResult<()> {
     for (i, t) in tags.iter().enumerate() {
         validate_tag(t)?;
         if tags[..i].contains(t) {
-            return Err(PluginError::BadRequest(format!("Invalid input for tags. Reason: Duplicate items in the list: '{t}'.")));
+            return Err(PluginError::BadRequest(format!(
+                "Invalid input for tags. Reason: Duplicate items in the list: '{t}'."
+            )));
         }
     }
     Ok(())
@@ -56,10 +58,7 @@ impl Plugin {
     ) -> PluginResult<Vec<String>> {
         let mut tx = self.begin().await?;
         let table = table_of(resource);
-        let doc = tx
-            .get_doc(table, id, &ctx.scope())
-            .await?
-            .ok_or_else(|| PluginError::not_found(resource, id))?;
+        let doc = tx.get_doc(table, id, &ctx.scope()).await?.ok_or_else(|| PluginError::not_found(resource, id))?;
         let mut v: Value = from_doc(table, id, &doc)?;
         let owner = v.get("project_id").and_then(Value::as_str).unwrap_or_default().to_string();
         check_owner(ctx, &owner, &format!("update_{}_tags", resource.singular()))?;
@@ -89,7 +88,11 @@ impl Plugin {
             }
             TagTarget::Remove(t) => {
                 if !tags.contains(&t) {
-                    return Err(PluginError::TagNotFound { tag: t, resource: resource.singular(), resource_id: id.to_string() });
+                    return Err(PluginError::TagNotFound {
+                        tag: t,
+                        resource: resource.singular(),
+                        resource_id: id.to_string(),
+                    });
                 }
                 tags.retain(|x| *x != t);
             }

@@ -67,9 +67,7 @@ impl MechanismDriver {
         }
         let covers = |a: &AgentView| match req.network_type {
             "local" => true,
-            "flat" | "vlan" => req
-                .physical_network
-                .is_some_and(|p| a.physical_networks.iter().any(|x| x == p)),
+            "flat" | "vlan" => req.physical_network.is_some_and(|p| a.physical_networks.iter().any(|x| x == p)),
             t => a.tunnel_types.iter().any(|x| x == t),
         };
         agents.iter().find(|a| a.host == req.host && covers(a))?;
@@ -78,10 +76,7 @@ impl MechanismDriver {
         if matches!(self, MechanismDriver::OpenVSwitch) {
             vif_details.insert("ovs_hybrid_plug".into(), serde_json::Value::Bool(false));
         }
-        Some(Binding {
-            vif_type: vif_type.into(),
-            vif_details,
-        })
+        Some(Binding { vif_type: vif_type.into(), vif_details })
     }
 }
 
@@ -124,8 +119,13 @@ mod tests {
     #[test]
     fn binds_only_where_a_live_agent_covers_the_segment() {
         let m = MechanismManager::from_names(&["l2population".into(), "linuxbridge".into()]);
-        let agent = AgentView { host: "n1".into(), tunnel_types: vec!["vxlan".into()], physical_networks: vec!["physnet1".into()] };
-        let agents = |d: &MechanismDriver| if *d == MechanismDriver::LinuxBridge { vec![agent.clone()] } else { vec![] };
+        let agent = AgentView {
+            host: "n1".into(),
+            tunnel_types: vec!["vxlan".into()],
+            physical_networks: vec!["physnet1".into()],
+        };
+        let agents =
+            |d: &MechanismDriver| if *d == MechanismDriver::LinuxBridge { vec![agent.clone()] } else { vec![] };
         assert_eq!(m.bind(&req("n1", "vxlan", None), &agents).map(|b| b.vif_type), Some("bridge".into()));
         assert_eq!(m.bind(&req("n1", "flat", Some("physnet1")), &agents).map(|b| b.vif_type), Some("bridge".into()));
         assert!(m.bind(&req("n1", "gre", None), &agents).is_none());

@@ -144,12 +144,8 @@ impl TypeManager {
                     }
                     NetworkType::Vlan { ranges }
                 }
-                "vxlan" => NetworkType::Vxlan {
-                    ranges: cfg.ml2_type_vxlan.vni_ranges.clone(),
-                },
-                "gre" => NetworkType::Gre {
-                    ranges: cfg.ml2_type_gre.tunnel_id_ranges.clone(),
-                },
+                "vxlan" => NetworkType::Vxlan { ranges: cfg.ml2_type_vxlan.vni_ranges.clone() },
+                "gre" => NetworkType::Gre { ranges: cfg.ml2_type_gre.tunnel_id_ranges.clone() },
                 // Drivers not built (geneve) were warned about by the config loader.
                 _ => continue,
             };
@@ -247,7 +243,9 @@ impl TypeManager {
                 if let Some(id) = req.segmentation_id {
                     let (lo, hi) = driver.id_bounds();
                     if id < lo || id > hi {
-                        return Err(bad(format!("{type_name} segmentation_id {id} is out of range ({lo} through {hi})")));
+                        return Err(bad(format!(
+                            "{type_name} segmentation_id {id} is out of range ({lo} through {hi})"
+                        )));
                     }
                 }
             }
@@ -270,7 +268,12 @@ impl TypeManager {
         }
         if self.tenant_types.is_empty() {
             // Neutron falls back to a local network when no tenant type is set.
-            return Ok(Segment { network_type: "local", physical_network: None, segmentation_id: None, mtu: self.settings.global });
+            return Ok(Segment {
+                network_type: "local",
+                physical_network: None,
+                segmentation_id: None,
+                mtu: self.settings.global,
+            });
         }
         Err(PluginError::NoNetworkAvailable)
     }
@@ -344,7 +347,12 @@ impl TypeManager {
         }
     }
 
-    async fn reserve_tenant(&self, tx: &mut Tx, network_id: &str, driver: &NetworkType) -> PluginResult<Option<Segment>> {
+    async fn reserve_tenant(
+        &self,
+        tx: &mut Tx,
+        network_id: &str,
+        driver: &NetworkType,
+    ) -> PluginResult<Option<Segment>> {
         let name = driver.name();
         match driver {
             NetworkType::Local => Ok(Some(self.segment(name, None, None))),
@@ -359,7 +367,8 @@ impl TypeManager {
                             segmentation_id: i64::from(id),
                             network_id: network_id.into(),
                         };
-                        take(tx, &row, || PluginError::VlanIdInUse { vlan_id: id, physical_network: p.clone() }).await?;
+                        take(tx, &row, || PluginError::VlanIdInUse { vlan_id: id, physical_network: p.clone() })
+                            .await?;
                         return Ok(Some(self.segment(name, Some(p.clone()), Some(id))));
                     }
                 }
@@ -383,12 +392,7 @@ impl TypeManager {
 
     fn segment(&self, network_type: &'static str, physnet: Option<String>, id: Option<u32>) -> Segment {
         let mtu = self.segment_mtu(network_type, physnet.as_deref());
-        Segment {
-            network_type,
-            physical_network: physnet,
-            segmentation_id: id,
-            mtu,
-        }
+        Segment { network_type, physical_network: physnet, segmentation_id: id, mtu }
     }
 }
 
@@ -401,11 +405,14 @@ async fn take(tx: &mut Tx, row: &SegmentAllocation, on_taken: impl FnOnce() -> P
 }
 
 /// The first id of `ranges` not reserved for (type, physnet).
-async fn first_free(tx: &mut Tx, network_type: &str, physnet: &str, ranges: &[(u32, u32)]) -> PluginResult<Option<u32>> {
+async fn first_free(
+    tx: &mut Tx,
+    network_type: &str,
+    physnet: &str,
+    ranges: &[(u32, u32)],
+) -> PluginResult<Option<u32>> {
     for &(lo, hi) in ranges {
-        let used = tx
-            .allocated_segment_ids(network_type, physnet, i64::from(lo), i64::from(hi))
-            .await?;
+        let used = tx.allocated_segment_ids(network_type, physnet, i64::from(lo), i64::from(hi)).await?;
         if let Some(id) = first_gap(lo, hi, &used) {
             return Ok(Some(id));
         }

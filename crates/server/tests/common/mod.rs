@@ -85,20 +85,21 @@ impl Server {
             .await
             .unwrap();
         });
-        Server {
-            base: format!("http://{addr}"),
-            client: reqwest::Client::new(),
-            plugin,
-            _dir: dir,
-            stop: Some(tx),
-        }
+        Server { base: format!("http://{addr}"), client: reqwest::Client::new(), plugin, _dir: dir, stop: Some(tx) }
     }
 
     pub async fn default() -> Server {
         Server::start("[DEFAULT]\nallow_overlapping_ips = true\n").await
     }
 
-    pub async fn req(&self, who: &Who, method: &str, path: &str, body: Option<Value>, headers: &[(&str, &str)]) -> Resp {
+    pub async fn req(
+        &self,
+        who: &Who,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> Resp {
         let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
         let mut r = self.client.request(m, format!("{}{}", self.base, path));
         if let Who::Member(p) = who {
@@ -113,7 +114,8 @@ impl Server {
         let resp = r.send().await.unwrap();
         let status = resp.status().as_u16();
         let text = resp.text().await.unwrap();
-        let body = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+        let body =
+            if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
         Resp { status, body }
     }
 
