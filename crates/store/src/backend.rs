@@ -13,11 +13,12 @@ use std::sync::{Arc, Mutex as StdMutex, Weak};
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
-use tokio::sync::{Mutex, OwnedMutexGuard, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{OwnedMutexGuard, OwnedSemaphorePermit, Semaphore};
 
 use crate::dialect::Dialect;
 use crate::error::StoreError;
 use crate::migrations;
+use crate::writer::{self, Writer};
 
 /// Tuning of the connection pools.
 #[derive(Debug, Clone)]
@@ -52,7 +53,7 @@ impl SchemaState {
 
 struct Inner {
     path: PathBuf,
-    writer: Arc<Mutex<Connection>>,
+    writer: Arc<writer::Shared>,
     readers: StdMutex<Vec<Connection>>,
     read_slots: Arc<Semaphore>,
 }
@@ -154,7 +155,7 @@ impl Store {
         }
         let inner = Arc::new(Inner {
             path: path.clone(),
-            writer: Arc::new(Mutex::new(writer)),
+            writer: writer::Shared::new(writer),
             readers: StdMutex::new(readers),
             read_slots: Arc::new(Semaphore::new(n)),
         });
@@ -183,8 +184,8 @@ impl Store {
     /// Applies pending migrations, each in its own transaction; refuses a
     /// schema a newer binary wrote. Returns the versions applied.
     pub async fn upgrade(&self) -> Result<Vec<i64>, StoreError> {
-        let mut w = self.inner.writer.clone().lock_owned().await;
-        migrations::upgrade(&mut w)
+        let mut w = self.inner.writer.exclusive().await;
+        migrations::upgrade(&mut w.conn)
     }
 
     /// Fails unless the schema is exactly what this binary expects.
@@ -201,9 +202,8 @@ impl Store {
 
     /// Begins a write transaction (one per API call); waits for the writer.
     pub async fn begin(&self) -> Result<Tx, StoreError> {
-        let guard = self.inner.writer.clone().lock_owned().await;
-        guard.execute_batch("BEGIN IMMEDIATE")?;
-        Ok(Tx { conn: guard, dialect: self.dialect, open: true })
+        let (guard, group) = self.inner.writer.begin().await?;
+        Ok(Tx { guard: Some(guard), shared: self.inner.writer.clone(), group, dialect: self.dialect })
     }
 
     /// A read connection for lists and shows outside a transaction.
@@ -226,37 +226,34 @@ impl Store {
     }
 }
 
-/// A write transaction. Dropped without [`Tx::commit`], it rolls back.
+/// A write transaction (a savepoint in the writer's current group).
+/// Dropped without [`Tx::commit`], it rolls back.
 pub struct Tx {
-    conn: OwnedMutexGuard<Connection>,
+    guard: Option<OwnedMutexGuard<Writer>>,
+    shared: Arc<writer::Shared>,
+    group: u64,
     pub(crate) dialect: Dialect,
-    open: bool,
 }
 
 impl Tx {
-    /// Commits.
+    /// Commits; returns once the work is durable and visible to readers.
     pub async fn commit(mut self) -> Result<(), StoreError> {
-        self.open = false;
-        if let Err(e) = self.conn.execute_batch("COMMIT") {
-            // A failed COMMIT (e.g. a deferred foreign key) leaves the
-            // transaction open: undo it so the writer is clean.
-            let _ = self.conn.execute_batch("ROLLBACK");
-            return Err(e.into());
-        }
-        Ok(())
+        let guard = self.guard.take().ok_or(StoreError::Closed)?;
+        self.shared.commit(guard, self.group).await
     }
 
     pub(crate) fn conn(&mut self) -> (&Connection, Dialect) {
-        (&self.conn, self.dialect)
+        match &self.guard {
+            Some(g) => (&g.conn, self.dialect),
+            None => unreachable!("transaction used after commit"),
+        }
     }
 }
 
 impl Drop for Tx {
     fn drop(&mut self) {
-        if self.open {
-            if let Err(e) = self.conn.execute_batch("ROLLBACK") {
-                tracing::error!(error = %e, "rollback failed");
-            }
+        if let Some(guard) = self.guard.take() {
+            self.shared.rollback(guard);
         }
     }
 }

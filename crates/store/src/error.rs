@@ -36,6 +36,9 @@ pub enum StoreError {
         /// Parser message.
         reason: String,
     },
+    /// The COMMIT shared by a group of calls failed; none of them took effect.
+    #[error("commit failed: {0}")]
+    GroupCommit(String),
     /// The store was closed.
     #[error("the store is closed")]
     Closed,

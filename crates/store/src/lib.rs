@@ -20,6 +20,7 @@ mod query;
 mod segments;
 mod table;
 mod tags;
+mod writer;
 
 pub use allocations::Allocation;
 pub use backend::{Reader, SchemaState, Store, StoreOptions, Tx};

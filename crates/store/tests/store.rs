@@ -209,3 +209,61 @@ async fn keyset_paging_in_both_directions() {
     q.filters.push(Filter::Eq { attr: "mtu".into(), values: vec![SqlValue::Int(1450)] });
     assert_eq!(r.count(Table::Networks, &q).await.unwrap(), 5);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grouped_calls_commit_together_and_fail_alone() {
+    let db = Db::new();
+    let s = migrated(&db).await;
+    // 64 concurrent calls; every third one fails after writing. Each success
+    // is visible to a reader as soon as its commit returns.
+    let mut tasks = Vec::new();
+    for i in 0..64 {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut tx = s.begin().await.unwrap();
+            tx.insert(Table::Networks, &network(&format!("n{i}"), "p", "x")).await.unwrap();
+            if i % 3 == 0 {
+                drop(tx);
+                return;
+            }
+            tx.commit().await.unwrap();
+            let mut r = s.read().await.unwrap();
+            assert!(
+                r.get_doc(Table::Networks, &format!("n{i}"), &Scope::Admin).await.unwrap().is_some(),
+                "n{i} visible after commit"
+            );
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let mut r = s.read().await.unwrap();
+    let (docs, _) = r.list_docs(Table::Networks, &ListQuery::all(Scope::Admin)).await.unwrap();
+    assert_eq!(docs.len(), 64 - 22, "the failed calls left nothing, the others all landed");
+}
+
+#[tokio::test]
+async fn a_group_closes_when_the_call_that_was_to_join_it_goes_away() {
+    let db = Db::new();
+    let s = migrated(&db).await;
+    let mut a = s.begin().await.unwrap();
+    a.insert(Table::Networks, &network("a", "p", "x")).await.unwrap();
+    // B queues for the writer and is abandoned once it has (or would have) joined.
+    let sb = s.clone();
+    let b = tokio::spawn(async move {
+        let _tx = sb.begin().await.unwrap();
+        std::future::pending::<()>().await;
+    });
+    tokio::task::yield_now().await;
+    let c = tokio::spawn(a.commit());
+    tokio::task::yield_now().await;
+    b.abort();
+    let done = tokio::time::timeout(std::time::Duration::from_secs(2), c).await;
+    assert!(matches!(done, Ok(Ok(Ok(())))), "A's commit completes: {done:?}");
+    let mut r = s.read().await.unwrap();
+    assert!(r.get_doc(Table::Networks, "a", &Scope::Admin).await.unwrap().is_some());
+    // The writer is free again.
+    let mut t = s.begin().await.unwrap();
+    t.insert(Table::Networks, &network("b", "p", "x")).await.unwrap();
+    t.commit().await.unwrap();
+}
