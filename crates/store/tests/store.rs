@@ -267,3 +267,46 @@ async fn a_group_closes_when_the_call_that_was_to_join_it_goes_away() {
     t.insert(Table::Networks, &network("b", "p", "x")).await.unwrap();
     t.commit().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_failed_commit_takes_nothing_and_leaves_the_writer_clean() {
+    let db = Db::new();
+    let s = migrated(&db).await;
+    let mut tx = s.begin().await.unwrap();
+    tx.insert(Table::Networks, &network("n1", "p", "x")).await.unwrap();
+    tx.insert(
+        Table::Subnets,
+        &DocRow {
+            id: "s1".into(),
+            columns: vec![
+                SqlValue::Text("p".into()),
+                SqlValue::Text("n1".into()),
+                SqlValue::Text("".into()),
+                SqlValue::Int(4),
+                SqlValue::Text("10.0.0.0/24".into()),
+            ],
+            doc: "{}".into(),
+        },
+    )
+    .await
+    .unwrap();
+    // The address -> port key is deferred: the dangling row fails the COMMIT.
+    let ghost = Allocation {
+        subnet_id: "s1".into(),
+        ip_address: "10.0.0.9".into(),
+        port_id: "ghost".into(),
+        network_id: "n1".into(),
+    };
+    tx.insert_allocation(&ghost).await.unwrap();
+    let res = tx.commit().await;
+    assert!(matches!(res, Err(StoreError::GroupCommit(_))), "{res:?}");
+    let mut r = s.read().await.unwrap();
+    assert!(
+        r.get_doc(Table::Networks, "n1", &Scope::Admin).await.unwrap().is_none(),
+        "nothing of the failed commit landed"
+    );
+    drop(r);
+    let mut t = s.begin().await.unwrap();
+    t.insert(Table::Networks, &network("n2", "p", "x")).await.unwrap();
+    t.commit().await.unwrap();
+}
