@@ -16,6 +16,9 @@ async fn version_documents_health_and_extensions() {
         r.body["resources"].as_array().unwrap().iter().map(|x| x["collection"].as_str().unwrap()).collect();
     assert_eq!(names, ["networks", "subnets", "ports"]);
     assert_eq!(s.get("/healthcheck").await.status, 200);
+    let raw = s.client.get(format!("{}/v2.0/networks", s.base)).send().await.unwrap();
+    let rid = raw.headers().get("x-openstack-request-id").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+    assert!(rid.starts_with("req-") && rid.len() == 40, "request id header: {rid:?}");
     let r = s.get("/v2.0/extensions").await;
     let aliases: Vec<&str> =
         r.body["extensions"].as_array().unwrap().iter().map(|x| x["alias"].as_str().unwrap()).collect();

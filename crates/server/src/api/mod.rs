@@ -51,8 +51,31 @@ pub fn app(state: AppState) -> Router {
             get(resources::tag_check).put(resources::tag_add).delete(resources::tag_remove),
         )
         .fallback(not_found)
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
+        .layer(axum::middleware::from_fn(request_id))
         .with_state(state)
+}
+
+/// Header carrying the request id, as Neutron (oslo.middleware) names it.
+const REQUEST_ID: &str = "x-openstack-request-id";
+
+/// Gives every request an id (`req-<uuid>`), returned in
+/// `X-Openstack-Request-Id` and carried by the request's log span.
+async fn request_id(mut req: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    let id = format!("req-{}", uuid::Uuid::new_v4());
+    if let Ok(v) = axum::http::HeaderValue::from_str(&id) {
+        req.headers_mut().insert(REQUEST_ID, v.clone());
+        let mut resp = next.run(req).await;
+        resp.headers_mut().insert(REQUEST_ID, v);
+        resp
+    } else {
+        next.run(req).await
+    }
+}
+
+fn request_span(req: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    let id = req.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("");
+    tracing::info_span!("request", method = %req.method(), uri = %req.uri(), request_id = %id)
 }
 
 async fn healthcheck() -> (StatusCode, &'static str) {
