@@ -298,7 +298,24 @@ impl Plugin {
         };
         tx.insert(Table::Subnets, &subnet_row(&subnet)?).await?;
         self.network_subnets_changed(tx, &network_id, Some(&id), None).await?;
+        if super::ipalloc::is_auto_address(&subnet) {
+            self.add_auto_addresses(tx, &subnet).await?;
+        }
         Ok(subnet)
+    }
+
+    /// A new SLAAC / DHCPv6-stateless subnet gives every port already on
+    /// the network (but router interfaces) its EUI-64 address, as Neutron does.
+    async fn add_auto_addresses(&self, tx: &mut Tx, subnet: &Subnet) -> PluginResult<()> {
+        let ports: Vec<Port> = docs(tx, Table::Ports, "network_id", &subnet.network_id).await?;
+        for mut p in ports.into_iter().filter(|p| !p.device_owner.starts_with("network:router_interface")) {
+            let mac = neutrino_ipam::parse_mac(&p.mac_address)?;
+            let ip = super::ipalloc::allocate(tx, subnet, &p.id, mac, &super::ipalloc::Want::Eui64).await?;
+            p.fixed_ips.push(ip);
+            super::touch(&mut p.revision_number, &mut p.updated_at);
+            tx.update(Table::Ports, &port_row(&p)?).await?;
+        }
+        Ok(())
     }
 
     async fn check_overlap(&self, tx: &mut Tx, network_id: &str, cidr: &IpNet) -> PluginResult<()> {
