@@ -286,31 +286,37 @@ fn tag_list(body: &Bytes) -> ApiResult<Vec<String>> {
     }
 }
 
+/// `PUT …/tags` replaces the tags, `POST …/tags` ("Create tags") adds them.
+async fn set_tags(
+    state: AppState,
+    collection: &str,
+    id: &str,
+    headers: &HeaderMap,
+    body: &Bytes,
+    change: fn(Vec<String>) -> TagTarget,
+) -> ApiResult<Response> {
+    let resource = resource_of(collection)?;
+    let ctx = noauth_context(headers);
+    let tags = state.plugin.change_tags(&ctx, resource, id, change(tag_list(body)?)).await?;
+    Ok(json_response(StatusCode::OK, serde_json::json!({ "tags": tags }).to_string()))
+}
+
 pub(crate) async fn tags_replace(
     State(state): State<AppState>,
     Path((collection, id)): Path<(String, String)>,
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Response> {
-    let resource = resource_of(&collection)?;
-    let ctx = noauth_context(&headers);
-    let tags = tag_list(&body)?;
-    let tags = state.plugin.change_tags(&ctx, resource, &id, TagTarget::ReplaceAll(tags)).await?;
-    Ok(json_response(StatusCode::OK, serde_json::json!({ "tags": tags }).to_string()))
+    set_tags(state, &collection, &id, &headers, &body, TagTarget::ReplaceAll).await
 }
 
-/// `POST …/tags` ("Create tags"): adds several tags.
 pub(crate) async fn tags_add(
     State(state): State<AppState>,
     Path((collection, id)): Path<(String, String)>,
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Response> {
-    let resource = resource_of(&collection)?;
-    let ctx = noauth_context(&headers);
-    let tags = tag_list(&body)?;
-    let tags = state.plugin.change_tags(&ctx, resource, &id, TagTarget::AddAll(tags)).await?;
-    Ok(json_response(StatusCode::OK, serde_json::json!({ "tags": tags }).to_string()))
+    set_tags(state, &collection, &id, &headers, &body, TagTarget::AddAll).await
 }
 
 pub(crate) async fn tags_clear(
