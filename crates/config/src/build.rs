@@ -91,6 +91,7 @@ pub(crate) fn build(values: &Sections) -> Result<Built, ConfigError> {
     build_agent(&reader, &mut config, &mut warnings)?;
     build_identity(&reader, &mut config, &mut warnings)?;
     build_keystone_authtoken(&reader, &mut config);
+    build_quotas(&reader, &mut config)?;
     Ok(Built { config, warnings })
 }
 
@@ -405,6 +406,18 @@ fn build_identity(r: &Reader<'_>, config: &mut Config, warnings: &mut Vec<Warnin
             r.origin(S, "enabled"),
             "the built-in identity is not built yet; not started".to_string(),
         ));
+    }
+    Ok(())
+}
+
+fn build_quotas(r: &Reader<'_>, config: &mut Config) -> Result<(), ConfigError> {
+    const S: &str = "quotas";
+    let q = &mut config.quotas;
+    for (key, slot) in [("quota_network", &mut q.network), ("quota_subnet", &mut q.subnet), ("quota_port", &mut q.port)]
+    {
+        if let Some(v) = r.read(S, key, |t| parse_int_as(t, -1, i64::MAX))? {
+            *slot = v;
+        }
     }
     Ok(())
 }

@@ -46,7 +46,7 @@ pub use raw::{canonical_section, Source, Value, DEFAULT_SECTION};
 pub use sections::{
     AgentChannel, AgentSection, AuthStrategy, Config, DatabaseBackend, DatabaseSection, DefaultSection,
     IdentitySection, KeystoneAuthtokenSection, Ml2Section, Ml2TypeFlatSection, Ml2TypeGreSection, Ml2TypeVlanSection,
-    Ml2TypeVxlanSection, VlanRange, DEFAULT_TENANT_NETWORK_TYPES,
+    Ml2TypeVxlanSection, QuotasSection, VlanRange, DEFAULT_TENANT_NETWORK_TYPES,
 };
 pub use warning::Warning;
 

@@ -314,6 +314,24 @@ impl Default for IdentitySection {
     }
 }
 
+/// `[quotas]`: default per-project limits (-1 = unlimited), as Neutron's
+/// `quota_<resource>` options.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuotasSection {
+    /// `quota_network`.
+    pub network: i64,
+    /// `quota_subnet`.
+    pub subnet: i64,
+    /// `quota_port`.
+    pub port: i64,
+}
+
+impl Default for QuotasSection {
+    fn default() -> Self {
+        QuotasSection { network: 100, subnet: 100, port: 500 }
+    }
+}
+
 /// `[keystone_authtoken]`: the known options that are set, as strings.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct KeystoneAuthtokenSection {
@@ -351,6 +369,8 @@ pub struct Config {
     pub identity: IdentitySection,
     /// `[keystone_authtoken]`.
     pub keystone_authtoken: KeystoneAuthtokenSection,
+    /// `[quotas]`.
+    pub quotas: QuotasSection,
 }
 
 #[cfg(test)]

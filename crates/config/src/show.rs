@@ -23,6 +23,7 @@ const SECTION_ORDER: &[&str] = &[
     "agent",
     "identity",
     "keystone_authtoken",
+    "quotas",
 ];
 
 /// How an unset optional value is shown in text.
@@ -113,6 +114,12 @@ pub(crate) fn typed_fields(config: &Config) -> Vec<Field> {
         optional("identity", "enabled", i.enabled.map(|b| b.to_string()), json!(i.enabled)),
         field("identity", "bind_host", i.bind_host.to_string(), json!(i.bind_host.to_string())),
         field("identity", "bind_port", i.bind_port.to_string(), json!(i.bind_port)),
+    ]);
+    let q = &config.quotas;
+    fields.extend([
+        field("quotas", "quota_network", q.network.to_string(), json!(q.network)),
+        field("quotas", "quota_subnet", q.subnet.to_string(), json!(q.subnet)),
+        field("quotas", "quota_port", q.port.to_string(), json!(q.port)),
     ]);
     for (key, value) in &config.keystone_authtoken.options {
         fields.push(field("keystone_authtoken", key, value.clone(), json!(value)));

@@ -51,7 +51,8 @@ fn text_sections_in_stable_order_then_warnings() {
             "ml2_type_vxlan",
             "ml2_type_gre",
             "agent",
-            "identity"
+            "identity",
+            "quotas"
         ]
     );
     assert!(text.contains(

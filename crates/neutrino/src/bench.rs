@@ -144,6 +144,14 @@ pub async fn run(args: BenchArgs) -> Result<ExitCode> {
     let api = Arc::new(format!("{base}/v2.0"));
     let c = args.concurrency;
     let mut rows = Vec::new();
+    // The bench creates more than Neutron's default quotas allow one project.
+    call(
+        &client,
+        reqwest::Method::PUT,
+        &format!("{api}/quotas/noauth-project"),
+        Some(json!({"quota": {"network": -1, "subnet": -1, "port": -1}})),
+    )
+    .await?;
 
     let (s, nets) = timed("network create", args.networks, c, |i| {
         let (client, api) = (client.clone(), api.clone());

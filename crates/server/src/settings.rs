@@ -25,6 +25,8 @@ pub struct Settings {
     pub max_dns_nameservers: usize,
     /// `[DEFAULT] max_subnet_host_routes`.
     pub max_subnet_host_routes: usize,
+    /// `[quotas]` defaults.
+    pub quotas: neutrino_config::QuotasSection,
 }
 
 impl Settings {
@@ -42,6 +44,7 @@ impl Settings {
             default_availability_zones: cfg.default.default_availability_zones.clone(),
             max_dns_nameservers: usize::try_from(cfg.default.max_dns_nameservers).unwrap_or(usize::MAX),
             max_subnet_host_routes: usize::try_from(cfg.default.max_subnet_host_routes).unwrap_or(usize::MAX),
+            quotas: cfg.quotas.clone(),
         })
     }
 }

@@ -12,7 +12,8 @@ use serde_json::{json, Value};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sixteen_clients_create_a_thousand_ports_on_a_22() {
-    let s = Server::default().await;
+    // Neutron's default port quota is 500: lift it for this project.
+    let s = Server::start("[quotas]\nquota_port = -1\n").await;
     let net = s.network(json!({})).await;
     s.subnet(&net, "10.20.0.0/22", json!({})).await;
     let url = format!("{}/v2.0/ports", s.base);

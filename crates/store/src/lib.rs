@@ -17,6 +17,7 @@ mod docs;
 mod error;
 mod migrations;
 mod query;
+mod quotas;
 mod segments;
 mod table;
 mod tags;

@@ -18,11 +18,18 @@ pub struct Migration {
 }
 
 /// Every migration of the SQLite schema, oldest first.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 20261127000001,
-    description: "core resources",
-    sql: include_str!("../migrations/sqlite/20261127000001_core.sql"),
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 20261127000001,
+        description: "core resources",
+        sql: include_str!("../migrations/sqlite/20261127000001_core.sql"),
+    },
+    Migration {
+        version: 20261127000002,
+        description: "quotas",
+        sql: include_str!("../migrations/sqlite/20261127000002_quotas.sql"),
+    },
+];
 
 const LEDGER: &str = "CREATE TABLE IF NOT EXISTS neutrino_migrations (\
      version INTEGER PRIMARY KEY NOT NULL, description TEXT NOT NULL, applied_at TEXT NOT NULL)";

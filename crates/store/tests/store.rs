@@ -53,9 +53,33 @@ async fn empty_database_is_behind_until_upgraded() {
     assert_eq!(st.current, None);
     assert!(matches!(s.check_schema().await, Err(StoreError::SchemaBehind { current: None, .. })));
     let applied = s.upgrade().await.unwrap();
-    assert_eq!(applied.len(), 1);
+    assert_eq!(applied.last().copied(), Some(st.latest));
     assert!(s.check_schema().await.unwrap().is_current());
     assert!(s.upgrade().await.unwrap().is_empty(), "upgrade is idempotent");
+}
+
+#[tokio::test]
+async fn an_older_schema_is_refused_until_upgraded_in_place() {
+    let db = Db::new();
+    let s = migrated(&db).await;
+    let mut tx = s.begin().await.unwrap();
+    tx.insert(Table::Networks, &network("kept", "p", "x")).await.unwrap();
+    tx.commit().await.unwrap();
+    let latest = s.schema_state().await.unwrap().latest;
+    drop(s);
+    // Turn the database back into what the previous release left.
+    let conn = rusqlite::Connection::open(db.dir.join("n.db")).unwrap();
+    conn.execute_batch("DROP TABLE quotas; DELETE FROM neutrino_migrations WHERE version = 20261127000002;").unwrap();
+    drop(conn);
+    let s = Store::open(&db.url, &StoreOptions::default()).await.unwrap();
+    assert!(matches!(s.check_schema().await, Err(StoreError::SchemaBehind { current: Some(20261127000001), .. })));
+    assert_eq!(s.upgrade().await.unwrap(), vec![latest]);
+    let mut tx = s.begin().await.unwrap();
+    tx.set_quota("p", "network", 5).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut r = s.read().await.unwrap();
+    assert!(r.get_doc(Table::Networks, "kept", &Scope::Admin).await.unwrap().is_some(), "data survives the upgrade");
+    assert_eq!(r.quota_overrides("p").await.unwrap(), vec![("network".to_string(), 5)]);
 }
 
 #[tokio::test]

@@ -6,6 +6,7 @@ mod auth;
 mod error;
 mod extensions;
 pub mod listing;
+mod quotas;
 mod resources;
 mod versions;
 
@@ -37,6 +38,11 @@ pub fn app(state: AppState) -> Router {
         .route("/v2.0/extensions", get(extensions::list))
         .route("/v2.0/extensions.json", get(extensions::list))
         .route("/v2.0/extensions/{alias}", get(extensions::show))
+        .route("/v2.0/quotas", get(quotas::list))
+        .route("/v2.0/quotas.json", get(quotas::list))
+        .route("/v2.0/quotas/{project_id}", get(quotas::show).put(quotas::update).delete(quotas::reset))
+        .route("/v2.0/quotas/{project_id}/default", get(quotas::defaults))
+        .route("/v2.0/quotas/{project_id}/details", get(quotas::details))
         .route("/v2.0/{collection}", get(resources::list).post(resources::create))
         .route("/v2.0/{collection}/{id}", get(resources::show).put(resources::update).delete(resources::delete))
         .route(

@@ -6,6 +6,7 @@ mod ipalloc;
 mod network;
 mod port;
 mod port_input;
+pub mod quotas;
 mod subnet;
 mod tags;
 

@@ -70,6 +70,7 @@ impl Plugin {
                 return Err(PluginError::Forbidden("create_network:router:external".into()));
             }
         }
+        self.check_quota(tx, "network", &project_id).await?;
         let (id, now) = new_id_and_time();
         let mut network = Network {
             id: id.clone(),

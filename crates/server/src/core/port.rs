@@ -266,6 +266,7 @@ impl Plugin {
             return Err(PluginError::Forbidden("create_port:binding:host_id".into()));
         }
 
+        self.check_quota(tx, "port", &project_id).await?;
         let mac = self.choose_mac(tx, &network_id, requested_mac).await?;
         let mac_text = neutrino_ipam::format_mac(mac);
         let pairs = parse_pairs(pairs_raw, &mac_text)?;

@@ -271,6 +271,7 @@ impl Plugin {
         }
         let name = b.string("name", 255)?.unwrap_or_default();
         let description = b.string("description", 255)?.unwrap_or_default();
+        self.check_quota(tx, "subnet", &project_id).await?;
         self.check_overlap(tx, &network_id, &cidr).await?;
 
         let (id, now) = new_id_and_time();

@@ -1,0 +1,168 @@
+//! Quotas: per-project limits on what a project may own, checked inside the
+//! creating transaction (so concurrent creates cannot overshoot), and the
+//! `/v2.0/quotas` resource that shows and changes them.
+
+use std::collections::BTreeMap;
+
+use neutrino_store::{Table, Tx};
+use serde_json::{Map, Value};
+
+use super::input::Body;
+use super::Plugin;
+use crate::context::RequestContext;
+use crate::error::{PluginError, PluginResult};
+
+/// The resources with quotas, with their tables.
+pub const QUOTA_RESOURCES: &[(&str, Table)] =
+    &[("network", Table::Networks), ("port", Table::Ports), ("subnet", Table::Subnets)];
+
+/// One resource's quota with its usage (`quota_details`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QuotaDetail {
+    /// The limit (-1 = unlimited).
+    pub limit: i64,
+    /// What the project owns.
+    pub used: i64,
+}
+
+impl Plugin {
+    fn default_limit(&self, resource: &str) -> i64 {
+        let q = &self.settings.quotas;
+        match resource {
+            "network" => q.network,
+            "subnet" => q.subnet,
+            "port" => q.port,
+            _ => -1,
+        }
+    }
+
+    async fn limits(&self, tx: &mut Tx, project_id: &str) -> PluginResult<BTreeMap<&'static str, i64>> {
+        let set = tx.quota_overrides(project_id).await?;
+        Ok(QUOTA_RESOURCES
+            .iter()
+            .map(|(r, _)| {
+                let limit = set.iter().find(|(name, _)| name == r).map_or_else(|| self.default_limit(r), |(_, l)| *l);
+                (*r, limit)
+            })
+            .collect())
+    }
+
+    /// Refuses a create that would take `project_id` past its quota for
+    /// `resource` (409 OverQuota). Runs inside the creating transaction.
+    pub(crate) async fn check_quota(&self, tx: &mut Tx, resource: &'static str, project_id: &str) -> PluginResult<()> {
+        let Some((_, table)) = QUOTA_RESOURCES.iter().find(|(r, _)| *r == resource) else { return Ok(()) };
+        let set = tx.quota_overrides(project_id).await?;
+        let limit = set.iter().find(|(r, _)| r == resource).map_or_else(|| self.default_limit(resource), |(_, l)| *l);
+        if limit < 0 {
+            return Ok(());
+        }
+        if tx.count_owned(*table, project_id).await? >= limit {
+            return Err(PluginError::Fault(neutrino_model::Fault::new(
+                409,
+                "OverQuota",
+                format!("Quota exceeded for resources: ['{resource}']."),
+            )));
+        }
+        Ok(())
+    }
+
+    fn may_read_quota(ctx: &RequestContext, project_id: &str) -> PluginResult<()> {
+        if ctx.is_admin || ctx.project_id == project_id {
+            Ok(())
+        } else {
+            Err(PluginError::Forbidden("get_quota".into()))
+        }
+    }
+
+    /// The limits of a project.
+    pub async fn quota_show(&self, ctx: &RequestContext, project_id: &str) -> PluginResult<Map<String, Value>> {
+        Self::may_read_quota(ctx, project_id)?;
+        let mut tx = self.begin().await?;
+        let limits = self.limits(&mut tx, project_id).await?;
+        Ok(limits.into_iter().map(|(r, l)| (r.to_string(), Value::from(l))).collect())
+    }
+
+    /// The configured defaults.
+    pub fn quota_defaults(&self) -> Map<String, Value> {
+        QUOTA_RESOURCES.iter().map(|(r, _)| (r.to_string(), Value::from(self.default_limit(r)))).collect()
+    }
+
+    /// Limits with usage.
+    pub async fn quota_details(
+        &self,
+        ctx: &RequestContext,
+        project_id: &str,
+    ) -> PluginResult<BTreeMap<&'static str, QuotaDetail>> {
+        Self::may_read_quota(ctx, project_id)?;
+        let mut tx = self.begin().await?;
+        let limits = self.limits(&mut tx, project_id).await?;
+        let mut out = BTreeMap::new();
+        for (r, table) in QUOTA_RESOURCES {
+            let used = tx.count_owned(*table, project_id).await?;
+            out.insert(*r, QuotaDetail { limit: limits.get(r).copied().unwrap_or(-1), used });
+        }
+        Ok(out)
+    }
+
+    /// Every project with limits of its own, with all its limits.
+    pub async fn quota_list(&self, ctx: &RequestContext) -> PluginResult<Vec<(String, Map<String, Value>)>> {
+        if !ctx.is_admin {
+            return Err(PluginError::Forbidden("get_quota".into()));
+        }
+        let mut tx = self.begin().await?;
+        let mut projects: Vec<String> = tx.all_quota_overrides().await?.into_iter().map(|(p, _, _)| p).collect();
+        projects.dedup();
+        let mut out = Vec::with_capacity(projects.len());
+        for p in projects {
+            let limits = self.limits(&mut tx, &p).await?;
+            out.push((p, limits.into_iter().map(|(r, l)| (r.to_string(), Value::from(l))).collect()));
+        }
+        Ok(out)
+    }
+
+    /// Sets some of a project's limits (admin only).
+    pub async fn quota_update(
+        &self,
+        ctx: &RequestContext,
+        project_id: &str,
+        body: Value,
+    ) -> PluginResult<Map<String, Value>> {
+        if !ctx.is_admin {
+            return Err(PluginError::Forbidden("update_quota".into()));
+        }
+        let Value::Object(map) = body else {
+            return Err(PluginError::BadRequest("Body contains invalid data: the quota must be a JSON object".into()));
+        };
+        let mut unknown: Vec<&str> =
+            map.keys().map(String::as_str).filter(|k| !QUOTA_RESOURCES.iter().any(|(r, _)| r == k)).collect();
+        if !unknown.is_empty() {
+            unknown.sort_unstable();
+            return Err(PluginError::BadRequest(format!("Unrecognized attribute(s) '{}'", unknown.join(", "))));
+        }
+        let mut b = Body::new(
+            Value::Object(map.clone()),
+            &QUOTA_RESOURCES.iter().map(|(r, _)| super::input::rule(r, true, true)).collect::<Vec<_>>(),
+            super::input::Op::Update,
+        )?;
+        let mut tx = self.begin().await?;
+        for (r, _) in QUOTA_RESOURCES {
+            if let Some(v) = b.integer(r, -1, i64::MAX)? {
+                tx.set_quota(project_id, r, v).await?;
+            }
+        }
+        let limits = self.limits(&mut tx, project_id).await?;
+        tx.commit().await?;
+        Ok(limits.into_iter().map(|(r, l)| (r.to_string(), Value::from(l))).collect())
+    }
+
+    /// Forgets a project's limits (admin only).
+    pub async fn quota_delete(&self, ctx: &RequestContext, project_id: &str) -> PluginResult<()> {
+        if !ctx.is_admin {
+            return Err(PluginError::Forbidden("delete_quota".into()));
+        }
+        let mut tx = self.begin().await?;
+        tx.delete_quotas(project_id).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
