@@ -38,6 +38,8 @@ async fn version_documents_health_and_extensions() {
     assert!(!aliases.contains(&"security-group"), "security groups are not implemented");
     assert_eq!(s.get("/v2.0/extensions/binding").await.body["extension"]["alias"], "binding");
     assert_eq!(s.get("/v2.0/extensions/router").await.status, 404);
+    let patch = s.req(&Who::Admin, "PATCH", "/v2.0/networks", Some(json!({})), &[]).await;
+    assert_eq!((patch.status, patch.error_type()), (405, "HTTPMethodNotAllowed"));
     let r = s.get("/v2.0/routers").await;
     assert_eq!(r.status, 404);
     assert_eq!(r.error_type(), "HTTPNotFound");

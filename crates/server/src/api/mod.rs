@@ -57,6 +57,7 @@ pub fn app(state: AppState) -> Router {
             get(resources::tag_check).put(resources::tag_add).delete(resources::tag_remove),
         )
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .layer(axum::middleware::from_fn(request_id))
         .with_state(state)
@@ -86,6 +87,14 @@ fn request_span(req: &axum::http::Request<axum::body::Body>) -> tracing::Span {
 
 async fn healthcheck() -> (StatusCode, &'static str) {
     (StatusCode::OK, "OK")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError(neutrino_model::Fault::new(
+        405,
+        "HTTPMethodNotAllowed",
+        "The server could not comply with the request since it is either malformed or otherwise incorrect.",
+    ))
 }
 
 async fn not_found() -> ApiError {
