@@ -73,6 +73,7 @@ pub static KNOWN_KEYS: &[KnownKey] = &[
     typed("quotas", "quota_network"),
     typed("quotas", "quota_subnet"),
     typed("quotas", "quota_port"),
+    typed("quotas", "quota_rbac_policy"),
     typed("DEFAULT", "max_dns_nameservers"),
     typed("DEFAULT", "max_subnet_host_routes"),
     typed("DEFAULT", "pagination_max_limit"),

@@ -324,11 +324,13 @@ pub struct QuotasSection {
     pub subnet: i64,
     /// `quota_port`.
     pub port: i64,
+    /// `quota_rbac_policy`.
+    pub rbac_policy: i64,
 }
 
 impl Default for QuotasSection {
     fn default() -> Self {
-        QuotasSection { network: 100, subnet: 100, port: 500 }
+        QuotasSection { network: 100, subnet: 100, port: 500, rbac_policy: 10 }
     }
 }
 

@@ -120,6 +120,7 @@ pub(crate) fn typed_fields(config: &Config) -> Vec<Field> {
         field("quotas", "quota_network", q.network.to_string(), json!(q.network)),
         field("quotas", "quota_subnet", q.subnet.to_string(), json!(q.subnet)),
         field("quotas", "quota_port", q.port.to_string(), json!(q.port)),
+        field("quotas", "quota_rbac_policy", q.rbac_policy.to_string(), json!(q.rbac_policy)),
     ]);
     for (key, value) in &config.keystone_authtoken.options {
         fields.push(field("keystone_authtoken", key, value.clone(), json!(value)));

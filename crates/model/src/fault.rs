@@ -45,6 +45,13 @@ impl Fault {
             Resource::Network => ("NetworkNotFound", "Network"),
             Resource::Subnet => ("SubnetNotFound", "Subnet"),
             Resource::Port => ("PortNotFound", "Port"),
+            Resource::RbacPolicy => {
+                return Fault::new(
+                    404,
+                    "RbacPolicyNotFound",
+                    format!("RBAC policy of type network with ID {id} not found"),
+                )
+            }
         };
         Fault::new(404, kind, format!("{label} {id} could not be found."))
     }
@@ -70,6 +77,8 @@ pub enum Resource {
     Subnet,
     /// `port`
     Port,
+    /// `rbac_policy`
+    RbacPolicy,
 }
 
 impl Resource {
@@ -79,15 +88,25 @@ impl Resource {
             Resource::Network => "network",
             Resource::Subnet => "subnet",
             Resource::Port => "port",
+            Resource::RbacPolicy => "rbac_policy",
         }
     }
 
-    /// Plural JSON key and URL segment, e.g. `networks`.
+    /// The URL segment of the collection, e.g. `networks`, `rbac-policies`.
+    pub fn collection_path(self) -> &'static str {
+        match self {
+            Resource::RbacPolicy => "rbac-policies",
+            other => other.plural(),
+        }
+    }
+
+    /// Plural JSON key, e.g. `networks`.
     pub fn plural(self) -> &'static str {
         match self {
             Resource::Network => "networks",
             Resource::Subnet => "subnets",
             Resource::Port => "ports",
+            Resource::RbacPolicy => "rbac_policies",
         }
     }
 }

@@ -9,10 +9,12 @@ pub mod fault;
 pub mod names;
 pub mod network;
 pub mod port;
+pub mod rbac;
 pub mod subnet;
 pub mod time;
 
 pub use fault::Fault;
 pub use network::Network;
 pub use port::{AllowedAddressPair, ExtraDhcpOpt, FixedIp, Port};
+pub use rbac::RbacPolicy;
 pub use subnet::{AllocationPool, HostRoute, Subnet};

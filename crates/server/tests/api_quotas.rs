@@ -12,7 +12,7 @@ async fn quotas_show_update_enforce_and_reset() {
     let s =
         Server::start("[DEFAULT]\nallow_overlapping_ips = true\n[quotas]\nquota_network = 3\nquota_port = 2\n").await;
     let r = s.get("/v2.0/quotas/proj-a").await;
-    assert_eq!(r.body, json!({"quota": {"network": 3, "port": 2, "subnet": 100}}));
+    assert_eq!(r.body, json!({"quota": {"network": 3, "port": 2, "rbac_policy": 10, "subnet": 100}}));
     assert_eq!(s.get("/v2.0/quotas/proj-a/default").await.body, r.body);
 
     let a = Who::Member("proj-a");
@@ -46,7 +46,7 @@ async fn quotas_show_update_enforce_and_reset() {
     let list = s.get("/v2.0/quotas").await;
     assert_eq!(
         list.body["quotas"],
-        json!([{"network": 3, "port": 3, "subnet": 100, "project_id": "proj-a", "tenant_id": "proj-a"}])
+        json!([{"network": 3, "port": 3, "rbac_policy": 10, "subnet": 100, "project_id": "proj-a", "tenant_id": "proj-a"}])
     );
     assert_eq!(
         s.req(&a, "GET", "/v2.0/quotas/tenant", None, &[]).await.body,

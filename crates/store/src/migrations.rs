@@ -29,6 +29,11 @@ pub const MIGRATIONS: &[Migration] = &[
         description: "quotas",
         sql: include_str!("../migrations/sqlite/20261127000002_quotas.sql"),
     },
+    Migration {
+        version: 20261127000003,
+        description: "rbac policies",
+        sql: include_str!("../migrations/sqlite/20261127000003_rbac.sql"),
+    },
 ];
 
 const LEDGER: &str = "CREATE TABLE IF NOT EXISTS neutrino_migrations (\

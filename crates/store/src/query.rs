@@ -139,6 +139,11 @@ pub(crate) fn attr_expr(dialect: Dialect, table: Table, attr: &str) -> String {
     }
 }
 
+/// Networks shared with (or made external for) a project through RBAC; the
+/// project is bound right after this text.
+const RBAC_TARGETS: &str =
+    "SELECT r.object_id FROM rbac_policies r WHERE r.object_type = 'network' AND r.target_tenant IN ('*', ";
+
 /// Appends the visibility condition of `scope` (or `1=1`).
 pub(crate) fn push_scope(sql: &mut Sql, dialect: Dialect, table: Table, scope: &Scope) {
     let Scope::Project(project) = scope else {
@@ -150,14 +155,19 @@ pub(crate) fn push_scope(sql: &mut Sql, dialect: Dialect, table: Table, scope: &
         Table::Networks => {
             sql.push(&format!("({t}.project_id = "));
             sql.bind(dialect, SqlValue::Text(project.clone()));
-            sql.push(&format!(" OR {t}.shared = 1 OR {t}.router_external = 1)"));
+            sql.push(&format!(" OR {t}.shared = 1 OR {t}.router_external = 1 OR {t}.id IN ({RBAC_TARGETS}"));
+            sql.bind(dialect, SqlValue::Text(project.clone()));
+            sql.push(")))");
         }
         Table::Subnets => {
             sql.push(&format!("({t}.project_id = "));
             sql.bind(dialect, SqlValue::Text(project.clone()));
             sql.push(&format!(
-                " OR {t}.network_id IN (SELECT n.id FROM networks n WHERE n.shared = 1 OR n.router_external = 1))"
+                " OR {t}.network_id IN (SELECT n.id FROM networks n WHERE n.shared = 1 OR n.router_external = 1) \
+                 OR {t}.network_id IN ({RBAC_TARGETS}"
             ));
+            sql.bind(dialect, SqlValue::Text(project.clone()));
+            sql.push(")))");
         }
         Table::Ports => {
             sql.push(&format!("({t}.project_id = "));
@@ -165,6 +175,11 @@ pub(crate) fn push_scope(sql: &mut Sql, dialect: Dialect, table: Table, scope: &
             sql.push(&format!(" OR {t}.network_id IN (SELECT n.id FROM networks n WHERE n.project_id = "));
             sql.bind(dialect, SqlValue::Text(project.clone()));
             sql.push("))");
+        }
+        Table::RbacPolicies => {
+            sql.push(&format!("({t}.project_id = "));
+            sql.bind(dialect, SqlValue::Text(project.clone()));
+            sql.push(")");
         }
     }
 }
@@ -375,12 +390,13 @@ mod tests {
         let sql = build_list(Dialect::Sqlite, Table::Networks, &q, None, Some(4));
         assert_eq!(
             sql.text,
-            "SELECT networks.doc FROM networks WHERE (networks.project_id = ? OR networks.shared = 1 OR networks.router_external = 1) \
+            "SELECT networks.doc FROM networks WHERE (networks.project_id = ? OR networks.shared = 1 OR networks.router_external = 1 \
+             OR networks.id IN (SELECT r.object_id FROM rbac_policies r WHERE r.object_type = 'network' AND r.target_tenant IN ('*', ?))) \
              AND (networks.name = ? OR networks.name = ?) \
              AND (json_extract(networks.doc, '$.\"admin_state_up\"') = ?) \
              ORDER BY networks.name DESC, networks.id DESC LIMIT 4"
         );
-        assert_eq!(sql.args.len(), 4);
+        assert_eq!(sql.args.len(), 5);
     }
 
     #[test]

@@ -11,6 +11,8 @@ pub enum Table {
     Subnets,
     /// `ports`
     Ports,
+    /// `rbac_policies`
+    RbacPolicies,
 }
 
 impl Table {
@@ -20,6 +22,7 @@ impl Table {
             Table::Networks => "networks",
             Table::Subnets => "subnets",
             Table::Ports => "ports",
+            Table::RbacPolicies => "rbac_policies",
         }
     }
 
@@ -29,6 +32,7 @@ impl Table {
             Table::Networks => "network",
             Table::Subnets => "subnet",
             Table::Ports => "port",
+            Table::RbacPolicies => "rbac_policy",
         }
     }
 
@@ -38,6 +42,7 @@ impl Table {
             Table::Networks => &["project_id", "name", "shared", "router_external"],
             Table::Subnets => &["project_id", "network_id", "name", "ip_version", "cidr"],
             Table::Ports => &["project_id", "network_id", "name", "mac_address", "device_id", "device_owner"],
+            Table::RbacPolicies => &["project_id", "object_type", "object_id", "target_tenant", "action"],
         }
     }
 

@@ -69,11 +69,16 @@ async fn an_older_schema_is_refused_until_upgraded_in_place() {
     drop(s);
     // Turn the database back into what the previous release left.
     let conn = rusqlite::Connection::open(db.dir.join("n.db")).unwrap();
-    conn.execute_batch("DROP TABLE quotas; DELETE FROM neutrino_migrations WHERE version = 20261127000002;").unwrap();
+    conn.execute_batch(
+        "DROP TABLE rbac_policies; DROP TABLE quotas; DELETE FROM neutrino_migrations WHERE version > 20261127000001;",
+    )
+    .unwrap();
     drop(conn);
     let s = Store::open(&db.url, &StoreOptions::default()).await.unwrap();
     assert!(matches!(s.check_schema().await, Err(StoreError::SchemaBehind { current: Some(20261127000001), .. })));
-    assert_eq!(s.upgrade().await.unwrap(), vec![latest]);
+    let applied = s.upgrade().await.unwrap();
+    assert_eq!(applied.first().copied(), Some(20261127000002));
+    assert_eq!(applied.last().copied(), Some(latest));
     let mut tx = s.begin().await.unwrap();
     tx.set_quota("p", "network", 5).await.unwrap();
     tx.commit().await.unwrap();

@@ -67,6 +67,7 @@ pub fn attributes(resource: Resource) -> &'static [(&'static str, Kind)] {
             ("binding:vif_type", Str),
             ("binding:vnic_type", Str),
         ],
+        Resource::RbacPolicy => &[("object_type", Str), ("object_id", Str), ("target_tenant", Str), ("action", Str)],
     }
 }
 

@@ -24,6 +24,7 @@ fn resource_of(collection: &str) -> ApiResult<Resource> {
         "networks" => Ok(Resource::Network),
         "subnets" => Ok(Resource::Subnet),
         "ports" => Ok(Resource::Port),
+        "rbac-policies" => Ok(Resource::RbacPolicy),
         _ => Err(ApiError(Fault::not_found("The resource could not be found."))),
     }
 }
@@ -57,10 +58,20 @@ fn shape(ctx: &RequestContext, resource: Resource, mut v: Map<String, Value>, fi
         let hidden: &[&str] = match resource {
             Resource::Network => neutrino_model::network::ADMIN_ONLY_KEYS,
             Resource::Port => neutrino_model::port::ADMIN_ONLY_KEYS,
-            Resource::Subnet => &[],
+            Resource::Subnet | Resource::RbacPolicy => &[],
         };
         for k in hidden {
             v.remove(*k);
+        }
+        // A network a member sees without owning it, and that is neither
+        // shared with everyone nor external, is shared with its project by
+        // an RBAC policy: Neutron shows it as shared to that project.
+        if resource == Resource::Network {
+            let foreign = v.get("project_id").and_then(Value::as_str).is_some_and(|p| p != ctx.project_id);
+            let flag = |k: &str| v.get(k).and_then(Value::as_bool).unwrap_or(false);
+            if foreign && !flag("shared") && !flag("router:external") {
+                v.insert("shared".into(), Value::Bool(true));
+            }
         }
     }
     if !fields.is_empty() {
@@ -89,7 +100,7 @@ fn id_of(doc: &str) -> Option<String> {
 
 fn links(headers: &HeaderMap, resource: Resource, req: &ListRequest, docs: &[String], more: bool) -> Vec<Value> {
     let Some(limit) = req.query.limit else { return Vec::new() };
-    let base = format!("{}/v2.0/{}", base_url(headers), resource.plural());
+    let base = format!("{}/v2.0/{}", base_url(headers), resource.collection_path());
     let href = |marker: &str, reverse: bool| {
         let mut ser = form_urlencoded::Serializer::new(String::new());
         for (k, v) in &req.params {
@@ -250,6 +261,9 @@ pub(crate) async fn delete(
 }
 
 async fn current_tags(state: &AppState, ctx: &RequestContext, resource: Resource, id: &str) -> ApiResult<Vec<String>> {
+    if resource == Resource::RbacPolicy {
+        return Err(ApiError(Fault::not_found("The resource could not be found.")));
+    }
     let doc = state.plugin.get(ctx, resource, id).await?;
     let v: Value = serde_json::from_str(&doc).unwrap_or(Value::Null);
     Ok(v.get("tags")

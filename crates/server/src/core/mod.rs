@@ -7,6 +7,7 @@ mod network;
 mod port;
 mod port_input;
 pub mod quotas;
+mod rbac;
 mod subnet;
 mod tags;
 
@@ -41,6 +42,7 @@ pub fn table_of(resource: Resource) -> Table {
         Resource::Network => Table::Networks,
         Resource::Subnet => Table::Subnets,
         Resource::Port => Table::Ports,
+        Resource::RbacPolicy => Table::RbacPolicies,
     }
 }
 
@@ -180,6 +182,20 @@ pub(crate) fn subnet_row(s: &neutrino_model::Subnet) -> PluginResult<DocRow> {
     })
 }
 
+pub(crate) fn rbac_row(r: &neutrino_model::RbacPolicy) -> PluginResult<DocRow> {
+    Ok(DocRow {
+        id: r.id.clone(),
+        columns: vec![
+            text_col(&r.project_id),
+            text_col(&r.object_type),
+            text_col(&r.object_id),
+            text_col(&r.target_tenant),
+            text_col(&r.action),
+        ],
+        doc: to_doc(r)?,
+    })
+}
+
 pub(crate) fn port_row(p: &neutrino_model::Port) -> PluginResult<DocRow> {
     Ok(DocRow {
         id: p.id.clone(),
@@ -248,6 +264,7 @@ impl Plugin {
                 Resource::Network => serde_json::to_value(self.create_network(&mut tx, ctx, item).await?),
                 Resource::Subnet => serde_json::to_value(self.create_subnet(&mut tx, ctx, item).await?),
                 Resource::Port => serde_json::to_value(self.create_port(&mut tx, ctx, item).await?),
+                Resource::RbacPolicy => serde_json::to_value(self.create_rbac_policy(&mut tx, ctx, item).await?),
             };
             out.push(v.map_err(|e| PluginError::BadRequest(e.to_string()))?);
         }
@@ -269,6 +286,7 @@ impl Plugin {
             Resource::Network => serde_json::to_value(self.update_network(&mut tx, ctx, id, body, if_match).await?),
             Resource::Subnet => serde_json::to_value(self.update_subnet(&mut tx, ctx, id, body, if_match).await?),
             Resource::Port => serde_json::to_value(self.update_port(&mut tx, ctx, id, body, if_match).await?),
+            Resource::RbacPolicy => serde_json::to_value(self.update_rbac_policy(&mut tx, ctx, id, body).await?),
         }
         .map_err(|e| PluginError::BadRequest(e.to_string()))?;
         tx.commit().await?;
@@ -288,6 +306,7 @@ impl Plugin {
             Resource::Network => self.delete_network(&mut tx, ctx, id, if_match).await?,
             Resource::Subnet => self.delete_subnet(&mut tx, ctx, id, if_match).await?,
             Resource::Port => self.delete_port(&mut tx, ctx, id, if_match).await?,
+            Resource::RbacPolicy => self.delete_rbac_policy(&mut tx, ctx, id).await?,
         }
         tx.commit().await?;
         Ok(())

@@ -2,6 +2,7 @@
 
 use neutrino_model::fault::Resource;
 use neutrino_model::port::OWNER_DHCP;
+use neutrino_model::rbac::{ACCESS_AS_EXTERNAL, ACCESS_AS_SHARED};
 use neutrino_model::{Network, Port, Subnet};
 use neutrino_store::{SegmentRow, Table, Tx};
 use serde_json::Value;
@@ -121,6 +122,12 @@ impl Plugin {
             segment_index: 0,
         })
         .await?;
+        if network.shared {
+            self.set_wildcard(tx, &network, ACCESS_AS_SHARED, true).await?;
+        }
+        if network.router_external {
+            self.set_wildcard(tx, &network, ACCESS_AS_EXTERNAL, true).await?;
+        }
         Ok(network)
     }
 
@@ -147,17 +154,18 @@ impl Plugin {
             if !ctx.is_admin && v != n.shared {
                 return Err(PluginError::Forbidden("update_network:shared".into()));
             }
-            if n.shared && !v {
-                let ports: Vec<Port> = docs(tx, Table::Ports, "network_id", id).await?;
-                if ports.iter().any(|p| p.project_id != n.project_id && !p.device_owner.starts_with("network:")) {
+            // `shared` is the wildcard access_as_shared policy.
+            match self.set_wildcard(tx, &n, ACCESS_AS_SHARED, v).await {
+                Err(PluginError::Fault(f)) if f.kind == "RbacPolicyInUse" => {
                     return Err(PluginError::Fault(neutrino_model::Fault::new(
                         409,
                         "InvalidSharedSetting",
                         format!(
                             "Unable to reconfigure sharing settings for network {id}. Multiple projects are using it."
                         ),
-                    )));
+                    )))
                 }
+                other => other?,
             }
             n.shared = v;
         }
@@ -165,6 +173,7 @@ impl Plugin {
             if !ctx.is_admin && v != n.router_external {
                 return Err(PluginError::Forbidden("update_network:router:external".into()));
             }
+            self.set_wildcard(tx, &n, ACCESS_AS_EXTERNAL, v).await?;
             n.router_external = v;
         }
         if let Some(v) = b.boolean("port_security_enabled")? {

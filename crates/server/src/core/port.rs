@@ -219,7 +219,7 @@ impl Plugin {
         let project_id = owner_of(ctx, &mut b)?;
         let network_id = Body::required("network_id", b.uuid("network_id")?)?;
         let network: Network = load(tx, ctx, Resource::Network, &network_id).await?;
-        if !network.shared && !ctx.owns(&network.project_id) {
+        if !ctx.is_admin && !super::rbac::shared_with(tx, &network, &ctx.project_id).await? {
             return Err(PluginError::not_found(Resource::Network, &network_id));
         }
         // Neutron's policy: on someone else's (shared) network, only its

@@ -13,8 +13,12 @@ use crate::context::RequestContext;
 use crate::error::{PluginError, PluginResult};
 
 /// The resources with quotas, with their tables.
-pub const QUOTA_RESOURCES: &[(&str, Table)] =
-    &[("network", Table::Networks), ("port", Table::Ports), ("subnet", Table::Subnets)];
+pub const QUOTA_RESOURCES: &[(&str, Table)] = &[
+    ("network", Table::Networks),
+    ("port", Table::Ports),
+    ("rbac_policy", Table::RbacPolicies),
+    ("subnet", Table::Subnets),
+];
 
 /// One resource's quota with its usage (`quota_details`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,6 +36,7 @@ impl Plugin {
             "network" => q.network,
             "subnet" => q.subnet,
             "port" => q.port,
+            "rbac_policy" => q.rbac_policy,
             _ => -1,
         }
     }

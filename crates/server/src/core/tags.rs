@@ -44,6 +44,8 @@ fn row_of(resource: Resource, id: &str, v: &Value) -> PluginResult<DocRow> {
         Resource::Network => network_row(&from_doc::<Network>(table, id, &doc)?),
         Resource::Subnet => subnet_row(&from_doc::<Subnet>(table, id, &doc)?),
         Resource::Port => port_row(&from_doc::<Port>(table, id, &doc)?),
+        // RBAC policies carry no standard attributes, hence no tags.
+        Resource::RbacPolicy => Err(PluginError::not_found(resource, id)),
     }
 }
 
@@ -56,6 +58,9 @@ impl Plugin {
         id: &str,
         change: TagTarget,
     ) -> PluginResult<Vec<String>> {
+        if resource == Resource::RbacPolicy {
+            return Err(PluginError::not_found(resource, id));
+        }
         let mut tx = self.begin().await?;
         let table = table_of(resource);
         let doc = tx.get_doc(table, id, &ctx.scope()).await?.ok_or_else(|| PluginError::not_found(resource, id))?;
