@@ -311,3 +311,30 @@ async fn bulk_create_is_all_or_nothing() {
     names.sort_unstable();
     assert_eq!(names, ["a", "b"], "the failed bulk created nothing");
 }
+
+#[tokio::test]
+async fn a_reader_reads_and_changes_nothing() {
+    let s = Server::default().await;
+    let net = s.network(json!({"project_id": "proj-r", "name": "n"})).await;
+    let reader = [("X-Roles", "reader"), ("X-Project-Id", "proj-r")];
+    let get = s.req(&Who::Admin, "GET", &format!("/v2.0/networks/{net}"), None, &reader).await;
+    assert_eq!(get.status, 200);
+    assert!(get.body["network"].get("provider:network_type").is_none(), "a reader is no admin");
+    let create = s.req(&Who::Admin, "POST", "/v2.0/networks", Some(json!({"network": {}})), &reader).await;
+    assert_eq!((create.status, create.message()), (403, "rule:create_network is disallowed by policy"));
+    let put = s
+        .req(&Who::Admin, "PUT", &format!("/v2.0/networks/{net}"), Some(json!({"network": {"name": "x"}})), &reader)
+        .await;
+    assert_eq!(put.status, 403);
+    let tag = s.req(&Who::Admin, "PUT", &format!("/v2.0/networks/{net}/tags/t"), None, &reader).await;
+    assert_eq!(tag.status, 403);
+    let del = s.req(&Who::Admin, "DELETE", &format!("/v2.0/networks/{net}"), None, &reader).await;
+    assert_eq!(del.status, 403);
+    assert_eq!(s.get(&format!("/v2.0/networks/{net}")).await.body["network"]["name"], "n");
+    // A member of the same project may.
+    let member = [("X-Roles", "member,reader"), ("X-Project-Id", "proj-r")];
+    let put = s
+        .req(&Who::Admin, "PUT", &format!("/v2.0/networks/{net}"), Some(json!({"network": {"name": "m"}})), &member)
+        .await;
+    assert_eq!(put.status, 200);
+}

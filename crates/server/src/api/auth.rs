@@ -17,11 +17,14 @@ pub fn noauth_context(headers: &HeaderMap) -> RequestContext {
         .or_else(|| header(headers, "x-tenant-id"))
         .unwrap_or(NOAUTH_PROJECT)
         .to_string();
-    let is_admin = match header(headers, "x-roles") {
-        None => true,
-        Some(roles) => roles.split(',').any(|r| r.trim().eq_ignore_ascii_case("admin")),
+    let roles: Vec<String> = match header(headers, "x-roles") {
+        None => vec!["admin".into()],
+        Some(roles) => roles.split(',').map(|r| r.trim().to_ascii_lowercase()).filter(|r| !r.is_empty()).collect(),
     };
-    RequestContext { project_id: project, is_admin }
+    let is_admin = roles.iter().any(|r| r == "admin");
+    // Role inference as Keystone's defaults: admin implies member implies reader.
+    let can_write = is_admin || roles.iter().any(|r| r == "member");
+    RequestContext { project_id: project, is_admin, can_write }
 }
 
 #[cfg(test)]
@@ -43,7 +46,12 @@ mod tests {
         h.insert("x-tenant-id", HeaderValue::from_static("p2"));
         let ctx = noauth_context(&h);
         assert!(!ctx.is_admin);
+        assert!(ctx.can_write);
         assert_eq!(ctx.project_id, "p2");
+        let mut r = HeaderMap::new();
+        r.insert("x-roles", HeaderValue::from_static("reader"));
+        let ctx = noauth_context(&r);
+        assert!(!ctx.is_admin && !ctx.can_write);
         h.insert("x-project-id", HeaderValue::from_static("p1"));
         h.insert("x-roles", HeaderValue::from_static("Admin"));
         let ctx = noauth_context(&h);

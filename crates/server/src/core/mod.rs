@@ -135,6 +135,16 @@ pub(crate) async fn load_for_change<T: DeserializeOwned + Standard>(
     Ok(v)
 }
 
+/// Fails with 403 unless the caller may change things (`verb_resource`
+/// names the policy rule, e.g. `create_network`).
+pub(crate) fn check_writer(ctx: &RequestContext, verb: &str, resource: Resource) -> PluginResult<()> {
+    if ctx.can_write {
+        Ok(())
+    } else {
+        Err(PluginError::Forbidden(format!("{verb}_{}", resource.singular())))
+    }
+}
+
 /// Fails with 412 when `If-Match: revision_number=N` does not hold.
 pub(crate) fn check_revision(if_match: Option<u64>, current: u64) -> PluginResult<()> {
     match if_match {
@@ -257,6 +267,7 @@ impl Plugin {
         resource: Resource,
         items: Vec<serde_json::Value>,
     ) -> PluginResult<Vec<serde_json::Value>> {
+        check_writer(ctx, "create", resource)?;
         let mut tx = self.begin().await?;
         let mut out = Vec::with_capacity(items.len());
         for item in items {
@@ -281,6 +292,7 @@ impl Plugin {
         body: serde_json::Value,
         if_match: Option<u64>,
     ) -> PluginResult<serde_json::Value> {
+        check_writer(ctx, "update", resource)?;
         let mut tx = self.begin().await?;
         let v = match resource {
             Resource::Network => serde_json::to_value(self.update_network(&mut tx, ctx, id, body, if_match).await?),
@@ -301,6 +313,7 @@ impl Plugin {
         id: &str,
         if_match: Option<u64>,
     ) -> PluginResult<()> {
+        check_writer(ctx, "delete", resource)?;
         let mut tx = self.begin().await?;
         match resource {
             Resource::Network => self.delete_network(&mut tx, ctx, id, if_match).await?,

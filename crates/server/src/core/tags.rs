@@ -61,6 +61,7 @@ impl Plugin {
         if resource == Resource::RbacPolicy {
             return Err(PluginError::not_found(resource, id));
         }
+        super::check_writer(ctx, "update", resource)?;
         let mut tx = self.begin().await?;
         let table = table_of(resource);
         let doc = tx.get_doc(table, id, &ctx.scope()).await?.ok_or_else(|| PluginError::not_found(resource, id))?;
