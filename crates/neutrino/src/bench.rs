@@ -128,16 +128,27 @@ fn id(v: &Value, key: &str) -> Result<String> {
         .ok_or_else(|| anyhow!("no {key}.id in {v}"))
 }
 
+/// Removes the embedded server's state directory when the bench ends.
+struct Scratch(Option<std::path::PathBuf>);
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        if let Some(dir) = &self.0 {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
 /// Runs the benchmark and prints a Markdown table.
 pub async fn run(args: BenchArgs) -> Result<ExitCode> {
-    let tmp;
+    let mut scratch = Scratch(None);
     let base = match &args.url {
         Some(u) => u.trim_end_matches('/').to_string(),
         None => {
-            tmp = std::env::temp_dir().join(format!("neutrino-bench-{}", std::process::id()));
-            std::fs::create_dir_all(&tmp)?;
-            let url = start_embedded(&tmp).await?;
-            url
+            let dir = std::env::temp_dir().join(format!("neutrino-bench-{}", std::process::id()));
+            std::fs::create_dir_all(&dir)?;
+            scratch.0 = Some(dir.clone());
+            start_embedded(&dir).await?
         }
     };
     let client = reqwest::Client::builder().pool_max_idle_per_host(args.concurrency * 2).build()?;
