@@ -39,6 +39,20 @@ fn network(id: &str, project: &str, name: &str) -> DocRow {
     }
 }
 
+fn subnet(id: &str, network_id: &str) -> DocRow {
+    DocRow {
+        id: id.into(),
+        columns: vec![
+            SqlValue::Text("p".into()),
+            SqlValue::Text(network_id.into()),
+            SqlValue::Text("".into()),
+            SqlValue::Int(4),
+            SqlValue::Text("10.0.0.0/24".into()),
+        ],
+        doc: "{}".into(),
+    }
+}
+
 async fn migrated(db: &Db) -> Store {
     let s = Store::open(&db.url, &StoreOptions::default()).await.unwrap();
     s.upgrade().await.unwrap();
@@ -151,22 +165,7 @@ async fn constraints_hold_and_are_reported_as_such() {
     assert!(matches!(tx.allocate_segment(&seg).await, Err(StoreError::UniqueViolation(_))));
     let orphan = SegmentAllocation { network_id: "missing".into(), segmentation_id: 6, ..seg.clone() };
     assert!(matches!(tx.allocate_segment(&orphan).await, Err(StoreError::ForeignKeyViolation(_))));
-    tx.insert(
-        Table::Subnets,
-        &DocRow {
-            id: "s1".into(),
-            columns: vec![
-                SqlValue::Text("p".into()),
-                SqlValue::Text("n1".into()),
-                SqlValue::Text("".into()),
-                SqlValue::Int(4),
-                SqlValue::Text("10.0.0.0/24".into()),
-            ],
-            doc: "{}".into(),
-        },
-    )
-    .await
-    .unwrap();
+    tx.insert(Table::Subnets, &subnet("s1", "n1")).await.unwrap();
     tx.insert(
         Table::Ports,
         &DocRow {
@@ -303,22 +302,7 @@ async fn a_failed_commit_takes_nothing_and_leaves_the_writer_clean() {
     let s = migrated(&db).await;
     let mut tx = s.begin().await.unwrap();
     tx.insert(Table::Networks, &network("n1", "p", "x")).await.unwrap();
-    tx.insert(
-        Table::Subnets,
-        &DocRow {
-            id: "s1".into(),
-            columns: vec![
-                SqlValue::Text("p".into()),
-                SqlValue::Text("n1".into()),
-                SqlValue::Text("".into()),
-                SqlValue::Int(4),
-                SqlValue::Text("10.0.0.0/24".into()),
-            ],
-            doc: "{}".into(),
-        },
-    )
-    .await
-    .unwrap();
+    tx.insert(Table::Subnets, &subnet("s1", "n1")).await.unwrap();
     // The address -> port key is deferred: the dangling row fails the COMMIT.
     let ghost = Allocation {
         subnet_id: "s1".into(),

@@ -41,8 +41,8 @@ impl Plugin {
         }
     }
 
-    async fn limits(&self, tx: &mut Tx, project_id: &str) -> PluginResult<BTreeMap<&'static str, i64>> {
-        let set = tx.quota_overrides(project_id).await?;
+    /// Every resource's limit, given the ones set for the project.
+    fn limits(&self, set: &[(String, i64)]) -> PluginResult<BTreeMap<&'static str, i64>> {
         Ok(QUOTA_RESOURCES
             .iter()
             .map(|(r, _)| {
@@ -82,8 +82,8 @@ impl Plugin {
     /// The limits of a project.
     pub async fn quota_show(&self, ctx: &RequestContext, project_id: &str) -> PluginResult<Map<String, Value>> {
         Self::may_read_quota(ctx, project_id)?;
-        let mut tx = self.begin().await?;
-        let limits = self.limits(&mut tx, project_id).await?;
+        let mut r = self.store.read().await?;
+        let limits = self.limits(&r.quota_overrides(project_id).await?)?;
         Ok(limits.into_iter().map(|(r, l)| (r.to_string(), Value::from(l))).collect())
     }
 
@@ -99,11 +99,11 @@ impl Plugin {
         project_id: &str,
     ) -> PluginResult<BTreeMap<&'static str, QuotaDetail>> {
         Self::may_read_quota(ctx, project_id)?;
-        let mut tx = self.begin().await?;
-        let limits = self.limits(&mut tx, project_id).await?;
+        let mut reader = self.store.read().await?;
+        let limits = self.limits(&reader.quota_overrides(project_id).await?)?;
         let mut out = BTreeMap::new();
         for (r, table) in QUOTA_RESOURCES {
-            let used = tx.count_owned(*table, project_id).await?;
+            let used = reader.count_owned(*table, project_id).await?;
             out.insert(*r, QuotaDetail { limit: limits.get(r).copied().unwrap_or(-1), used });
         }
         Ok(out)
@@ -114,12 +114,12 @@ impl Plugin {
         if !ctx.is_admin {
             return Err(PluginError::Forbidden("get_quota".into()));
         }
-        let mut tx = self.begin().await?;
-        let mut projects: Vec<String> = tx.all_quota_overrides().await?.into_iter().map(|(p, _, _)| p).collect();
+        let mut reader = self.store.read().await?;
+        let mut projects: Vec<String> = reader.all_quota_overrides().await?.into_iter().map(|(p, _, _)| p).collect();
         projects.dedup();
         let mut out = Vec::with_capacity(projects.len());
         for p in projects {
-            let limits = self.limits(&mut tx, &p).await?;
+            let limits = self.limits(&reader.quota_overrides(&p).await?)?;
             out.push((p, limits.into_iter().map(|(r, l)| (r.to_string(), Value::from(l))).collect()));
         }
         Ok(out)
@@ -155,7 +155,7 @@ impl Plugin {
                 tx.set_quota(project_id, r, v).await?;
             }
         }
-        let limits = self.limits(&mut tx, project_id).await?;
+        let limits = self.limits(&tx.quota_overrides(project_id).await?)?;
         tx.commit().await?;
         Ok(limits.into_iter().map(|(r, l)| (r.to_string(), Value::from(l))).collect())
     }
