@@ -90,7 +90,8 @@ pub(crate) fn build(values: &Sections) -> Result<Built, ConfigError> {
     build_type_drivers(&reader, &mut config)?;
     build_agent(&reader, &mut config, &mut warnings)?;
     build_identity(&reader, &mut config, &mut warnings)?;
-    build_keystone_authtoken(&reader, &mut config);
+    build_keystone_authtoken(&reader, &mut config)?;
+    build_oslo_policy(&reader, &mut config)?;
     build_quotas(&reader, &mut config)?;
     Ok(Built { config, warnings })
 }
@@ -185,15 +186,6 @@ fn build_default(r: &Reader<'_>, config: &mut Config, warnings: &mut Vec<Warning
     }
 
     // Values whose feature is not built yet.
-    if d.auth_strategy == AuthStrategy::Keystone {
-        warnings.push(not_built(
-            S,
-            "auth_strategy",
-            "keystone",
-            r.origin(S, "auth_strategy"),
-            "keystone authentication is not built yet; falling back to noauth".to_string(),
-        ));
-    }
     if let Some(url) = &d.transport_url {
         warnings.push(not_built(
             S,
@@ -398,14 +390,17 @@ fn build_identity(r: &Reader<'_>, config: &mut Config, warnings: &mut Vec<Warnin
     if let Some(v) = r.read(S, "bind_port", parse_port)? {
         i.bind_port = v;
     }
-    if i.enabled == Some(true) {
-        warnings.push(not_built(
-            S,
-            "enabled",
-            "true",
-            r.origin(S, "enabled"),
-            "the built-in identity is not built yet; not started".to_string(),
-        ));
+    if let Some(v) = r.read(S, "token_expiration", |t| parse_int_as(t, 1, U32_MAX))? {
+        i.token_expiration = v;
+    }
+    if let Some(v) = r.read(S, "region_name", parse_name)? {
+        i.region_name = v;
+    }
+    if let Some(v) = r.read(S, "public_endpoint", parse_url)? {
+        i.public_endpoint = v;
+    }
+    if let Some(v) = r.read(S, "network_endpoint", parse_url)? {
+        i.network_endpoint = v;
     }
     Ok(())
 }
@@ -422,11 +417,52 @@ fn build_quotas(r: &Reader<'_>, config: &mut Config) -> Result<(), ConfigError> 
     Ok(())
 }
 
-fn build_keystone_authtoken(r: &Reader<'_>, config: &mut Config) {
+fn build_keystone_authtoken(r: &Reader<'_>, config: &mut Config) -> Result<(), ConfigError> {
     const S: &str = "keystone_authtoken";
+    let k = &mut config.keystone_authtoken;
     for known in known::KNOWN_KEYS.iter().filter(|k| k.section == S) {
         if let Some(value) = r.set(S, known.key) {
-            config.keystone_authtoken.options.insert(known.key.to_string(), value.text.clone());
+            k.options.insert(known.key.to_string(), value.text.clone());
         }
     }
+    if let Some(v) = r.read(S, "token_cache_time", |t| parse_int(t, -1, i64::from(u32::MAX)))? {
+        k.token_cache_time = v;
+    }
+    for key in ["www_authenticate_uri", "auth_uri", "auth_url"] {
+        r.read(S, key, parse_url)?;
+    }
+    if let Some(t) = r.read(S, "auth_type", |t| match t {
+        "password" | "v3password" => Ok(t.to_string()),
+        _ => Err(ValueError::new("only the password auth type is supported")),
+    })? {
+        let _ = t;
+    }
+    Ok(())
+}
+
+fn build_oslo_policy(r: &Reader<'_>, config: &mut Config) -> Result<(), ConfigError> {
+    if let Some(v) = r.read("oslo_policy", "policy_file", parse_name)? {
+        config.oslo_policy.policy_file = v;
+    }
+    Ok(())
+}
+
+/// A non-empty string.
+fn parse_name(t: &str) -> Result<String, ValueError> {
+    if t.is_empty() {
+        Err(ValueError::new("must not be empty"))
+    } else {
+        Ok(t.to_string())
+    }
+}
+
+/// An http(s) URL, or empty for unset.
+fn parse_url(t: &str) -> Result<Option<String>, ValueError> {
+    if t.is_empty() {
+        return Ok(None);
+    }
+    if !(t.starts_with("http://") || t.starts_with("https://")) || t.len() <= "https://".len() {
+        return Err(ValueError::new("expected an http:// or https:// URL"));
+    }
+    Ok(Some(t.trim_end_matches('/').to_string()))
 }

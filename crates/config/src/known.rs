@@ -50,7 +50,7 @@ const fn section_not_built(section: &'static str, key: &'static str, fallback: &
 }
 
 const NO_NOVA_NOTIFIER: &str = "there is no Nova notifier yet; ignored";
-const KEYSTONE_AUTHTOKEN: &str = "stored for the identity feature, which is not built yet; not used";
+const MEMCACHED: &str = "validated tokens are cached in each server's memory; memcached is not used";
 const NOVA: &str = "stored; there is no Nova notifier yet, not used";
 const GENEVE: &str = "the geneve type driver is not built; ignored";
 
@@ -181,18 +181,29 @@ pub static KNOWN_KEYS: &[KnownKey] = &[
     typed("identity", "enabled"),
     typed("identity", "bind_host"),
     typed("identity", "bind_port"),
-    // [keystone_authtoken]
-    section_not_built("keystone_authtoken", "auth_uri", KEYSTONE_AUTHTOKEN),
-    section_not_built("keystone_authtoken", "www_authenticate_uri", KEYSTONE_AUTHTOKEN),
-    section_not_built("keystone_authtoken", "auth_url", KEYSTONE_AUTHTOKEN),
-    section_not_built("keystone_authtoken", "memcached_servers", KEYSTONE_AUTHTOKEN),
-    section_not_built("keystone_authtoken", "auth_type", KEYSTONE_AUTHTOKEN),
-    section_not_built("keystone_authtoken", "project_domain_name", KEYSTONE_AUTHTOKEN),
-    section_not_built("keystone_authtoken", "user_domain_name", KEYSTONE_AUTHTOKEN),
-    section_not_built("keystone_authtoken", "project_name", KEYSTONE_AUTHTOKEN),
-    section_not_built("keystone_authtoken", "username", KEYSTONE_AUTHTOKEN),
-    section_not_built("keystone_authtoken", "password", KEYSTONE_AUTHTOKEN),
-    section_not_built("keystone_authtoken", "region_name", KEYSTONE_AUTHTOKEN),
+    typed("identity", "token_expiration"),
+    typed("identity", "region_name"),
+    typed("identity", "public_endpoint"),
+    typed("identity", "network_endpoint"),
+    // [keystone_authtoken]: the Keystone that validates tokens when the
+    // built-in identity is off (keystonemiddleware's options)
+    typed("keystone_authtoken", "www_authenticate_uri"),
+    typed("keystone_authtoken", "auth_uri"),
+    typed("keystone_authtoken", "auth_url"),
+    typed("keystone_authtoken", "auth_type"),
+    typed("keystone_authtoken", "project_domain_name"),
+    typed("keystone_authtoken", "project_domain_id"),
+    typed("keystone_authtoken", "user_domain_name"),
+    typed("keystone_authtoken", "user_domain_id"),
+    typed("keystone_authtoken", "project_name"),
+    typed("keystone_authtoken", "username"),
+    typed("keystone_authtoken", "password"),
+    typed("keystone_authtoken", "region_name"),
+    typed("keystone_authtoken", "token_cache_time"),
+    typed("keystone_authtoken", "http_connect_timeout"),
+    not_built("keystone_authtoken", "memcached_servers", MEMCACHED),
+    // [oslo_policy]
+    typed("oslo_policy", "policy_file"),
     // [nova]
     section_not_built("nova", "auth_url", NOVA),
     section_not_built("nova", "auth_type", NOVA),

@@ -184,7 +184,7 @@ fn agent_sections_warn_once_per_file_section() {
 }
 
 #[test]
-fn keystone_authtoken_and_nova_warn_once_per_section() {
+fn keystone_authtoken_is_used_and_nova_warns_once_per_section() {
     let loaded = loaded(
         "/etc/neutron/neutron.conf",
         "[DEFAULT]\nauth_strategy = noauth\n[keystone_authtoken]\nauth_url = http://ren3:35357\n\
@@ -192,15 +192,12 @@ fn keystone_authtoken_and_nova_warn_once_per_section() {
     );
     assert_eq!(
         warning_texts(&loaded),
-        [
-            "options in [keystone_authtoken] of /etc/neutron/neutron.conf: stored for the \
-             identity feature, which is not built yet; not used",
-            "options in [nova] of /etc/neutron/neutron.conf: stored; there is no Nova notifier \
-             yet, not used",
-        ]
+        ["options in [nova] of /etc/neutron/neutron.conf: stored; there is no Nova notifier \
+          yet, not used"]
     );
     assert_eq!(loaded.config.keystone_authtoken.get("username"), Some("neutron"));
     assert_eq!(loaded.config.keystone_authtoken.options.len(), 3);
+    assert_eq!(loaded.config.keystone_authtoken.token_cache_time, 300);
 }
 
 #[test]
@@ -215,8 +212,6 @@ fn not_built_keys_name_their_fallback() {
     assert_eq!(
         warning_texts(&loaded),
         [
-            "[DEFAULT] auth_strategy = keystone in /etc/neutron/neutron.conf:2: keystone \
-             authentication is not built yet; falling back to noauth",
             "[DEFAULT] service_plugins = router,metering in /etc/neutron/neutron.conf:3: \
              service plugin 'router' is not built yet, ignored",
             "[DEFAULT] service_plugins = router,metering in /etc/neutron/neutron.conf:3: \
@@ -246,15 +241,11 @@ fn warnings_are_deduplicated() {
 }
 
 #[test]
-fn defaults_have_no_file_and_warn_about_keystone() {
+fn defaults_have_no_file_and_no_warning() {
     let loaded = Loaded::defaults();
     assert!(loaded.files().is_empty());
     assert_eq!(loaded.config, crate::Config::default());
-    assert_eq!(
-        warning_texts(&loaded),
-        ["[DEFAULT] auth_strategy = keystone (default): keystone authentication is not built \
-          yet; falling back to noauth"]
-    );
+    assert!(warning_texts(&loaded).is_empty());
     let empty = load(&[], &[]).expect("no files");
     assert_eq!(empty.config, loaded.config);
     assert_eq!(empty.warnings, loaded.warnings);

@@ -306,11 +306,41 @@ pub struct IdentitySection {
     pub bind_host: IpAddr,
     /// Port it listens on.
     pub bind_port: u16,
+    /// Lifetime of a token, seconds (Keystone's `[token] expiration`).
+    pub token_expiration: u64,
+    /// The region of the catalog's endpoints.
+    pub region_name: String,
+    /// The identity URL in the catalog (`…/v3`); `None` = derived from the listener.
+    pub public_endpoint: Option<String>,
+    /// The network API URL in the catalog; `None` = derived from the API listener.
+    pub network_endpoint: Option<String>,
 }
 
 impl Default for IdentitySection {
     fn default() -> Self {
-        IdentitySection { enabled: None, bind_host: IpAddr::V4(Ipv4Addr::LOCALHOST), bind_port: 5000 }
+        IdentitySection {
+            enabled: None,
+            bind_host: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            bind_port: 5000,
+            token_expiration: 3600,
+            region_name: "RegionOne".into(),
+            public_endpoint: None,
+            network_endpoint: None,
+        }
+    }
+}
+
+/// `[oslo_policy]`: where the policy overrides are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OsloPolicySection {
+    /// The policy file (YAML or JSON); relative paths are looked up next to
+    /// the configuration files. A missing default file is not an error.
+    pub policy_file: String,
+}
+
+impl Default for OsloPolicySection {
+    fn default() -> Self {
+        OsloPolicySection { policy_file: "policy.yaml".into() }
     }
 }
 
@@ -335,10 +365,19 @@ impl Default for QuotasSection {
 }
 
 /// `[keystone_authtoken]`: the known options that are set, as strings.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeystoneAuthtokenSection {
-    /// Option name → value.
+    /// Option name → value, as set.
     pub options: BTreeMap<String, String>,
+    /// How long a validated token is trusted without asking Keystone
+    /// again, seconds (keystonemiddleware's default 300; -1 = no cache).
+    pub token_cache_time: i64,
+}
+
+impl Default for KeystoneAuthtokenSection {
+    fn default() -> Self {
+        KeystoneAuthtokenSection { options: BTreeMap::new(), token_cache_time: 300 }
+    }
 }
 
 impl KeystoneAuthtokenSection {
@@ -373,6 +412,8 @@ pub struct Config {
     pub keystone_authtoken: KeystoneAuthtokenSection,
     /// `[quotas]`.
     pub quotas: QuotasSection,
+    /// `[oslo_policy]`.
+    pub oslo_policy: OsloPolicySection,
 }
 
 #[cfg(test)]

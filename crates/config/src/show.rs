@@ -23,6 +23,7 @@ const SECTION_ORDER: &[&str] = &[
     "agent",
     "identity",
     "keystone_authtoken",
+    "oslo_policy",
     "quotas",
 ];
 
@@ -114,6 +115,10 @@ pub(crate) fn typed_fields(config: &Config) -> Vec<Field> {
         optional("identity", "enabled", i.enabled.map(|b| b.to_string()), json!(i.enabled)),
         field("identity", "bind_host", i.bind_host.to_string(), json!(i.bind_host.to_string())),
         field("identity", "bind_port", i.bind_port.to_string(), json!(i.bind_port)),
+        field("identity", "token_expiration", i.token_expiration.to_string(), json!(i.token_expiration)),
+        field("identity", "region_name", i.region_name.clone(), json!(i.region_name)),
+        optional("identity", "public_endpoint", i.public_endpoint.clone(), json!(i.public_endpoint)),
+        optional("identity", "network_endpoint", i.network_endpoint.clone(), json!(i.network_endpoint)),
     ]);
     let q = &config.quotas;
     fields.extend([
@@ -122,9 +127,13 @@ pub(crate) fn typed_fields(config: &Config) -> Vec<Field> {
         field("quotas", "quota_port", q.port.to_string(), json!(q.port)),
         field("quotas", "quota_rbac_policy", q.rbac_policy.to_string(), json!(q.rbac_policy)),
     ]);
-    for (key, value) in &config.keystone_authtoken.options {
+    let ka = &config.keystone_authtoken;
+    fields.push(field("keystone_authtoken", "token_cache_time", ka.token_cache_time.to_string(), json!(ka.token_cache_time)));
+    for (key, value) in ka.options.iter().filter(|(k, _)| k.as_str() != "token_cache_time") {
         fields.push(field("keystone_authtoken", key, value.clone(), json!(value)));
     }
+    let p = &config.oslo_policy.policy_file;
+    fields.push(field("oslo_policy", "policy_file", p.clone(), json!(p)));
     fields
 }
 

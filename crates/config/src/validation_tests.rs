@@ -305,14 +305,25 @@ fn identity_section_values() {
 }
 
 #[test]
-fn identity_enabled_is_not_built_yet() {
-    let ok = loaded(NEUTRON, "[DEFAULT]\nauth_strategy = noauth\n[identity]\nenabled = true\n");
-    assert_eq!(ok.config.identity.enabled, Some(true));
-    assert_eq!(
-        warning_texts(&ok),
-        [format!(
-            "[identity] enabled = true in {NEUTRON}:4: the built-in identity is not built yet; \
-             not started"
-        )]
+fn identity_and_keystone_authtoken_values_are_checked() {
+    let ok = loaded(
+        NEUTRON,
+        "[DEFAULT]\nauth_strategy = keystone\n[identity]\nenabled = true\ntoken_expiration = 60\n\
+         public_endpoint = http://controller:5000/v3/\n[keystone_authtoken]\ntoken_cache_time = 5\n",
     );
+    assert_eq!(ok.config.identity.enabled, Some(true));
+    assert_eq!(ok.config.identity.token_expiration, 60);
+    assert_eq!(ok.config.identity.public_endpoint.as_deref(), Some("http://controller:5000/v3"));
+    assert_eq!(ok.config.keystone_authtoken.token_cache_time, 5);
+    assert!(warning_texts(&ok).is_empty(), "{:?}", warning_texts(&ok));
+    for (text, key) in [
+        ("[identity]\ntoken_expiration = 0\n", "token_expiration"),
+        ("[identity]\npublic_endpoint = controller:5000\n", "public_endpoint"),
+        ("[keystone_authtoken]\nauth_url = ren3:35357\n", "auth_url"),
+        ("[keystone_authtoken]\ntoken_cache_time = soon\n", "token_cache_time"),
+        ("[keystone_authtoken]\nauth_type = token\n", "auth_type"),
+    ] {
+        let err = error(NEUTRON, text);
+        assert!(err.contains(key), "{text}: {err}");
+    }
 }

@@ -64,8 +64,8 @@ fn assert_server_warnings(loaded: &Loaded) {
     let n = neutron.display();
     let expected = [
         format!(
-            "[DEFAULT] auth_strategy = keystone in {n}:3: keystone authentication is not built \
-             yet; falling back to noauth"
+            "[keystone_authtoken] memcached_servers = ren3:11211 in {n}:24: validated tokens are \
+             cached in each server's memory; memcached is not used"
         ),
         format!(
             "[DEFAULT] service_plugins = router in {n}:5: service plugin 'router' is not built \
@@ -101,11 +101,6 @@ fn neutron_conf_and_ml2_conf_load() {
         texts(&loaded),
         [
             format!(
-                "[DEFAULT] auth_strategy = keystone in {}:3: keystone authentication is not \
-                 built yet; falling back to noauth",
-                n.display()
-            ),
-            format!(
                 "[DEFAULT] service_plugins = router in {}:5: service plugin 'router' is not \
                  built yet, ignored",
                 n.display()
@@ -137,8 +132,8 @@ fn neutron_conf_and_ml2_conf_load() {
                 n.display()
             ),
             format!(
-                "options in [keystone_authtoken] of {}: stored for the identity feature, which \
-                 is not built yet; not used",
+                "[keystone_authtoken] memcached_servers = ren3:11211 in {}:24: validated tokens \
+                 are cached in each server's memory; memcached is not used",
                 n.display()
             ),
             format!("options in [nova] of {}: stored; there is no Nova notifier yet, not used", n.display()),

@@ -6,6 +6,7 @@ pub mod context;
 pub mod core;
 pub mod error;
 pub mod ml2;
+pub mod policy;
 pub mod serve;
 pub mod settings;
 

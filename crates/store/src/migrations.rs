@@ -34,6 +34,11 @@ pub const MIGRATIONS: &[Migration] = &[
         description: "rbac policies",
         sql: include_str!("../migrations/sqlite/20261127000003_rbac.sql"),
     },
+    Migration {
+        version: 20261127000004,
+        description: "built-in identity",
+        sql: include_str!("../migrations/sqlite/20261127000004_identity.sql"),
+    },
 ];
 
 const LEDGER: &str = "CREATE TABLE IF NOT EXISTS neutrino_migrations (\

@@ -181,6 +181,8 @@ pub(crate) fn push_scope(sql: &mut Sql, dialect: Dialect, table: Table, scope: &
             sql.bind(dialect, SqlValue::Text(project.clone()));
             sql.push(")");
         }
+        // Identity records are read only through the identity's own checks.
+        _ => sql.push("1=0"),
     }
 }
 

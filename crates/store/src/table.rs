@@ -13,6 +13,22 @@ pub enum Table {
     Ports,
     /// `rbac_policies`
     RbacPolicies,
+    /// `identity_domains`
+    Domains,
+    /// `identity_projects`
+    Projects,
+    /// `identity_users`
+    Users,
+    /// `identity_roles`
+    Roles,
+    /// `identity_role_assignments`
+    RoleAssignments,
+    /// `identity_regions`
+    Regions,
+    /// `identity_services`
+    Services,
+    /// `identity_endpoints`
+    Endpoints,
 }
 
 impl Table {
@@ -23,7 +39,21 @@ impl Table {
             Table::Subnets => "subnets",
             Table::Ports => "ports",
             Table::RbacPolicies => "rbac_policies",
+            Table::Domains => "identity_domains",
+            Table::Projects => "identity_projects",
+            Table::Users => "identity_users",
+            Table::Roles => "identity_roles",
+            Table::RoleAssignments => "identity_role_assignments",
+            Table::Regions => "identity_regions",
+            Table::Services => "identity_services",
+            Table::Endpoints => "identity_endpoints",
         }
+    }
+
+    /// Whether the table belongs to the built-in identity (administered by
+    /// identity admins, never visible through a project scope).
+    pub fn is_identity(self) -> bool {
+        !matches!(self, Table::Networks | Table::Subnets | Table::Ports | Table::RbacPolicies)
     }
 
     /// The resource type name used in the tags table.
@@ -33,6 +63,14 @@ impl Table {
             Table::Subnets => "subnet",
             Table::Ports => "port",
             Table::RbacPolicies => "rbac_policy",
+            Table::Domains => "domain",
+            Table::Projects => "project",
+            Table::Users => "user",
+            Table::Roles => "role",
+            Table::RoleAssignments => "role_assignment",
+            Table::Regions => "region",
+            Table::Services => "service",
+            Table::Endpoints => "endpoint",
         }
     }
 
@@ -43,6 +81,13 @@ impl Table {
             Table::Subnets => &["project_id", "network_id", "name", "ip_version", "cidr"],
             Table::Ports => &["project_id", "network_id", "name", "mac_address", "device_id", "device_owner"],
             Table::RbacPolicies => &["project_id", "object_type", "object_id", "target_tenant", "action"],
+            Table::Domains => &["name", "enabled"],
+            Table::Projects | Table::Users => &["domain_id", "name", "enabled"],
+            Table::Roles => &["name"],
+            Table::RoleAssignments => &["project_id", "user_id", "role_id"],
+            Table::Regions => &["parent_region_id"],
+            Table::Services => &["type", "name", "enabled"],
+            Table::Endpoints => &["service_id", "region_id", "interface", "enabled"],
         }
     }
 
