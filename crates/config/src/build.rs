@@ -89,7 +89,7 @@ pub(crate) fn build(values: &Sections) -> Result<Built, ConfigError> {
     build_ml2(&reader, &mut config, &mut warnings)?;
     build_type_drivers(&reader, &mut config)?;
     build_agent(&reader, &mut config, &mut warnings)?;
-    build_identity(&reader, &mut config, &mut warnings)?;
+    build_identity(&reader, &mut config)?;
     build_keystone_authtoken(&reader, &mut config)?;
     build_oslo_policy(&reader, &mut config)?;
     build_quotas(&reader, &mut config)?;
@@ -378,7 +378,7 @@ fn build_agent(r: &Reader<'_>, config: &mut Config, warnings: &mut Vec<Warning>)
     Ok(())
 }
 
-fn build_identity(r: &Reader<'_>, config: &mut Config, warnings: &mut Vec<Warning>) -> Result<(), ConfigError> {
+fn build_identity(r: &Reader<'_>, config: &mut Config) -> Result<(), ConfigError> {
     const S: &str = "identity";
     let i = &mut config.identity;
     if let Some(v) = r.read(S, "enabled", parse_bool)? {

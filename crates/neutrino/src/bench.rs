@@ -17,6 +17,9 @@ pub struct BenchArgs {
     /// API to measure; default: an all-in-one started in-process on a temporary SQLite store.
     #[arg(long)]
     pub url: Option<String>,
+    /// A token for `--url` under keystone auth (`openstack token issue -f value -c id`).
+    #[arg(long, env = "OS_AUTH_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
     /// Concurrent clients.
     #[arg(long, default_value_t = 8)]
     pub concurrency: usize,
@@ -151,7 +154,12 @@ pub async fn run(args: BenchArgs) -> Result<ExitCode> {
             start_embedded(&dir).await?
         }
     };
-    let client = reqwest::Client::builder().pool_max_idle_per_host(args.concurrency * 2).build()?;
+    let mut headers = reqwest::header::HeaderMap::new();
+    if let Some(t) = &args.token {
+        headers.insert("x-auth-token", reqwest::header::HeaderValue::from_str(t).context("the token is not a header value")?);
+    }
+    let client =
+        reqwest::Client::builder().pool_max_idle_per_host(args.concurrency * 2).default_headers(headers).build()?;
     let api = Arc::new(format!("{base}/v2.0"));
     let c = args.concurrency;
     let mut rows = Vec::new();
@@ -270,7 +278,7 @@ async fn start_embedded(dir: &std::path::Path) -> Result<String> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.context("bind 127.0.0.1:0")?;
     let addr = listener.local_addr()?;
     tokio::spawn(async move {
-        let _ = neutrino_server::serve::serve(listener, Arc::new(plugin), std::future::pending()).await;
+        let _ = neutrino_server::serve::serve(listener, Arc::new(plugin), neutrino_server::api::Auth::Noauth, std::future::pending()).await;
     });
     Ok(format!("http://{addr}"))
 }

@@ -40,6 +40,9 @@ pub struct ListenArgs {
     /// Port to listen on (overrides [DEFAULT] bind_port; 0 picks a free one).
     #[arg(long = "bind-port")]
     pub bind_port: Option<u16>,
+    /// Port of the built-in identity (overrides [identity] bind_port; 0 picks a free one).
+    #[arg(long = "identity-bind-port")]
+    pub identity_bind_port: Option<u16>,
 }
 
 /// Subcommands.
@@ -64,6 +67,11 @@ pub enum Command {
     Db {
         #[command(subcommand)]
         action: DbAction,
+    },
+    /// The built-in identity.
+    Identity {
+        #[command(subcommand)]
+        action: IdentityAction,
     },
     /// Configuration tools.
     Config {
@@ -92,6 +100,39 @@ impl DbAction {
             DbAction::Upgrade(c) | DbAction::Current(c) | DbAction::Check(c) => c,
         }
     }
+}
+
+/// `neutrino identity …`
+#[derive(Debug, Clone, Subcommand)]
+pub enum IdentityAction {
+    /// Create (or keep) the default domain, the admin project and user, the roles admin, member and
+    /// reader, the region and the identity and network endpoints; sets the admin's password.
+    Bootstrap(BootstrapArgs),
+}
+
+/// `neutrino identity bootstrap` options (keystone-manage bootstrap's).
+#[derive(Debug, Clone, Args)]
+pub struct BootstrapArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// The admin user's password.
+    #[arg(long = "admin-password", alias = "bootstrap-password", env = "OS_BOOTSTRAP_PASSWORD")]
+    pub admin_password: String,
+    /// The admin user's name.
+    #[arg(long = "admin-username", alias = "bootstrap-username", default_value = "admin")]
+    pub admin_username: String,
+    /// The admin project's name.
+    #[arg(long = "project-name", alias = "bootstrap-project-name", default_value = "admin")]
+    pub project_name: String,
+    /// The region of the endpoints (default: [identity] region_name).
+    #[arg(long = "region-id", alias = "bootstrap-region-id")]
+    pub region_id: Option<String>,
+    /// The identity endpoint URL (default: [identity] public_endpoint, else from its listener).
+    #[arg(long = "identity-url", alias = "bootstrap-public-url")]
+    pub identity_url: Option<String>,
+    /// The network endpoint URL (default: [identity] network_endpoint, else from the API listener).
+    #[arg(long = "network-url")]
+    pub network_url: Option<String>,
 }
 
 /// Output format of `config show`.

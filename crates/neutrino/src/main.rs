@@ -2,6 +2,7 @@
 
 mod bench;
 mod cli;
+mod identity;
 mod run;
 
 use clap::Parser;

@@ -11,7 +11,7 @@ use neutrino_server::Plugin;
 use neutrino_store::{Store, StoreOptions};
 use tracing::{info, warn};
 
-use crate::cli::{Cli, Command, ConfigAction, ConfigArgs, DbAction, Format, ListenArgs};
+use crate::cli::{Cli, Command, ConfigAction, ConfigArgs, DbAction, Format, IdentityAction, ListenArgs};
 
 /// Logs to stderr; `--debug` or RUST_LOG for more.
 pub fn init_tracing(debug: bool) {
@@ -27,6 +27,17 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Server { config, listen } => serve(&config, &listen, Mode::Server).await,
         Command::AllInOne { config, listen } => serve(&config, &listen, Mode::AllInOne).await,
         Command::Db { action } => db(action).await,
+        Command::Identity { action: IdentityAction::Bootstrap(args) } => {
+            let loaded = load_config(&args.config)?;
+            report_warnings(&loaded);
+            let store = open_store(&loaded).await?;
+            if let Err(e) = store.check_schema().await {
+                bail!("{e}");
+            }
+            let result = crate::identity::bootstrap_command(store.clone(), &loaded.config, &args).await;
+            store.close().await;
+            result.map(|()| ExitCode::SUCCESS)
+        }
         Command::Config { action: ConfigAction::Show { config, format } } => {
             let loaded = load_config(&config)?;
             match format {
@@ -156,28 +167,78 @@ async fn serve(args: &ConfigArgs, listen: &ListenArgs, mode: Mode) -> Result<Exi
         }
     }
     let plugin = Plugin::from_config(store.clone(), &loaded.config).map_err(anyhow::Error::msg)?;
+    let config = &loaded.config;
     let default_host = match mode {
         Mode::AllInOne => IpAddr::V4(Ipv4Addr::LOCALHOST),
         Mode::Server => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
     };
-    let host = loaded.config.default.bind_host.unwrap_or(default_host);
-    let port = if listen.bind_port == Some(0) { 0 } else { loaded.config.default.bind_port };
+    let host = config.default.bind_host.unwrap_or(default_host);
+    let port = if listen.bind_port == Some(0) { 0 } else { config.default.bind_port };
     let listener = tokio::net::TcpListener::bind(SocketAddr::new(host, port))
         .await
         .with_context(|| format!("cannot listen on {host}:{port}"))?;
     let addr = listener.local_addr()?;
+
+    // The built-in identity: on by default in the all-in-one.
+    let identity_enabled = config.identity.enabled.unwrap_or(mode == Mode::AllInOne);
+    let mut identity = None;
+    if identity_enabled {
+        let id_port = listen.identity_bind_port.unwrap_or(config.identity.bind_port);
+        let id_listener = tokio::net::TcpListener::bind(SocketAddr::new(config.identity.bind_host, id_port))
+            .await
+            .with_context(|| format!("cannot listen on {}:{id_port} for the built-in identity", config.identity.bind_host))?;
+        let id_addr = id_listener.local_addr()?;
+        let service = crate::identity::open(store.clone(), config).await?;
+        let base = crate::identity::identity_base(config, id_addr);
+        if mode == Mode::AllInOne {
+            let network_url =
+                config.identity.network_endpoint.clone().unwrap_or_else(|| crate::identity::listener_url(addr));
+            if let Some(openrc) = crate::identity::first_start(&service, config, &base, &network_url).await? {
+                println!("Bootstrapped the built-in identity: the admin's credentials are in {}", openrc.display());
+            }
+        }
+        identity = Some((service, base, id_listener, id_addr));
+    }
+    let auth = crate::identity::auth(config, identity.as_ref().map(|(s, b, _, _)| (s, b.as_str())))?;
     info!(
         address = %addr,
         database = %store.url(),
         type_drivers = ?plugin.types.loaded(),
+        auth_strategy = %config.default.auth_strategy,
         "neutrino {} listening",
         if mode == Mode::AllInOne { "all-in-one" } else { "server" }
     );
-    println!("Neutrino API listening on http://{addr}/v2.0 (auth_strategy=noauth)");
-    neutrino_server::serve::serve(listener, Arc::new(plugin), shutdown_signal()).await?;
+
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|stop| *stop).await;
+    };
+    let mut servers = tokio::task::JoinSet::new();
+    if let Some((service, base, id_listener, id_addr)) = identity {
+        println!("Neutrino identity listening on http://{id_addr}/v3");
+        let router = neutrino_identity::api::router(neutrino_identity::api::IdentityApi { identity: service, base_url: base });
+        let done = stopped(stop_rx.clone());
+        servers.spawn(async move { axum::serve(id_listener, router).with_graceful_shutdown(done).await });
+    }
+    println!("Neutrino API listening on http://{addr}/v2.0 (auth_strategy={})", config.default.auth_strategy);
+    let done = stopped(stop_rx.clone());
+    let plugin = Arc::new(plugin);
+    servers.spawn(async move { neutrino_server::serve::serve(listener, plugin, auth, done).await });
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = stop_tx.send(true);
+    });
+    let mut result = Ok(());
+    while let Some(joined) = servers.join_next().await {
+        match joined {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => result = Err(anyhow::Error::new(e).context("a listener failed")),
+            Err(e) => result = Err(anyhow::Error::new(e).context("a listener task failed")),
+        }
+    }
     store.close().await;
     info!("stopped");
-    Ok(ExitCode::SUCCESS)
+    result.map(|()| ExitCode::SUCCESS)
 }
 
 async fn shutdown_signal() {

@@ -2,7 +2,7 @@
 //! Handlers parse the request into typed values and call the plugin; they
 //! do nothing else.
 
-mod auth;
+pub mod auth;
 mod error;
 mod extensions;
 pub mod listing;
@@ -17,6 +17,7 @@ use axum::routing::get;
 use axum::Router;
 use tower_http::trace::TraceLayer;
 
+pub use auth::Auth;
 pub use error::{ApiError, ApiResult};
 
 use crate::core::Plugin;
@@ -26,6 +27,8 @@ use crate::core::Plugin;
 pub struct AppState {
     /// The core plugin.
     pub plugin: Arc<Plugin>,
+    /// How callers are authenticated.
+    pub auth: Auth,
 }
 
 /// The API router (`/`, `/v2.0/…`, `/healthcheck`).
@@ -58,6 +61,7 @@ pub fn app(state: AppState) -> Router {
         )
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), auth::authenticate))
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .layer(axum::middleware::from_fn(request_id))
         .with_state(state)

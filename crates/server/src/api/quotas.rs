@@ -1,13 +1,13 @@
 //! `/v2.0/quotas`: show, defaults, details, update and reset of per-project limits.
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Extension, Path, State};
+use axum::http::StatusCode;
 use axum::Json;
 use neutrino_model::Fault;
 use serde_json::{json, Map, Value};
 
-use super::auth::noauth_context;
+use crate::context::RequestContext;
 use super::{ApiError, ApiResult, AppState};
 
 fn project(raw: &str) -> ApiResult<&str> {
@@ -18,8 +18,7 @@ fn project(raw: &str) -> ApiResult<&str> {
     Ok(p)
 }
 
-pub(crate) async fn list(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Json<Value>> {
-    let ctx = noauth_context(&headers);
+pub(crate) async fn list(State(state): State<AppState>, Extension(ctx): Extension<RequestContext>) -> ApiResult<Json<Value>> {
     let rows = state.plugin.quota_list(&ctx).await?;
     let quotas: Vec<Value> = rows
         .into_iter()
@@ -33,8 +32,7 @@ pub(crate) async fn list(State(state): State<AppState>, headers: HeaderMap) -> A
 }
 
 /// `GET /v2.0/quotas/tenant` and `/project`: the caller's own project.
-pub(crate) async fn own_project(Path(which): Path<String>, headers: HeaderMap) -> ApiResult<Json<Value>> {
-    let ctx = noauth_context(&headers);
+pub(crate) async fn own_project(Path(which): Path<String>, Extension(ctx): Extension<RequestContext>) -> ApiResult<Json<Value>> {
     match which.strip_suffix(".json").unwrap_or(&which) {
         "tenant" => Ok(Json(json!({"tenant": {"tenant_id": ctx.project_id}}))),
         "project" => Ok(Json(json!({"project": {"project_id": ctx.project_id}}))),
@@ -45,12 +43,11 @@ pub(crate) async fn own_project(Path(which): Path<String>, headers: HeaderMap) -
 pub(crate) async fn show(
     State(state): State<AppState>,
     Path(project_id): Path<String>,
-    headers: HeaderMap,
+    Extension(ctx): Extension<RequestContext>,
 ) -> ApiResult<Json<Value>> {
-    let ctx = noauth_context(&headers);
     let p = project(&project_id)?;
     if p == "tenant" || p == "project" {
-        return own_project(Path(project_id.clone()), headers).await;
+        return own_project(Path(project_id.clone()), Extension(ctx)).await;
     }
     Ok(Json(json!({ "quota": state.plugin.quota_show(&ctx, p).await? })))
 }
@@ -63,9 +60,8 @@ pub(crate) async fn defaults(State(state): State<AppState>, Path(project_id): Pa
 pub(crate) async fn details(
     State(state): State<AppState>,
     Path(project_id): Path<String>,
-    headers: HeaderMap,
+    Extension(ctx): Extension<RequestContext>,
 ) -> ApiResult<Json<Value>> {
-    let ctx = noauth_context(&headers);
     let details = state.plugin.quota_details(&ctx, project(&project_id)?).await?;
     let quota: Map<String, Value> = details
         .into_iter()
@@ -77,10 +73,9 @@ pub(crate) async fn details(
 pub(crate) async fn update(
     State(state): State<AppState>,
     Path(project_id): Path<String>,
-    headers: HeaderMap,
+    Extension(ctx): Extension<RequestContext>,
     body: Bytes,
 ) -> ApiResult<Json<Value>> {
-    let ctx = noauth_context(&headers);
     let mut body: Map<String, Value> = serde_json::from_slice(&body)
         .map_err(|e| ApiError(Fault::new(400, "MalformedRequestBody", format!("Malformed request body: {e}"))))?;
     let quota =
@@ -91,9 +86,8 @@ pub(crate) async fn update(
 pub(crate) async fn reset(
     State(state): State<AppState>,
     Path(project_id): Path<String>,
-    headers: HeaderMap,
+    Extension(ctx): Extension<RequestContext>,
 ) -> ApiResult<StatusCode> {
-    let ctx = noauth_context(&headers);
     state.plugin.quota_delete(&ctx, project(&project_id)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,14 +1,13 @@
 //! Handlers of `/v2.0/{networks,subnets,ports}[/{id}[/tags[/{tag}]]]`.
 
 use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Extension, Path, RawQuery, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use neutrino_model::fault::Resource;
 use neutrino_model::Fault;
 use serde_json::{Map, Value};
 
-use super::auth::noauth_context;
 use super::listing::{self, ListRequest};
 use super::versions::base_url;
 use super::{ApiError, ApiResult, AppState};
@@ -133,10 +132,9 @@ pub(crate) async fn list(
     State(state): State<AppState>,
     Path(collection): Path<String>,
     RawQuery(query): RawQuery,
-    headers: HeaderMap,
+    Extension(ctx): Extension<RequestContext>, headers: HeaderMap,
 ) -> ApiResult<Response> {
     let resource = resource_of(&collection)?;
-    let ctx = noauth_context(&headers);
     let req = listing::parse(resource, query.as_deref(), ctx.scope(), state.plugin.settings.pagination_max_limit)?;
     let (docs, more) = state.plugin.list(resource, &req.query).await?;
     let mut body = String::with_capacity(docs.iter().map(|d| d.len() + 1).sum::<usize>() + 64);
@@ -162,10 +160,9 @@ pub(crate) async fn show(
     State(state): State<AppState>,
     Path((collection, id)): Path<(String, String)>,
     RawQuery(query): RawQuery,
-    headers: HeaderMap,
+    Extension(ctx): Extension<RequestContext>,
 ) -> ApiResult<Response> {
     let resource = resource_of(&collection)?;
-    let ctx = noauth_context(&headers);
     let fields: Vec<String> = query
         .map(|q| {
             form_urlencoded::parse(q.as_bytes())
@@ -183,11 +180,10 @@ pub(crate) async fn show(
 pub(crate) async fn create(
     State(state): State<AppState>,
     Path(collection): Path<String>,
-    headers: HeaderMap,
+    Extension(ctx): Extension<RequestContext>,
     body: Bytes,
 ) -> ApiResult<Response> {
     let resource = resource_of(&collection)?;
-    let ctx = noauth_context(&headers);
     let mut body = match parse_body(&body)? {
         Value::Object(m) => m,
         _ => return Err(ApiError(Fault::bad_request("Body contains invalid data"))),
@@ -227,11 +223,10 @@ pub(crate) async fn create(
 pub(crate) async fn update(
     State(state): State<AppState>,
     Path((collection, id)): Path<(String, String)>,
-    headers: HeaderMap,
+    Extension(ctx): Extension<RequestContext>, headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Response> {
     let resource = resource_of(&collection)?;
-    let ctx = noauth_context(&headers);
     let revision = if_match(&headers)?;
     let mut body = match parse_body(&body)? {
         Value::Object(m) => m,
@@ -251,10 +246,9 @@ pub(crate) async fn update(
 pub(crate) async fn delete(
     State(state): State<AppState>,
     Path((collection, id)): Path<(String, String)>,
-    headers: HeaderMap,
+    Extension(ctx): Extension<RequestContext>, headers: HeaderMap,
 ) -> ApiResult<StatusCode> {
     let resource = resource_of(&collection)?;
-    let ctx = noauth_context(&headers);
     let revision = if_match(&headers)?;
     state.plugin.delete(&ctx, resource, strip_json(&id), revision).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -275,10 +269,9 @@ async fn current_tags(state: &AppState, ctx: &RequestContext, resource: Resource
 pub(crate) async fn tags_get(
     State(state): State<AppState>,
     Path((collection, id)): Path<(String, String)>,
-    headers: HeaderMap,
+    Extension(ctx): Extension<RequestContext>,
 ) -> ApiResult<Response> {
     let resource = resource_of(&collection)?;
-    let ctx = noauth_context(&headers);
     let tags = current_tags(&state, &ctx, resource, &id).await?;
     Ok(json_response(StatusCode::OK, serde_json::json!({ "tags": tags }).to_string()))
 }
@@ -305,41 +298,39 @@ async fn set_tags(
     state: AppState,
     collection: &str,
     id: &str,
-    headers: &HeaderMap,
+    ctx: &RequestContext,
     body: &Bytes,
     change: fn(Vec<String>) -> TagTarget,
 ) -> ApiResult<Response> {
     let resource = resource_of(collection)?;
-    let ctx = noauth_context(headers);
-    let tags = state.plugin.change_tags(&ctx, resource, id, change(tag_list(body)?)).await?;
+    let tags = state.plugin.change_tags(ctx, resource, id, change(tag_list(body)?)).await?;
     Ok(json_response(StatusCode::OK, serde_json::json!({ "tags": tags }).to_string()))
 }
 
 pub(crate) async fn tags_replace(
     State(state): State<AppState>,
     Path((collection, id)): Path<(String, String)>,
-    headers: HeaderMap,
+    Extension(ctx): Extension<RequestContext>,
     body: Bytes,
 ) -> ApiResult<Response> {
-    set_tags(state, &collection, &id, &headers, &body, TagTarget::ReplaceAll).await
+    set_tags(state, &collection, &id, &ctx, &body, TagTarget::ReplaceAll).await
 }
 
 pub(crate) async fn tags_add(
     State(state): State<AppState>,
     Path((collection, id)): Path<(String, String)>,
-    headers: HeaderMap,
+    Extension(ctx): Extension<RequestContext>,
     body: Bytes,
 ) -> ApiResult<Response> {
-    set_tags(state, &collection, &id, &headers, &body, TagTarget::AddAll).await
+    set_tags(state, &collection, &id, &ctx, &body, TagTarget::AddAll).await
 }
 
 pub(crate) async fn tags_clear(
     State(state): State<AppState>,
     Path((collection, id)): Path<(String, String)>,
-    headers: HeaderMap,
+    Extension(ctx): Extension<RequestContext>,
 ) -> ApiResult<StatusCode> {
     let resource = resource_of(&collection)?;
-    let ctx = noauth_context(&headers);
     state.plugin.change_tags(&ctx, resource, &id, TagTarget::RemoveAll).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -347,10 +338,9 @@ pub(crate) async fn tags_clear(
 pub(crate) async fn tag_check(
     State(state): State<AppState>,
     Path((collection, id, tag)): Path<(String, String, String)>,
-    headers: HeaderMap,
+    Extension(ctx): Extension<RequestContext>,
 ) -> ApiResult<StatusCode> {
     let resource = resource_of(&collection)?;
-    let ctx = noauth_context(&headers);
     if current_tags(&state, &ctx, resource, &id).await?.contains(&tag) {
         Ok(StatusCode::NO_CONTENT)
     } else {
@@ -361,10 +351,9 @@ pub(crate) async fn tag_check(
 pub(crate) async fn tag_add(
     State(state): State<AppState>,
     Path((collection, id, tag)): Path<(String, String, String)>,
-    headers: HeaderMap,
+    Extension(ctx): Extension<RequestContext>,
 ) -> ApiResult<StatusCode> {
     let resource = resource_of(&collection)?;
-    let ctx = noauth_context(&headers);
     state.plugin.change_tags(&ctx, resource, &id, TagTarget::Add(tag)).await?;
     Ok(StatusCode::CREATED)
 }
@@ -372,10 +361,9 @@ pub(crate) async fn tag_add(
 pub(crate) async fn tag_remove(
     State(state): State<AppState>,
     Path((collection, id, tag)): Path<(String, String, String)>,
-    headers: HeaderMap,
+    Extension(ctx): Extension<RequestContext>,
 ) -> ApiResult<StatusCode> {
     let resource = resource_of(&collection)?;
-    let ctx = noauth_context(&headers);
     state.plugin.change_tags(&ctx, resource, &id, TagTarget::Remove(tag)).await?;
     Ok(StatusCode::NO_CONTENT)
 }

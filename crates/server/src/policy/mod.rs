@@ -167,8 +167,9 @@ impl Policy {
             Check::True => true,
             Check::False => false,
             Check::Rule(name) => self.rules.get(name).is_some_and(|rule| self.check(&rule.check, creds, target)),
-            Check::Role(role) => render(role, target)
-                .is_some_and(|role| creds.roles.iter().any(|held| held.eq_ignore_ascii_case(&role))),
+            Check::Role(role) => {
+                render(role, target).is_some_and(|role| creds.roles.iter().any(|held| held.eq_ignore_ascii_case(&role)))
+            }
             Check::Generic { kind, value } => render(value, target).is_some_and(|value| match kind {
                 Kind::Literal(literal) => *literal == value,
                 Kind::Credential(key) => creds.matches(key, &value),
@@ -216,7 +217,11 @@ fn find_cycle(rules: &HashMap<String, Rule>) -> Option<&str> {
         Visiting,
         Done,
     }
-    fn visit<'a>(name: &'a str, rules: &'a HashMap<String, Rule>, marks: &mut HashMap<&'a str, Mark>) -> Option<&'a str> {
+    fn visit<'a>(
+        name: &'a str,
+        rules: &'a HashMap<String, Rule>,
+        marks: &mut HashMap<&'a str, Mark>,
+    ) -> Option<&'a str> {
         match marks.get(name) {
             Some(Mark::Done) => return None,
             Some(Mark::Visiting) => return Some(name),

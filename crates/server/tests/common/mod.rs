@@ -79,7 +79,7 @@ impl Server {
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let p = plugin.clone();
         tokio::spawn(async move {
-            neutrino_server::serve::serve(listener, p, async {
+            neutrino_server::serve::serve(listener, p, neutrino_server::api::Auth::Noauth, async {
                 let _ = rx.await;
             })
             .await
