@@ -67,6 +67,10 @@ network_vlan_ranges = physnet1:100:199
 
 [ml2_type_vxlan]
 vni_ranges = 1:65535
+
+[identity]
+# noauth: the built-in identity is not needed (test_identity_cli.py runs one)
+enabled = false
 """
 
 VLAN_RANGE = range(100, 200)

@@ -155,7 +155,7 @@ mod tests {
             methods: vec!["password".into()],
             issued_at: 100,
             expires_at: 3700,
-            audit_ids: vec![new_audit_id()],
+            audit_ids: vec!["a1".into()],
         }
     }
 
