@@ -128,7 +128,12 @@ pub(crate) fn typed_fields(config: &Config) -> Vec<Field> {
         field("quotas", "quota_rbac_policy", q.rbac_policy.to_string(), json!(q.rbac_policy)),
     ]);
     let ka = &config.keystone_authtoken;
-    fields.push(field("keystone_authtoken", "token_cache_time", ka.token_cache_time.to_string(), json!(ka.token_cache_time)));
+    fields.push(field(
+        "keystone_authtoken",
+        "token_cache_time",
+        ka.token_cache_time.to_string(),
+        json!(ka.token_cache_time),
+    ));
     for (key, value) in ka.options.iter().filter(|(k, _)| k.as_str() != "token_cache_time") {
         fields.push(field("keystone_authtoken", key, value.clone(), json!(value)));
     }

@@ -109,7 +109,9 @@ impl Identity {
     pub async fn delete_domain(&self, id: &str) -> IdentityResult<()> {
         let d: Domain = self.show(id).await?;
         if d.enabled {
-            return Err(IdentityError::Forbidden(format!("Cannot delete domain {id}: it is enabled; disable it first.")));
+            return Err(IdentityError::Forbidden(format!(
+                "Cannot delete domain {id}: it is enabled; disable it first."
+            )));
         }
         self.delete_record::<Domain>(id).await
     }
@@ -342,9 +344,9 @@ impl Identity {
         }
         Self::get::<Service>(tx, &e.service_id).await?;
         if let Some(region) = &e.region_id {
-            Self::get::<Region>(tx, region).await.map_err(|_| {
-                IdentityError::Validation(format!("Region {region} does not exist: create it first."))
-            })?;
+            Self::get::<Region>(tx, region)
+                .await
+                .map_err(|_| IdentityError::Validation(format!("Region {region} does not exist: create it first.")))?;
         }
         Ok(())
     }

@@ -261,8 +261,11 @@ impl Identity {
                 if roles.is_empty() {
                     return Ok(None);
                 }
-                body.project =
-                    Some(Scoped { id: project.id, name: project.name, domain: IdName { id: domain.id, name: domain.name } });
+                body.project = Some(Scoped {
+                    id: project.id,
+                    name: project.name,
+                    domain: IdName { id: domain.id, name: domain.name },
+                });
                 body.roles = Some(roles);
                 body.catalog = Some(Self::catalog(db).await?);
             }
@@ -302,46 +305,47 @@ impl Identity {
         let mut methods: Vec<String> = Vec::new();
         let mut audit_ids = vec![token::new_audit_id()];
         let mut expires_at = now + self.settings.token_expiration;
-        let user = if req.identity.methods.iter().any(|m| m == "password") {
-            let cred = req.identity.password.as_ref().ok_or_else(|| {
-                IdentityError::Validation("The password method needs auth.identity.password.".into())
-            })?;
-            let user = match Self::resolve_user(&mut db, &cred.user).await {
-                Ok(u) => u,
-                Err(IdentityError::NotFound { .. }) => return Err(unauthorized()),
-                Err(e) => return Err(e),
+        let user =
+            if req.identity.methods.iter().any(|m| m == "password") {
+                let cred = req.identity.password.as_ref().ok_or_else(|| {
+                    IdentityError::Validation("The password method needs auth.identity.password.".into())
+                })?;
+                let user = match Self::resolve_user(&mut db, &cred.user).await {
+                    Ok(u) => u,
+                    Err(IdentityError::NotFound { .. }) => return Err(unauthorized()),
+                    Err(e) => return Err(e),
+                };
+                let hash = db.password_hash(&user.id).await?;
+                let given = cred.user.password.as_deref().unwrap_or("");
+                let ok = match hash {
+                    Some(h) => crate::password::verify(&h, given).await,
+                    None => false,
+                };
+                if !ok {
+                    tracing::info!(user = %user.id, "authentication failed: wrong password");
+                    return Err(unauthorized());
+                }
+                methods.push("password".into());
+                user
+            } else if req.identity.methods.iter().any(|m| m == "token") {
+                let t = req.identity.token.as_ref().ok_or_else(|| {
+                    IdentityError::Validation("The token method needs auth.identity.token.id.".into())
+                })?;
+                let valid = self.validate(&t.id).await.map_err(|e| match e {
+                    IdentityError::NotFound { .. } => unauthorized(),
+                    other => other,
+                })?;
+                methods.extend(valid.payload.methods.iter().cloned());
+                methods.push("token".into());
+                audit_ids.push(valid.payload.audit_ids.first().cloned().unwrap_or_default());
+                expires_at = valid.payload.expires_at;
+                Self::get::<User>(&mut db, &valid.payload.user_id).await.map_err(|_| unauthorized())?
+            } else {
+                return Err(IdentityError::Unauthorized(format!(
+                    "Unsupported authentication method: {}.",
+                    req.identity.methods.join(", ")
+                )));
             };
-            let hash = db.password_hash(&user.id).await?;
-            let given = cred.user.password.as_deref().unwrap_or("");
-            let ok = match hash {
-                Some(h) => crate::password::verify(&h, given).await,
-                None => false,
-            };
-            if !ok {
-                tracing::info!(user = %user.id, "authentication failed: wrong password");
-                return Err(unauthorized());
-            }
-            methods.push("password".into());
-            user
-        } else if req.identity.methods.iter().any(|m| m == "token") {
-            let t = req.identity.token.as_ref().ok_or_else(|| {
-                IdentityError::Validation("The token method needs auth.identity.token.id.".into())
-            })?;
-            let valid = self.validate(&t.id).await.map_err(|e| match e {
-                IdentityError::NotFound { .. } => unauthorized(),
-                other => other,
-            })?;
-            methods.extend(valid.payload.methods.iter().cloned());
-            methods.push("token".into());
-            audit_ids.push(valid.payload.audit_ids.first().cloned().unwrap_or_default());
-            expires_at = valid.payload.expires_at;
-            Self::get::<User>(&mut db, &valid.payload.user_id).await.map_err(|_| unauthorized())?
-        } else {
-            return Err(IdentityError::Unauthorized(format!(
-                "Unsupported authentication method: {}.",
-                req.identity.methods.join(", ")
-            )));
-        };
         let domain = Self::get::<Domain>(&mut db, &user.domain_id).await?;
         if !user.enabled || !domain.enabled {
             return Err(unauthorized());
@@ -355,7 +359,12 @@ impl Identity {
         Ok((token, body))
     }
 
-    async fn scope_for(&self, db: &mut impl Docs, user: &User, scope: Option<&AuthScope>) -> IdentityResult<TokenScope> {
+    async fn scope_for(
+        &self,
+        db: &mut impl Docs,
+        user: &User,
+        scope: Option<&AuthScope>,
+    ) -> IdentityResult<TokenScope> {
         let Some(scope) = scope else {
             // As Keystone: no scope asked, the user's default project if
             // they have a role there.

@@ -58,14 +58,15 @@ impl Identity {
     /// Runs the bootstrap.
     pub async fn bootstrap(&self, b: &Bootstrap) -> IdentityResult<BootstrapReport> {
         let mut report = BootstrapReport::default();
-        if self.list_records::<Domain>(vec![eq("name", SqlValue::Text(DEFAULT_DOMAIN_NAME.into()))]).await?.is_empty()
-        {
+        if self.list_records::<Domain>(vec![eq("name", SqlValue::Text(DEFAULT_DOMAIN_NAME.into()))]).await?.is_empty() {
             let d = obj(json!({"id": DEFAULT_DOMAIN_ID, "name": DEFAULT_DOMAIN_NAME,
                 "description": "The default domain"}));
             self.create_domain_with_id(d).await?;
             report.created.push(format!("domain {DEFAULT_DOMAIN_NAME}"));
         }
-        let by_name = |name: &str| vec![eq("domain_id", SqlValue::Text(DEFAULT_DOMAIN_ID.into())), eq("name", SqlValue::Text(name.into()))];
+        let by_name = |name: &str| {
+            vec![eq("domain_id", SqlValue::Text(DEFAULT_DOMAIN_ID.into())), eq("name", SqlValue::Text(name.into()))]
+        };
         let project = match self.list_records::<Project>(by_name(&b.project_name)).await?.into_iter().next() {
             Some(p) => p,
             None => {
@@ -99,7 +100,8 @@ impl Identity {
             }
         }
         if let Some(role) = admin_role {
-            self.grant(&Assignment { project_id: project.id.clone(), user_id: user.id.clone(), role_id: role.id }).await?;
+            self.grant(&Assignment { project_id: project.id.clone(), user_id: user.id.clone(), role_id: role.id })
+                .await?;
         }
         if self.list_records::<Region>(vec![eq("id", SqlValue::Text(b.region_id.clone()))]).await?.is_empty() {
             report.created.push(format!("region {}", b.region_id));
@@ -111,7 +113,8 @@ impl Identity {
         ] {
             if self.list_records::<Service>(vec![eq("type", SqlValue::Text(kind.into()))]).await?.is_empty() {
                 report.created.push(format!("service {name}"));
-                let s = self.create_service(&obj(json!({"type": kind, "name": name, "description": description}))).await?;
+                let s =
+                    self.create_service(&obj(json!({"type": kind, "name": name, "description": description}))).await?;
                 for interface in ["public", "internal", "admin"] {
                     self.create_endpoint(&obj(json!({"service_id": s.id, "interface": interface, "url": url,
                         "region_id": b.region_id})))
@@ -145,7 +148,10 @@ impl Identity {
         let mut changed = 0;
         for (kind, name, url) in [("identity", "keystone", identity_url), ("network", "neutron", network_url)] {
             let services = self
-                .list_records::<Service>(vec![eq("type", SqlValue::Text(kind.into())), eq("name", SqlValue::Text(name.into()))])
+                .list_records::<Service>(vec![
+                    eq("type", SqlValue::Text(kind.into())),
+                    eq("name", SqlValue::Text(name.into())),
+                ])
                 .await?;
             for s in services {
                 for e in self.list_records::<Endpoint>(vec![eq("service_id", SqlValue::Text(s.id))]).await? {

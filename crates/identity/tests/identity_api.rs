@@ -34,7 +34,8 @@ const ADMIN_PASSWORD: &str = "s3cret-admin";
 async fn start(token_expiration: i64) -> Ks {
     let dir = std::env::temp_dir().join(format!("neutrino-identity-test-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&dir).unwrap();
-    let store = Store::open(&format!("sqlite:///{}", dir.join("db").display()), &StoreOptions::default()).await.unwrap();
+    let store =
+        Store::open(&format!("sqlite:///{}", dir.join("db").display()), &StoreOptions::default()).await.unwrap();
     store.upgrade().await.unwrap();
     let identity = Arc::new(Identity::open(store, IdentitySettings { token_expiration }).await.unwrap());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -69,7 +70,14 @@ fn password_auth(user: &str, password: &str, project: Option<&str>) -> Value {
 }
 
 impl Ks {
-    async fn call(&self, method: &str, path: &str, token: Option<&str>, subject: Option<&str>, body: Option<Value>) -> Resp {
+    async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        subject: Option<&str>,
+        body: Option<Value>,
+    ) -> Resp {
         let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
         let mut r = self.client.request(m, format!("{}{}", self.base, path));
         if let Some(t) = token {
@@ -110,8 +118,12 @@ impl Ks {
         assert_eq!(p.status, 201, "{}", p.body);
         let pid = p.body["project"]["id"].as_str().unwrap().to_string();
         let u = self
-            .admin("POST", "/v3/users", Some(json!({"user": {"name": user, "password": password,
-                "default_project_id": pid, "email": format!("{user}@example.org")}})))
+            .admin(
+                "POST",
+                "/v3/users",
+                Some(json!({"user": {"name": user, "password": password,
+                "default_project_id": pid, "email": format!("{user}@example.org")}})),
+            )
             .await;
         assert_eq!(u.status, 201, "{}", u.body);
         assert!(u.body["user"].get("password").is_none(), "no password in {}", u.body);
@@ -151,7 +163,8 @@ async fn versions_and_admin_token_body() {
     assert_eq!(t["audit_ids"].as_array().unwrap().len(), 1);
     let catalog = t["catalog"].as_array().unwrap();
     let network = catalog.iter().find(|s| s["type"] == "network").unwrap();
-    let mut interfaces: Vec<&str> = network["endpoints"].as_array().unwrap().iter().map(|e| e["interface"].as_str().unwrap()).collect();
+    let mut interfaces: Vec<&str> =
+        network["endpoints"].as_array().unwrap().iter().map(|e| e["interface"].as_str().unwrap()).collect();
     interfaces.sort();
     assert_eq!(interfaces, ["admin", "internal", "public"]);
     assert_eq!(network["endpoints"][0]["region_id"], "RegionOne");
@@ -290,19 +303,31 @@ async fn records_conflicts_and_grants() {
     assert_eq!(s.status, 201);
     let sid = s.body["service"]["id"].as_str().unwrap().to_string();
     let e = ks
-        .admin("POST", "/v3/endpoints", Some(json!({"endpoint": {"service_id": sid, "interface": "public",
-            "url": "http://dns:9001", "region": "RegionOne"}})))
+        .admin(
+            "POST",
+            "/v3/endpoints",
+            Some(json!({"endpoint": {"service_id": sid, "interface": "public",
+            "url": "http://dns:9001", "region": "RegionOne"}})),
+        )
         .await;
     assert_eq!(e.status, 201, "{}", e.body);
     assert_eq!(e.body["endpoint"]["region_id"], "RegionOne");
     let badif = ks
-        .admin("POST", "/v3/endpoints", Some(json!({"endpoint": {"service_id": sid, "interface": "private",
-            "url": "http://dns:9001"}})))
+        .admin(
+            "POST",
+            "/v3/endpoints",
+            Some(json!({"endpoint": {"service_id": sid, "interface": "private",
+            "url": "http://dns:9001"}})),
+        )
         .await;
     assert_eq!(badif.status, 400);
     let noregion = ks
-        .admin("POST", "/v3/endpoints", Some(json!({"endpoint": {"service_id": sid, "interface": "public",
-            "url": "http://dns:9001", "region_id": "Mars"}})))
+        .admin(
+            "POST",
+            "/v3/endpoints",
+            Some(json!({"endpoint": {"service_id": sid, "interface": "public",
+            "url": "http://dns:9001", "region_id": "Mars"}})),
+        )
         .await;
     assert_eq!(noregion.status, 400);
     let t = ks.auth(password_auth("admin", ADMIN_PASSWORD, Some("admin"))).await;

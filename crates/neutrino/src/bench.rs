@@ -156,7 +156,10 @@ pub async fn run(args: BenchArgs) -> Result<ExitCode> {
     };
     let mut headers = reqwest::header::HeaderMap::new();
     if let Some(t) = &args.token {
-        headers.insert("x-auth-token", reqwest::header::HeaderValue::from_str(t).context("the token is not a header value")?);
+        headers.insert(
+            "x-auth-token",
+            reqwest::header::HeaderValue::from_str(t).context("the token is not a header value")?,
+        );
     }
     let client =
         reqwest::Client::builder().pool_max_idle_per_host(args.concurrency * 2).default_headers(headers).build()?;
@@ -278,7 +281,13 @@ async fn start_embedded(dir: &std::path::Path) -> Result<String> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.context("bind 127.0.0.1:0")?;
     let addr = listener.local_addr()?;
     tokio::spawn(async move {
-        let _ = neutrino_server::serve::serve(listener, Arc::new(plugin), neutrino_server::api::Auth::Noauth, std::future::pending()).await;
+        let _ = neutrino_server::serve::serve(
+            listener,
+            Arc::new(plugin),
+            neutrino_server::api::Auth::Noauth,
+            std::future::pending(),
+        )
+        .await;
     });
     Ok(format!("http://{addr}"))
 }

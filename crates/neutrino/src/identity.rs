@@ -68,7 +68,9 @@ pub fn auth(config: &Config, builtin: Option<(&Arc<Identity>, &str)>) -> Result<
     let auth_url = auth_url.trim_end_matches('/');
     let auth_url = if auth_url.ends_with("/v3") { auth_url.to_string() } else { format!("{auth_url}/v3") };
     let need = |key: &str| {
-        k.get(key).map(str::to_string).with_context(|| format!("auth_strategy = keystone needs [keystone_authtoken] {key}"))
+        k.get(key)
+            .map(str::to_string)
+            .with_context(|| format!("auth_strategy = keystone needs [keystone_authtoken] {key}"))
     };
     let settings = RemoteSettings {
         auth_url: auth_url.clone(),

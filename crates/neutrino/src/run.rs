@@ -184,9 +184,10 @@ async fn serve(args: &ConfigArgs, listen: &ListenArgs, mode: Mode) -> Result<Exi
     let mut identity = None;
     if identity_enabled {
         let id_port = listen.identity_bind_port.unwrap_or(config.identity.bind_port);
-        let id_listener = tokio::net::TcpListener::bind(SocketAddr::new(config.identity.bind_host, id_port))
-            .await
-            .with_context(|| format!("cannot listen on {}:{id_port} for the built-in identity", config.identity.bind_host))?;
+        let id_listener =
+            tokio::net::TcpListener::bind(SocketAddr::new(config.identity.bind_host, id_port)).await.with_context(
+                || format!("cannot listen on {}:{id_port} for the built-in identity", config.identity.bind_host),
+            )?;
         let id_addr = id_listener.local_addr()?;
         let service = crate::identity::open(store.clone(), config).await?;
         let base = crate::identity::identity_base(config, id_addr);
@@ -216,7 +217,8 @@ async fn serve(args: &ConfigArgs, listen: &ListenArgs, mode: Mode) -> Result<Exi
     let mut servers = tokio::task::JoinSet::new();
     if let Some((service, base, id_listener, id_addr)) = identity {
         println!("Neutrino identity listening on http://{id_addr}/v3");
-        let router = neutrino_identity::api::router(neutrino_identity::api::IdentityApi { identity: service, base_url: base });
+        let router =
+            neutrino_identity::api::router(neutrino_identity::api::IdentityApi { identity: service, base_url: base });
         let done = stopped(stop_rx.clone());
         servers.spawn(async move { axum::serve(id_listener, router).with_graceful_shutdown(done).await });
     }

@@ -97,13 +97,69 @@ fn a_bad_value_names_file_section_and_key() {
     assert!(err.contains("ml2.ini:2") && err.contains("[ml2_type_vxlan]") && err.contains("vni_ranges"), "{err}");
 }
 
-fn wait_for_url(child: &mut Child) -> String {
+/// The stdout lines up to the API's "listening" line, and the API root URL.
+fn wait_for_url_lines(child: &mut Child) -> (String, Vec<String>) {
     let stdout = child.stdout.take().unwrap();
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).unwrap();
-    let url =
-        line.split_whitespace().find(|w| w.starts_with("http://")).unwrap_or_else(|| panic!("no URL in {line:?}"));
-    url.trim_end_matches("/v2.0").to_string()
+    let mut reader = BufReader::new(stdout);
+    let mut lines = Vec::new();
+    loop {
+        let mut line = String::new();
+        assert!(reader.read_line(&mut line).unwrap() > 0, "stdout ended: {lines:?}");
+        lines.push(line.trim_end().to_string());
+        if line.contains("API listening") {
+            let url = line.split_whitespace().find(|w| w.starts_with("http://")).unwrap();
+            return (url.trim_end_matches("/v2.0").to_string(), lines);
+        }
+    }
+}
+
+fn wait_for_url(child: &mut Child) -> String {
+    wait_for_url_lines(child).0
+}
+
+/// A request with optional headers and JSON body: (status, headers, body).
+fn call(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Option<serde_json::Value>,
+) -> (u16, reqwest::header::HeaderMap, String) {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let mut r = reqwest::Client::new().request(reqwest::Method::from_bytes(method.as_bytes()).unwrap(), url);
+        for (k, v) in headers {
+            r = r.header(*k, *v);
+        }
+        if let Some(b) = body {
+            r = r.json(&b);
+        }
+        let resp = r.send().await.unwrap();
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        (status, headers, resp.text().await.unwrap())
+    })
+}
+
+/// `export KEY=value` lines of an openrc file.
+fn openrc(path: &Path) -> std::collections::HashMap<String, String> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.strip_prefix("export "))
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// A token for the openrc's user and project.
+fn token_from(env: &std::collections::HashMap<String, String>) -> String {
+    let body = serde_json::json!({"auth": {
+        "identity": {"methods": ["password"], "password": {"user": {"name": env["OS_USERNAME"],
+            "domain": {"name": env["OS_USER_DOMAIN_NAME"]}, "password": env["OS_PASSWORD"]}}},
+        "scope": {"project": {"name": env["OS_PROJECT_NAME"], "domain": {"name": env["OS_PROJECT_DOMAIN_NAME"]}}}}});
+    let (status, headers, text) = call("POST", &format!("{}/auth/tokens", env["OS_AUTH_URL"]), &[], Some(body));
+    assert_eq!(status, 201, "{text}");
+    headers["x-subject-token"].to_str().unwrap().to_string()
 }
 
 fn get(url: &str) -> (u16, String) {
@@ -136,8 +192,13 @@ fn db_commands_and_server_schema_gate() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("empty"));
     let out = bin().args(["db", "check", "--state-dir", state]).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
-    let out =
-        bin().args(["server", "--state-dir", state, "--bind-host", "127.0.0.1", "--bind-port", "0"]).output().unwrap();
+    let noauth = dir.0.join("noauth.conf");
+    std::fs::write(&noauth, "[DEFAULT]\nauth_strategy = noauth\n").unwrap();
+    let noauth = noauth.to_str().unwrap();
+    let out = bin()
+        .args(["server", "--state-dir", state, "--config-file", noauth, "--bind-host", "127.0.0.1", "--bind-port", "0"])
+        .output()
+        .unwrap();
     assert!(!out.status.success(), "server refuses an empty schema");
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("neutrino db upgrade"),
@@ -151,8 +212,15 @@ fn db_commands_and_server_schema_gate() {
     let out = bin().args(["db", "current", "--state-dir", state]).output().unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).contains("(head)"));
 
+    // keystone (the default) without the built-in identity needs a Keystone to ask.
+    let out =
+        bin().args(["server", "--state-dir", state, "--bind-host", "127.0.0.1", "--bind-port", "0"]).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("[keystone_authtoken] auth_url") && err.contains("[identity] enabled"), "{err}");
+
     let mut child = bin()
-        .args(["server", "--state-dir", state, "--bind-host", "127.0.0.1", "--bind-port", "0"])
+        .args(["server", "--state-dir", state, "--config-file", noauth, "--bind-host", "127.0.0.1", "--bind-port", "0"])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -163,19 +231,91 @@ fn db_commands_and_server_schema_gate() {
 }
 
 #[test]
-fn all_in_one_serves_on_a_fresh_state_dir() {
+fn all_in_one_bootstraps_identity_and_writes_openrc() {
     let dir = Dir::new("aio");
     let mut child = bin()
-        .args(["all-in-one", "--bind-port", "0", "--state-dir"])
+        .args(["all-in-one", "--bind-port", "0", "--identity-bind-port", "0", "--state-dir"])
         .arg(&dir.0)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let base = wait_for_url(&mut child);
+    let (base, lines) = wait_for_url_lines(&mut child);
     assert!(base.starts_with("http://127.0.0.1:"), "{base}");
-    let (status, body) = get(&format!("{base}/v2.0/networks"));
+    let rc = dir.0.join("openrc");
+    assert!(lines.iter().any(|l| l.contains(rc.to_str().unwrap())), "the openrc path is printed: {lines:?}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&rc).unwrap().permissions().mode() & 0o777, 0o600, "credentials are private");
+    }
+    let env = openrc(&rc);
+    assert_eq!(env["OS_IDENTITY_API_VERSION"], "3");
+    assert_eq!(env["OS_USERNAME"], "admin");
+    assert!(env["OS_PASSWORD"].len() >= 20);
+    // No token: 401 pointing at the identity; with the openrc's token: 200.
+    let (status, headers, _) = call("GET", &format!("{base}/v2.0/networks"), &[], None);
+    assert_eq!(status, 401);
+    let www = headers["www-authenticate"].to_str().unwrap();
+    assert!(www.starts_with("Keystone uri=\"http://127.0.0.1:"), "{www}");
+    let token = token_from(&env);
+    let (status, _, body) = call("GET", &format!("{base}/v2.0/networks"), &[("X-Auth-Token", &token)], None);
     assert_eq!((status, body.as_str()), (200, "{\"networks\":[]}"));
     terminate(&mut child);
     assert!(dir.0.join("neutrino.db").exists());
+
+    // A restart on other ports keeps the admin and points the catalog and openrc at the new listeners.
+    let password = env["OS_PASSWORD"].clone();
+    let mut child = bin()
+        .args(["all-in-one", "--bind-port", "0", "--identity-bind-port", "0", "--state-dir"])
+        .arg(&dir.0)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let (base2, lines) = wait_for_url_lines(&mut child);
+    assert!(!lines.iter().any(|l| l.contains("Bootstrapped")), "{lines:?}");
+    let env2 = openrc(&rc);
+    assert_eq!(env2["OS_PASSWORD"], password);
+    let token = token_from(&env2);
+    let (status, _, body) = call(
+        "GET",
+        &format!("{}/auth/tokens", env2["OS_AUTH_URL"]),
+        &[("X-Auth-Token", &token), ("X-Subject-Token", &token)],
+        None,
+    );
+    assert_eq!(status, 200);
+    assert!(body.contains(&format!("\"url\":\"{base2}\"")), "the catalog's network endpoint is {base2}: {body}");
+    terminate(&mut child);
+}
+
+#[test]
+fn identity_bootstrap_is_idempotent() {
+    let dir = Dir::new("bootstrap");
+    let state = dir.0.to_str().unwrap();
+    let out = bin().args(["identity", "bootstrap", "--state-dir", state, "--admin-password", "pw1"]).output().unwrap();
+    assert!(!out.status.success(), "needs a migrated schema");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("neutrino db upgrade"));
+    assert!(bin().args(["db", "upgrade", "--state-dir", state]).output().unwrap().status.success());
+    let out = bin().args(["identity", "bootstrap", "--state-dir", state, "--admin-password", "pw1"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    for what in [
+        "domain Default",
+        "project admin",
+        "user admin",
+        "role admin",
+        "role member",
+        "role reader",
+        "region RegionOne",
+        "service keystone",
+        "service neutron",
+    ] {
+        assert!(text.contains(&format!("created {what}")), "{what}: {text}");
+    }
+    let out = bin().args(["identity", "bootstrap", "--state-dir", state, "--admin-password", "pw2"]).output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(!text.contains("created"), "nothing new the second time: {text}");
+    assert!(text.contains("password set"), "{text}");
 }

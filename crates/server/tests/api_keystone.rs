@@ -28,9 +28,8 @@ struct Keystone {
 
 async fn keystone(token_expiration: i64) -> Keystone {
     let dir = TempDir::new();
-    let store = Store::open(&format!("sqlite:///{}", dir.0.join("ks.db").display()), &StoreOptions::default())
-        .await
-        .unwrap();
+    let store =
+        Store::open(&format!("sqlite:///{}", dir.0.join("ks.db").display()), &StoreOptions::default()).await.unwrap();
     store.upgrade().await.unwrap();
     let identity = Arc::new(Identity::open(store, IdentitySettings { token_expiration }).await.unwrap());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -64,7 +63,8 @@ impl Keystone {
         if let Some(p) = project {
             auth["scope"] = json!({"project": {"name": p, "domain": {"name": "Default"}}});
         }
-        let r = self.client.post(format!("{}/v3/auth/tokens", self.url)).json(&json!({"auth": auth})).send().await.unwrap();
+        let r =
+            self.client.post(format!("{}/v3/auth/tokens", self.url)).json(&json!({"auth": auth})).send().await.unwrap();
         assert_eq!(r.status(), 201);
         r.headers()["x-subject-token"].to_str().unwrap().to_string()
     }
@@ -114,9 +114,8 @@ struct Api {
 
 async fn api(auth: Auth) -> Api {
     let dir = TempDir::new();
-    let store = Store::open(&format!("sqlite:///{}", dir.0.join("n.db").display()), &StoreOptions::default())
-        .await
-        .unwrap();
+    let store =
+        Store::open(&format!("sqlite:///{}", dir.0.join("n.db").display()), &StoreOptions::default()).await.unwrap();
     store.upgrade().await.unwrap();
     let plugin = Arc::new(Plugin::from_config(store, &neutrino_config::Config::default()).unwrap());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -128,7 +127,13 @@ async fn api(auth: Auth) -> Api {
 }
 
 impl Api {
-    async fn call(&self, token: Option<&str>, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value, reqwest::header::HeaderMap) {
+    async fn call(
+        &self,
+        token: Option<&str>,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value, reqwest::header::HeaderMap) {
         let mut r = self.client.request(method, format!("{}{path}", self.base));
         if let Some(t) = token {
             r = r.header("X-Auth-Token", t);
@@ -191,7 +196,12 @@ async fn tokens_are_required_and_isolate_projects() {
     assert_eq!(net["network"]["project_id"], pa.as_str(), "owned by the token's project");
     // A member may not act for another project (400, as Neutron).
     let (s, _, _) = api
-        .call(Some(&alice), reqwest::Method::POST, "/v2.0/networks", Some(json!({"network": {"name": "x", "project_id": "other"}})))
+        .call(
+            Some(&alice),
+            reqwest::Method::POST,
+            "/v2.0/networks",
+            Some(json!({"network": {"name": "x", "project_id": "other"}})),
+        )
         .await;
     assert_eq!(s, 400);
     // Bob sees nothing of it.
@@ -200,9 +210,8 @@ async fn tokens_are_required_and_isolate_projects() {
     assert_eq!(list["networks"], json!([]));
     let (s, _, _) = api.call(Some(&bob), reqwest::Method::DELETE, &format!("/v2.0/networks/{id}"), None).await;
     assert_eq!(s, 404);
-    let (s, _, _) = api
-        .call(Some(&bob), reqwest::Method::POST, "/v2.0/ports", Some(json!({"port": {"network_id": id}})))
-        .await;
+    let (s, _, _) =
+        api.call(Some(&bob), reqwest::Method::POST, "/v2.0/ports", Some(json!({"port": {"network_id": id}}))).await;
     assert_eq!(s, 404);
     // The service user (admin) sees everything.
     let neutron = ks.token("neutron", "pw", Some("service")).await;
@@ -212,7 +221,11 @@ async fn tokens_are_required_and_isolate_projects() {
 #[tokio::test]
 async fn built_in_validation_sees_revocation_at_once() {
     let ks = keystone(3600).await;
-    let api = api(Auth::Keystone { validator: Validator::BuiltIn(ks.identity.clone()), www_authenticate_uri: ks.url.clone() }).await;
+    let api = api(Auth::Keystone {
+        validator: Validator::BuiltIn(ks.identity.clone()),
+        www_authenticate_uri: ks.url.clone(),
+    })
+    .await;
     let alice = ks.token("alice", "pw", Some("pa")).await;
     assert_eq!(api.get(Some(&alice), "/v2.0/networks").await, 200);
     ks.revoke(&alice).await;

@@ -97,8 +97,10 @@ impl Tx {
     pub async fn revoke_token(&mut self, audit_id: &str, expires_at: i64, now: i64) -> Result<(), StoreError> {
         let conn = self.conn().0;
         conn.prepare_cached("DELETE FROM identity_revocations WHERE expires_at < ?")?.execute(params![now])?;
-        conn.prepare_cached("INSERT INTO identity_revocations (audit_id, expires_at) VALUES (?, ?) ON CONFLICT (audit_id) DO NOTHING")?
-            .execute(params![audit_id, expires_at])?;
+        conn.prepare_cached(
+            "INSERT INTO identity_revocations (audit_id, expires_at) VALUES (?, ?) ON CONFLICT (audit_id) DO NOTHING",
+        )?
+        .execute(params![audit_id, expires_at])?;
         Ok(())
     }
 }

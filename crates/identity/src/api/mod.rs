@@ -136,10 +136,7 @@ pub fn router(api: IdentityApi) -> Router {
         .route("/", get(root))
         .route("/v3", get(v3))
         .route("/v3/", get(v3))
-        .route(
-            "/v3/auth/tokens",
-            get(tokens::validate).head(tokens::check).post(tokens::issue).delete(tokens::revoke),
-        )
+        .route("/v3/auth/tokens", get(tokens::validate).head(tokens::check).post(tokens::issue).delete(tokens::revoke))
         .route("/v3/auth/catalog", get(tokens::catalog))
         .route("/v3/auth/projects", get(tokens::my_projects))
         .route("/v3/users/{id}/projects", get(tokens::user_projects))

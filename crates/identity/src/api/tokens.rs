@@ -77,7 +77,11 @@ pub(crate) async fn check(State(api): State<IdentityApi>, caller: Caller, header
 }
 
 /// `DELETE /v3/auth/tokens`
-pub(crate) async fn revoke(State(api): State<IdentityApi>, caller: Caller, headers: HeaderMap) -> ApiResult<StatusCode> {
+pub(crate) async fn revoke(
+    State(api): State<IdentityApi>,
+    caller: Caller,
+    headers: HeaderMap,
+) -> ApiResult<StatusCode> {
     let (token, valid) = subject(&api, &caller, &headers).await?;
     api.identity.revoke(&token).await.map_err(|e| api.err(e))?;
     tracing::info!(user = %valid.body.user.id, by = %caller.user_id(), "token revoked");

@@ -7,8 +7,8 @@ use axum::Json;
 use neutrino_model::Fault;
 use serde_json::{json, Map, Value};
 
-use crate::context::RequestContext;
 use super::{ApiError, ApiResult, AppState};
+use crate::context::RequestContext;
 
 fn project(raw: &str) -> ApiResult<&str> {
     let p = raw.strip_suffix(".json").unwrap_or(raw);
@@ -18,7 +18,10 @@ fn project(raw: &str) -> ApiResult<&str> {
     Ok(p)
 }
 
-pub(crate) async fn list(State(state): State<AppState>, Extension(ctx): Extension<RequestContext>) -> ApiResult<Json<Value>> {
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+) -> ApiResult<Json<Value>> {
     let rows = state.plugin.quota_list(&ctx).await?;
     let quotas: Vec<Value> = rows
         .into_iter()
@@ -32,7 +35,10 @@ pub(crate) async fn list(State(state): State<AppState>, Extension(ctx): Extensio
 }
 
 /// `GET /v2.0/quotas/tenant` and `/project`: the caller's own project.
-pub(crate) async fn own_project(Path(which): Path<String>, Extension(ctx): Extension<RequestContext>) -> ApiResult<Json<Value>> {
+pub(crate) async fn own_project(
+    Path(which): Path<String>,
+    Extension(ctx): Extension<RequestContext>,
+) -> ApiResult<Json<Value>> {
     match which.strip_suffix(".json").unwrap_or(&which) {
         "tenant" => Ok(Json(json!({"tenant": {"tenant_id": ctx.project_id}}))),
         "project" => Ok(Json(json!({"project": {"project_id": ctx.project_id}}))),

@@ -132,7 +132,8 @@ pub(crate) async fn list(
     State(state): State<AppState>,
     Path(collection): Path<String>,
     RawQuery(query): RawQuery,
-    Extension(ctx): Extension<RequestContext>, headers: HeaderMap,
+    Extension(ctx): Extension<RequestContext>,
+    headers: HeaderMap,
 ) -> ApiResult<Response> {
     let resource = resource_of(&collection)?;
     let req = listing::parse(resource, query.as_deref(), ctx.scope(), state.plugin.settings.pagination_max_limit)?;
@@ -223,7 +224,8 @@ pub(crate) async fn create(
 pub(crate) async fn update(
     State(state): State<AppState>,
     Path((collection, id)): Path<(String, String)>,
-    Extension(ctx): Extension<RequestContext>, headers: HeaderMap,
+    Extension(ctx): Extension<RequestContext>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Response> {
     let resource = resource_of(&collection)?;
@@ -246,7 +248,8 @@ pub(crate) async fn update(
 pub(crate) async fn delete(
     State(state): State<AppState>,
     Path((collection, id)): Path<(String, String)>,
-    Extension(ctx): Extension<RequestContext>, headers: HeaderMap,
+    Extension(ctx): Extension<RequestContext>,
+    headers: HeaderMap,
 ) -> ApiResult<StatusCode> {
     let resource = resource_of(&collection)?;
     let revision = if_match(&headers)?;
