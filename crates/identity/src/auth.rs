@@ -120,10 +120,11 @@ fn unauthorized() -> IdentityError {
 }
 
 /// Roles implied by a role name, as Keystone's bootstrap sets them up:
-/// admin implies member, member implies reader.
+/// admin implies manager, manager implies member, member implies reader.
 fn implied(name: &str) -> &'static [&'static str] {
     match name {
-        "admin" => &["member", "reader"],
+        "admin" => &["manager", "member", "reader"],
+        "manager" => &["member", "reader"],
         "member" => &["reader"],
         _ => &[],
     }

@@ -1,6 +1,6 @@
 //! `neutrino identity bootstrap`, as `keystone-manage bootstrap`: the
-//! default domain, an admin project and user, the roles admin, member and
-//! reader, a region and the identity and network endpoints. Idempotent:
+//! default domain, an admin project and user, the roles admin, manager,
+//! member and reader, a region and the identity and network endpoints. Idempotent:
 //! what exists is kept, except the admin's password, which is set.
 
 use neutrino_store::SqlValue;
@@ -87,7 +87,7 @@ impl Identity {
             }
         };
         let mut admin_role = None;
-        for name in ["admin", "member", "reader"] {
+        for name in ["admin", "manager", "member", "reader"] {
             let role = match self.list_records::<Role>(vec![eq("name", SqlValue::Text(name.into()))]).await?.pop() {
                 Some(r) => r,
                 None => {

@@ -158,7 +158,11 @@ async fn versions_and_admin_token_body() {
     assert_eq!(t["user"]["name"], "admin");
     assert_eq!(t["user"]["domain"], json!({"id": "default", "name": "Default"}));
     assert_eq!(t["project"]["name"], "admin");
-    assert_eq!(role_names(&r.body), ["admin", "member", "reader"], "admin implies member implies reader");
+    assert_eq!(
+        role_names(&r.body),
+        ["admin", "manager", "member", "reader"],
+        "admin implies manager implies member implies reader"
+    );
     assert!(t["expires_at"].as_str().unwrap().ends_with(".000000Z"));
     assert_eq!(t["audit_ids"].as_array().unwrap().len(), 1);
     let catalog = t["catalog"].as_array().unwrap();

@@ -105,8 +105,8 @@ impl DbAction {
 /// `neutrino identity …`
 #[derive(Debug, Clone, Subcommand)]
 pub enum IdentityAction {
-    /// Create (or keep) the default domain, the admin project and user, the roles admin, member and
-    /// reader, the region and the identity and network endpoints; sets the admin's password.
+    /// Create (or keep) the default domain, the admin project and user, the roles admin, manager,
+    /// member and reader, the region and the identity and network endpoints; sets the admin's password.
     Bootstrap(BootstrapArgs),
 }
 

@@ -166,7 +166,10 @@ async fn serve(args: &ConfigArgs, listen: &ListenArgs, mode: Mode) -> Result<Exi
             }
         }
     }
-    let plugin = Plugin::from_config(store.clone(), &loaded.config).map_err(anyhow::Error::msg)?;
+    let mut plugin = Plugin::from_config(store.clone(), &loaded.config).map_err(anyhow::Error::msg)?;
+    if let Some(policy) = load_policy(&loaded)? {
+        plugin.policy = Arc::new(policy);
+    }
     let config = &loaded.config;
     let default_host = match mode {
         Mode::AllInOne => IpAddr::V4(Ipv4Addr::LOCALHOST),
@@ -210,6 +213,7 @@ async fn serve(args: &ConfigArgs, listen: &ListenArgs, mode: Mode) -> Result<Exi
         if mode == Mode::AllInOne { "all-in-one" } else { "server" }
     );
 
+    let signal = shutdown_signal()?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|stop| *stop).await;
@@ -227,7 +231,7 @@ async fn serve(args: &ConfigArgs, listen: &ListenArgs, mode: Mode) -> Result<Exi
     let plugin = Arc::new(plugin);
     servers.spawn(async move { neutrino_server::serve::serve(listener, plugin, auth, done).await });
     tokio::spawn(async move {
-        shutdown_signal().await;
+        signal.await;
         let _ = stop_tx.send(true);
     });
     let mut result = Ok(());
@@ -243,24 +247,52 @@ async fn serve(args: &ConfigArgs, listen: &ListenArgs, mode: Mode) -> Result<Exi
     result.map(|()| ExitCode::SUCCESS)
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
+/// The policy file of `[oslo_policy] policy_file`: an absolute path, or a
+/// name looked up next to the configuration files (as oslo.config's
+/// `find_file`). A missing file named by the default is no error; one named
+/// explicitly is.
+fn load_policy(loaded: &Loaded) -> Result<Option<neutrino_server::policy::Policy>> {
+    let name = &loaded.config.oslo_policy.policy_file;
+    let explicit = loaded.get("oslo_policy", "policy_file").is_some_and(|v| !matches!(v.source, Source::Default));
+    let path = Path::new(name);
+    let candidates: Vec<PathBuf> = if path.is_absolute() {
+        vec![path.to_path_buf()]
+    } else {
+        loaded.files().iter().filter_map(|f| f.parent()).map(|d| d.join(path)).collect()
     };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+    match candidates.into_iter().find(|p| p.is_file()) {
+        Some(p) => {
+            let policy = neutrino_server::policy::Policy::with_file(&p)
+                .with_context(|| format!("invalid policy file {}", p.display()))?;
+            info!(file = %p.display(), "policy overrides loaded");
+            Ok(Some(policy))
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
+        None if explicit => bail!("[oslo_policy] policy_file {name} not found next to the configuration files"),
+        None => Ok(None),
     }
-    info!("shutting down: draining in-flight requests");
+}
+
+/// SIGTERM or SIGINT, registered now (before the process announces it is
+/// listening, so a prompt SIGTERM is not fatal), awaited later.
+fn shutdown_signal() -> Result<impl std::future::Future<Output = ()> + Send + 'static> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
+        let mut int = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
+        Ok(async move {
+            tokio::select! {
+                _ = term.recv() => {},
+                _ = int.recv() => {},
+            }
+            info!("shutting down: draining in-flight requests");
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        Ok(async move {
+            let _ = tokio::signal::ctrl_c().await;
+            info!("shutting down: draining in-flight requests");
+        })
+    }
 }

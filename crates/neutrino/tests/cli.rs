@@ -319,3 +319,56 @@ fn identity_bootstrap_is_idempotent() {
     assert!(!text.contains("created"), "nothing new the second time: {text}");
     assert!(text.contains("password set"), "{text}");
 }
+
+#[test]
+fn a_policy_file_next_to_the_config_overrides_the_defaults() {
+    let dir = Dir::new("policy");
+    let conf = dir.0.join("neutron.conf");
+    std::fs::write(&conf, "[DEFAULT]\nauth_strategy = noauth\n[identity]\nenabled = false\n").unwrap();
+    // Only admins may create networks; everything else keeps Neutron's defaults.
+    std::fs::write(dir.0.join("policy.yaml"), "# site policy\n\"create_network\": \"rule:admin_only\"\n").unwrap();
+    let mut child = bin()
+        .args(["all-in-one", "--bind-port", "0", "--config-file"])
+        .arg(&conf)
+        .arg("--state-dir")
+        .arg(dir.0.join("state"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let base = wait_for_url(&mut child);
+    let member = [("X-Roles", "member"), ("X-Project-Id", "p1")];
+    let body = serde_json::json!({"network": {"name": "n"}});
+    let (status, _, text) = call("POST", &format!("{base}/v2.0/networks"), &member, Some(body.clone()));
+    assert_eq!(status, 403, "{text}");
+    assert!(text.contains("create_network"), "{text}");
+    let (status, _, _) = call("POST", &format!("{base}/v2.0/networks"), &[], Some(body));
+    assert_eq!(status, 201);
+    let (status, _, _) = call("GET", &format!("{base}/v2.0/networks"), &member, None);
+    assert_eq!(status, 200, "reads keep the defaults");
+    terminate(&mut child);
+
+    // A broken rule refuses to start, naming the rule.
+    std::fs::write(dir.0.join("policy.yaml"), "\"create_network\": \"rule:admin_only or\"\n").unwrap();
+    let out = bin()
+        .args(["all-in-one", "--bind-port", "0", "--config-file"])
+        .arg(&conf)
+        .arg("--state-dir")
+        .arg(dir.0.join("state"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("policy.yaml") && err.contains("create_network"), "{err}");
+    // An explicitly named file that is missing is an error too.
+    std::fs::write(&conf, "[DEFAULT]\nauth_strategy = noauth\n[oslo_policy]\npolicy_file = site.yaml\n").unwrap();
+    let out = bin()
+        .args(["all-in-one", "--bind-port", "0", "--config-file"])
+        .arg(&conf)
+        .arg("--state-dir")
+        .arg(dir.0.join("state"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("site.yaml"));
+}

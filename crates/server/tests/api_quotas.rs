@@ -38,7 +38,9 @@ async fn quotas_show_update_enforce_and_reset() {
     assert_eq!(up.body["quota"]["port"], 3);
     assert_eq!(s.req(&a, "POST", "/v2.0/ports", Some(json!({"port": {"network_id": net_id}})), &[]).await.status, 201);
 
-    let d = s.req(&a, "GET", "/v2.0/quotas/proj-a/details", None, &[]).await;
+    // Reading a project's quota takes its manager (or an admin), as Neutron's default policy.
+    assert_eq!(s.req(&a, "GET", "/v2.0/quotas/proj-a/details", None, &[]).await.status, 403);
+    let d = s.req(&Who::Manager("proj-a"), "GET", "/v2.0/quotas/proj-a/details", None, &[]).await;
     assert_eq!(d.body["quota"]["port"], json!({"limit": 3, "used": 3, "reserved": 0}));
     assert_eq!(d.body["quota"]["network"], json!({"limit": 3, "used": 1, "reserved": 0}));
     let other = s.req(&Who::Member("proj-b"), "GET", "/v2.0/quotas/proj-a", None, &[]).await;

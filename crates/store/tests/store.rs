@@ -84,7 +84,11 @@ async fn an_older_schema_is_refused_until_upgraded_in_place() {
     // Turn the database back into what the previous release left.
     let conn = rusqlite::Connection::open(db.dir.join("n.db")).unwrap();
     conn.execute_batch(
-        "DROP TABLE rbac_policies; DROP TABLE quotas; DELETE FROM neutrino_migrations WHERE version > 20261127000001;",
+        "DROP TABLE rbac_policies; DROP TABLE quotas; DROP TABLE identity_passwords; \
+         DROP TABLE identity_role_assignments; DROP TABLE identity_endpoints; DROP TABLE identity_users; \
+         DROP TABLE identity_projects; DROP TABLE identity_roles; DROP TABLE identity_services; \
+         DROP TABLE identity_regions; DROP TABLE identity_domains; DROP TABLE identity_signing_keys; \
+         DROP TABLE identity_revocations; DELETE FROM neutrino_migrations WHERE version > 20261127000001;",
     )
     .unwrap();
     drop(conn);

@@ -85,7 +85,7 @@ pub(crate) async fn authenticate(State(state): State<AppState>, mut req: Request
         }
     };
     tracing::debug!(project = %ctx.project_id, roles = ?ctx.roles, "caller");
-    req.extensions_mut().insert(ctx);
+    req.extensions_mut().insert(ctx.under(state.plugin.policy.clone()));
     next.run(req).await
 }
 
@@ -98,7 +98,7 @@ mod tests {
         let ctx = noauth_context(&HeaderMap::new());
         assert!(ctx.is_admin);
         assert_eq!(ctx.project_id, "noauth-project");
-        assert_eq!(ctx.roles, ["admin", "member", "reader"]);
+        assert_eq!(ctx.roles, ["admin", "manager", "member", "reader"]);
     }
 
     #[test]

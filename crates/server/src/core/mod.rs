@@ -34,6 +34,8 @@ pub struct Plugin {
     pub mechanisms: MechanismManager,
     /// Settings.
     pub settings: Settings,
+    /// The API policy (Neutron's defaults, overridden by `[oslo_policy] policy_file`).
+    pub policy: std::sync::Arc<crate::policy::Policy>,
 }
 
 /// The table of a resource type.
@@ -88,8 +90,6 @@ pub(crate) async fn load<T: DeserializeOwned>(
 
 /// What every standard resource has: an owner and a revision.
 pub(crate) trait Standard {
-    /// Owning project.
-    fn owner(&self) -> &str;
     /// Current revision.
     fn revision(&self) -> u64;
 }
@@ -97,9 +97,6 @@ pub(crate) trait Standard {
 macro_rules! standard {
     ($($t:ty),*) => {$(
         impl Standard for $t {
-            fn owner(&self) -> &str {
-                &self.project_id
-            }
             fn revision(&self) -> u64 {
                 self.revision_number
             }
@@ -117,7 +114,7 @@ pub(crate) enum Change {
 
 /// Loads a resource the caller is about to change: visible (else 404),
 /// owned (else 403) and at the `If-Match` revision (else 412).
-pub(crate) async fn load_for_change<T: DeserializeOwned + Standard>(
+pub(crate) async fn load_for_change<T: DeserializeOwned + serde::Serialize + Standard>(
     tx: &mut Tx,
     ctx: &RequestContext,
     resource: Resource,
@@ -130,19 +127,17 @@ pub(crate) async fn load_for_change<T: DeserializeOwned + Standard>(
         Change::Update => "update",
         Change::Delete => "delete",
     };
-    check_owner(ctx, v.owner(), &format!("{verb}_{}", resource.singular()))?;
+    let doc = serde_json::to_value(&v).map_err(|e| PluginError::BadRequest(e.to_string()))?;
+    ctx.enforce(&format!("{verb}_{}", resource.singular()), &crate::context::doc_target(&doc, None))?;
     check_revision(if_match, v.revision())?;
     Ok(v)
 }
 
-/// Fails with 403 unless the caller may change things (`verb_resource`
-/// names the policy rule, e.g. `create_network`).
+/// Fails with 403 unless the policy lets the caller `verb` a resource of
+/// its own project at all (the rule `verb_resource`, e.g. `create_network`);
+/// the owner of the actual resource is checked when it is known.
 pub(crate) fn check_writer(ctx: &RequestContext, verb: &str, resource: Resource) -> PluginResult<()> {
-    if ctx.can_write {
-        Ok(())
-    } else {
-        Err(PluginError::Forbidden(format!("{verb}_{}", resource.singular())))
-    }
+    ctx.enforce(&format!("{verb}_{}", resource.singular()), &crate::context::target(&ctx.project_id, &ctx.project_id))
 }
 
 /// Fails with 412 when `If-Match: revision_number=N` does not hold.
@@ -150,15 +145,6 @@ pub(crate) fn check_revision(if_match: Option<u64>, current: u64) -> PluginResul
     match if_match {
         Some(expected) if expected != current => Err(PluginError::RevisionMismatch { expected, current }),
         _ => Ok(()),
-    }
-}
-
-/// Fails with 403 unless the caller owns `owner`'s resource (or is admin).
-pub(crate) fn check_owner(ctx: &RequestContext, owner: &str, action: &str) -> PluginResult<()> {
-    if ctx.owns(owner) {
-        Ok(())
-    } else {
-        Err(PluginError::Forbidden(action.to_string()))
     }
 }
 
@@ -346,6 +332,6 @@ impl Plugin {
         let settings = Settings::from_config(cfg)?;
         let types = TypeManager::from_config(cfg, &settings)?;
         let mechanisms = MechanismManager::from_names(&cfg.ml2.mechanism_drivers);
-        Ok(Plugin { store, types, mechanisms, settings })
+        Ok(Plugin { store, types, mechanisms, settings, policy: crate::context::default_policy() })
     }
 }

@@ -60,15 +60,18 @@ impl Plugin {
                 .flatten()
                 .and_then(|v| u32::try_from(v).ok()),
         };
-        if !ctx.is_admin {
-            if !segment_req.is_empty() {
-                return Err(PluginError::Forbidden("create_network:provider:network_type".into()));
-            }
-            if shared {
-                return Err(PluginError::Forbidden("create_network:shared".into()));
-            }
-            if external {
-                return Err(PluginError::Forbidden("create_network:router:external".into()));
+        let mut target = crate::context::target(&project_id, &project_id);
+        target.insert("shared".into(), Value::Bool(shared));
+        target.insert("router:external".into(), Value::Bool(external));
+        for (given, rule) in [
+            (segment_req.network_type.is_some(), "create_network:provider:network_type"),
+            (segment_req.physical_network.is_some(), "create_network:provider:physical_network"),
+            (segment_req.segmentation_id.is_some(), "create_network:provider:segmentation_id"),
+            (shared, "create_network:shared"),
+            (external, "create_network:router:external"),
+        ] {
+            if given {
+                ctx.enforce(rule, &target)?;
             }
         }
         self.check_quota(tx, "network", &project_id).await?;
@@ -151,8 +154,8 @@ impl Plugin {
             n.admin_state_up = v;
         }
         if let Some(v) = b.boolean("shared")? {
-            if !ctx.is_admin && v != n.shared {
-                return Err(PluginError::Forbidden("update_network:shared".into()));
+            if v != n.shared {
+                ctx.enforce("update_network:shared", &network_target(&n))?;
             }
             // `shared` is the wildcard access_as_shared policy.
             match self.set_wildcard(tx, &n, ACCESS_AS_SHARED, v).await {
@@ -170,8 +173,8 @@ impl Plugin {
             n.shared = v;
         }
         if let Some(v) = b.boolean("router:external")? {
-            if !ctx.is_admin && v != n.router_external {
-                return Err(PluginError::Forbidden("update_network:router:external".into()));
+            if v != n.router_external {
+                ctx.enforce("update_network:router:external", &network_target(&n))?;
             }
             self.set_wildcard(tx, &n, ACCESS_AS_EXTERNAL, v).await?;
             n.router_external = v;
@@ -250,4 +253,9 @@ pub(crate) async fn docs<T: serde::de::DeserializeOwned>(
 ) -> PluginResult<Vec<T>> {
     let raw = tx.docs_where(table, column, value).await?;
     raw.iter().map(|d| super::from_doc(table, value, d)).collect()
+}
+
+/// A network as a policy target.
+fn network_target(n: &Network) -> serde_json::Map<String, Value> {
+    crate::context::doc_target(&serde_json::to_value(n).unwrap_or(Value::Null), None)
 }

@@ -225,19 +225,24 @@ impl Plugin {
         // Neutron's policy: on someone else's (shared) network, only its
         // owner or an admin may choose addresses, MACs, port security,
         // address pairs or a network device owner.
-        if !ctx.owns(&network.project_id) {
+        let target = port_target(&b, &project_id, &network);
+        {
             let pairs_given = b.has("allowed_address_pairs");
             let owner_is_network = matches!(peek_str(&b, "device_owner"), Some(o) if o.starts_with("network:"));
             let ip_given = asks_fixed_ip_address(&b);
-            for (denied, rule) in [
+            for (given, rule) in [
                 (b.has("mac_address"), "create_port:mac_address"),
                 (b.has("port_security_enabled"), "create_port:port_security_enabled"),
                 (pairs_given, "create_port:allowed_address_pairs"),
                 (owner_is_network, "create_port:device_owner"),
                 (ip_given, "create_port:fixed_ips:ip_address"),
+                (
+                    b.has("binding:host_id") && !matches!(peek_str(&b, "binding:host_id"), Some("")),
+                    "create_port:binding:host_id",
+                ),
             ] {
-                if denied {
-                    return Err(PluginError::Forbidden(rule.into()));
+                if given {
+                    ctx.enforce(rule, &target)?;
                 }
             }
         }
@@ -262,8 +267,8 @@ impl Plugin {
         for t in &tags {
             super::input::validate_tag(t)?;
         }
-        if !ctx.is_admin && (!host.is_empty() || !profile.is_empty()) {
-            return Err(PluginError::Forbidden("create_port:binding:host_id".into()));
+        if !profile.is_empty() {
+            ctx.enforce("create_port:binding:profile", &target)?;
         }
 
         self.check_quota(tx, "port", &project_id).await?;
@@ -341,19 +346,20 @@ impl Plugin {
         let mut b = Body::new(body, RULES, Op::Update)?;
         let mut p: Port = load_for_change(tx, ctx, Resource::Port, id, if_match, Change::Update).await?;
         let network: Network = load(tx, &RequestContext::admin(""), Resource::Network, &p.network_id).await?;
-        if !ctx.owns(&network.project_id) {
-            for (denied, rule) in [
-                (b.has("port_security_enabled"), "update_port:port_security_enabled"),
-                (b.has("allowed_address_pairs"), "update_port:allowed_address_pairs"),
-                (
-                    matches!(peek_str(&b, "device_owner"), Some(o) if o.starts_with("network:")),
-                    "update_port:device_owner",
-                ),
-                (asks_fixed_ip_address(&b), "update_port:fixed_ips:ip_address"),
-            ] {
-                if denied {
-                    return Err(PluginError::Forbidden(rule.into()));
-                }
+        let target = {
+            let mut t =
+                crate::context::doc_target(&serde_json::to_value(&p).unwrap_or(Value::Null), Some(&network.project_id));
+            t.insert("shared".into(), Value::Bool(network.shared));
+            t
+        };
+        for (given, rule) in [
+            (b.has("port_security_enabled"), "update_port:port_security_enabled"),
+            (b.has("allowed_address_pairs"), "update_port:allowed_address_pairs"),
+            (matches!(peek_str(&b, "device_owner"), Some(o) if o.starts_with("network:")), "update_port:device_owner"),
+            (asks_fixed_ip_address(&b), "update_port:fixed_ips:ip_address"),
+        ] {
+            if given {
+                ctx.enforce(rule, &target)?;
             }
         }
         if let Some(v) = b.string("name", 255)? {
@@ -381,9 +387,7 @@ impl Plugin {
             let mac = parse_mac("mac_address", &v)?;
             let text = neutrino_ipam::format_mac(mac);
             if text != p.mac_address {
-                if !ctx.is_admin {
-                    return Err(PluginError::Forbidden("update_port:mac_address".into()));
-                }
+                ctx.enforce("update_port:mac_address", &target)?;
                 if !matches!(p.binding_vif_type.as_str(), "unbound" | "binding_failed") {
                     return Err(PluginError::PortBound {
                         port_id: p.id.clone(),
@@ -407,8 +411,8 @@ impl Plugin {
         }
         let mut rebind = false;
         if let Some(h) = b.string("binding:host_id", 255)? {
-            if !ctx.is_admin {
-                return Err(PluginError::Forbidden("update_port:binding:host_id".into()));
+            if h != p.binding_host_id {
+                ctx.enforce("update_port:binding:host_id", &target)?;
             }
             rebind |= h != p.binding_host_id;
             p.binding_host_id = h;
@@ -418,8 +422,8 @@ impl Plugin {
             p.binding_vnic_type = v;
         }
         if let Some(v) = b.object("binding:profile")? {
-            if !ctx.is_admin {
-                return Err(PluginError::Forbidden("update_port:binding:profile".into()));
+            if v != p.binding_profile {
+                ctx.enforce("update_port:binding:profile", &target)?;
             }
             p.binding_profile = v;
         }
@@ -484,4 +488,15 @@ impl Plugin {
         tx.delete(Table::Ports, id).await?;
         Ok(())
     }
+}
+
+/// A new port as a policy target: its owner, its network's owner and
+/// sharing, and the attributes given.
+fn port_target(b: &Body, owner: &str, network: &Network) -> serde_json::Map<String, Value> {
+    let mut t = crate::context::target(owner, &network.project_id);
+    t.insert("shared".into(), Value::Bool(network.shared));
+    if let Some(o) = peek_str(b, "device_owner") {
+        t.insert("device_owner".into(), Value::String(o.to_string()));
+    }
+    t
 }

@@ -72,11 +72,7 @@ impl Plugin {
     }
 
     fn may_read_quota(ctx: &RequestContext, project_id: &str) -> PluginResult<()> {
-        if ctx.is_admin || ctx.project_id == project_id {
-            Ok(())
-        } else {
-            Err(PluginError::Forbidden("get_quota".into()))
-        }
+        ctx.enforce("get_quota", &crate::context::target(project_id, project_id))
     }
 
     /// The limits of a project.
@@ -111,9 +107,7 @@ impl Plugin {
 
     /// Every project with limits of its own, with all its limits.
     pub async fn quota_list(&self, ctx: &RequestContext) -> PluginResult<Vec<(String, Map<String, Value>)>> {
-        if !ctx.is_admin {
-            return Err(PluginError::Forbidden("get_quota".into()));
-        }
+        ctx.enforce("get_quota", &serde_json::Map::new())?;
         let mut reader = self.store.read().await?;
         let mut projects: Vec<String> = reader.all_quota_overrides().await?.into_iter().map(|(p, _, _)| p).collect();
         projects.dedup();
@@ -132,9 +126,7 @@ impl Plugin {
         project_id: &str,
         body: Value,
     ) -> PluginResult<Map<String, Value>> {
-        if !ctx.is_admin {
-            return Err(PluginError::Forbidden("update_quota".into()));
-        }
+        ctx.enforce("update_quota", &crate::context::target(project_id, project_id))?;
         let Value::Object(map) = body else {
             return Err(PluginError::BadRequest("Body contains invalid data: the quota must be a JSON object".into()));
         };
@@ -162,9 +154,7 @@ impl Plugin {
 
     /// Forgets a project's limits (admin only).
     pub async fn quota_delete(&self, ctx: &RequestContext, project_id: &str) -> PluginResult<()> {
-        if !ctx.is_admin {
-            return Err(PluginError::Forbidden("delete_quota".into()));
-        }
+        ctx.enforce("delete_quota", &crate::context::target(project_id, project_id))?;
         let mut tx = self.begin().await?;
         tx.delete_quotas(project_id).await?;
         tx.commit().await?;

@@ -143,9 +143,7 @@ impl Plugin {
         }
         let action =
             Body::required("action", b.one_of("action", &[ACCESS_AS_SHARED, ACCESS_AS_EXTERNAL], false)?.flatten())?;
-        if target == EVERY_PROJECT && !ctx.is_admin {
-            return Err(PluginError::Forbidden("create_rbac_policy:target_tenant".into()));
-        }
+        ctx.enforce("create_rbac_policy:target_tenant", &rbac_target(&project_id, &target))?;
         let network: Network = load(tx, ctx, Resource::Network, &object_id).await?;
         if !ctx.owns(&network.project_id) {
             return Err(PluginError::InvalidInput(
@@ -197,9 +195,7 @@ impl Plugin {
         let mut b = Body::new(body, RULES, Op::Update)?;
         let (mut policy, network) = self.load_policy(tx, ctx, id).await?;
         if let Some(target) = b.string("target_tenant", 255)? {
-            if target == EVERY_PROJECT && !ctx.is_admin {
-                return Err(PluginError::Forbidden("update_rbac_policy:target_tenant".into()));
-            }
+            ctx.enforce("update_rbac_policy:target_tenant", &rbac_target(&policy.project_id, &target))?;
             if target != policy.target_tenant {
                 self.check_not_in_use(tx, &network, &policy).await?;
                 policy.target_tenant = target;
@@ -226,4 +222,12 @@ impl Plugin {
         tx.delete(Table::RbacPolicies, id).await?;
         self.sync_flags(tx, &network.id).await
     }
+}
+
+/// An RBAC policy as a policy target.
+fn rbac_target(owner: &str, target_tenant: &str) -> serde_json::Map<String, Value> {
+    let mut t = crate::context::target(owner, owner);
+    t.insert("target_tenant".into(), Value::String(target_tenant.to_string()));
+    t.insert("target_project".into(), Value::String(target_tenant.to_string()));
+    t
 }

@@ -13,9 +13,7 @@ use serde_json::{Map, Value};
 
 use super::input::{py, rule, AttrRule, Body, Op};
 use super::network::docs;
-use super::{
-    check_owner, from_doc, load, load_for_change, new_id_and_time, owner_of, port_row, subnet_row, Change, Plugin,
-};
+use super::{from_doc, load, load_for_change, new_id_and_time, owner_of, port_row, subnet_row, Change, Plugin};
 use crate::context::RequestContext;
 use crate::error::{PluginError, PluginResult};
 
@@ -199,7 +197,7 @@ impl Plugin {
         let project_id = owner_of(ctx, &mut b)?;
         let network_id = Body::required("network_id", b.uuid("network_id")?)?;
         let network: Network = load(tx, ctx, Resource::Network, &network_id).await?;
-        check_owner(ctx, &network.project_id, "create_subnet")?;
+        ctx.enforce("create_subnet", &crate::context::target(&project_id, &network.project_id))?;
         let ip_version = match b.raw("ip_version") {
             None => return Body::required("ip_version", None),
             Some(Value::Number(n)) if n.as_u64() == Some(4) => 4u8,

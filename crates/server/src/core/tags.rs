@@ -5,7 +5,7 @@ use neutrino_model::{Network, Port, Subnet};
 use neutrino_store::DocRow;
 use serde_json::Value;
 
-use super::{check_owner, from_doc, input::validate_tag, network_row, port_row, subnet_row, table_of, touch, Plugin};
+use super::{from_doc, input::validate_tag, network_row, port_row, subnet_row, table_of, touch, Plugin};
 use crate::context::RequestContext;
 use crate::error::{PluginError, PluginResult};
 
@@ -66,8 +66,7 @@ impl Plugin {
         let table = table_of(resource);
         let doc = tx.get_doc(table, id, &ctx.scope()).await?.ok_or_else(|| PluginError::not_found(resource, id))?;
         let mut v: Value = from_doc(table, id, &doc)?;
-        let owner = v.get("project_id").and_then(Value::as_str).unwrap_or_default().to_string();
-        check_owner(ctx, &owner, &format!("update_{}_tags", resource.singular()))?;
+        ctx.enforce(&format!("update_{}:tags", resource.singular()), &crate::context::doc_target(&v, None))?;
         let mut tags: Vec<String> = v
             .get("tags")
             .and_then(Value::as_array)

@@ -47,6 +47,8 @@ impl Drop for Server {
 pub enum Who {
     Admin,
     Member(&'static str),
+    /// A project manager (Keystone's role between member and admin).
+    Manager(&'static str),
 }
 
 pub struct Resp {
@@ -102,8 +104,10 @@ impl Server {
     ) -> Resp {
         let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
         let mut r = self.client.request(m, format!("{}{}", self.base, path));
-        if let Who::Member(p) = who {
-            r = r.header("X-Roles", "member").header("X-Project-Id", *p);
+        match who {
+            Who::Admin => {}
+            Who::Member(p) => r = r.header("X-Roles", "member").header("X-Project-Id", *p),
+            Who::Manager(p) => r = r.header("X-Roles", "manager").header("X-Project-Id", *p),
         }
         for (k, v) in headers {
             r = r.header(*k, *v);
