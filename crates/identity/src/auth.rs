@@ -228,7 +228,7 @@ impl Identity {
 
     /// The body of a token whose user, scope and roles are still valid;
     /// `None` when they are not (disabled, deleted, no role left).
-    async fn body_of(db: &mut impl Docs, p: &TokenPayload) -> IdentityResult<Option<TokenBody>> {
+    async fn body_of(db: &mut impl Docs, p: &TokenPayload, catalog: bool) -> IdentityResult<Option<TokenBody>> {
         let Some(user) = Self::find::<User>(db, &p.user_id).await? else { return Ok(None) };
         let Some(user_domain) = Self::find::<Domain>(db, &user.domain_id).await? else { return Ok(None) };
         if !user.enabled || !user_domain.enabled {
@@ -268,7 +268,9 @@ impl Identity {
                     domain: IdName { id: domain.id, name: domain.name },
                 });
                 body.roles = Some(roles);
-                body.catalog = Some(Self::catalog(db).await?);
+                if catalog {
+                    body.catalog = Some(Self::catalog(db).await?);
+                }
             }
             TokenScope::Domain(domain_id) => {
                 let Some(domain) = Self::find::<Domain>(db, domain_id).await? else { return Ok(None) };
@@ -278,7 +280,9 @@ impl Identity {
                 }
                 body.domain = Some(IdName { id: domain.id, name: domain.name });
                 body.roles = Some(roles);
-                body.catalog = Some(Self::catalog(db).await?);
+                if catalog {
+                    body.catalog = Some(Self::catalog(db).await?);
+                }
             }
         }
         Ok(Some(body))
@@ -354,7 +358,7 @@ impl Identity {
         methods.dedup();
         let scope = self.scope_for(&mut db, &user, req.scope.as_ref()).await?;
         let payload = TokenPayload { user_id: user.id.clone(), scope, methods, issued_at: now, expires_at, audit_ids };
-        let body = Self::body_of(&mut db, &payload).await?.ok_or_else(unauthorized)?;
+        let body = Self::body_of(&mut db, &payload, true).await?.ok_or_else(unauthorized)?;
         let key = self.signing_key()?;
         let token = token::sign(&key, &payload).ok_or_else(|| IdentityError::Internal("cannot sign a token".into()))?;
         Ok((token, body))
@@ -429,6 +433,12 @@ impl Identity {
     /// Validates a token: signature, expiry, revocation, and that its
     /// user, scope and roles still hold. 404 when any fails, as Keystone.
     pub async fn validate(&self, token: &str) -> IdentityResult<ValidToken> {
+        self.validate_with(token, true).await
+    }
+
+    /// Validates a token, with or without computing its catalog (the API
+    /// needs only the scope and roles).
+    pub async fn validate_with(&self, token: &str, catalog: bool) -> IdentityResult<ValidToken> {
         let not_found = || IdentityError::NotFound { kind: "token", id: short(token) };
         let payload = self.verified(token).await?;
         if payload.expires_at <= records::now() {
@@ -440,7 +450,7 @@ impl Identity {
                 return Err(not_found());
             }
         }
-        let body = Self::body_of(&mut db, &payload).await?.ok_or_else(not_found)?;
+        let body = Self::body_of(&mut db, &payload, catalog).await?.ok_or_else(not_found)?;
         Ok(ValidToken { payload, body })
     }
 

@@ -166,11 +166,14 @@ pub async fn run(args: BenchArgs) -> Result<ExitCode> {
     let api = Arc::new(format!("{base}/v2.0"));
     let c = args.concurrency;
     let mut rows = Vec::new();
-    // The bench creates more than Neutron's default quotas allow one project.
+    // The bench creates more than Neutron's default quotas allow one project
+    // (the caller's: the token's, or noauth's).
+    let (_, who) = call(&client, reqwest::Method::GET, &format!("{api}/quotas/project"), None).await?;
+    let project = who["project"]["project_id"].as_str().unwrap_or("noauth-project").to_string();
     call(
         &client,
         reqwest::Method::PUT,
-        &format!("{api}/quotas/noauth-project"),
+        &format!("{api}/quotas/{project}"),
         Some(json!({"quota": {"network": -1, "subnet": -1, "port": -1}})),
     )
     .await?;
