@@ -161,5 +161,8 @@ pub fn router(api: IdentityApi) -> Router {
         )
         .route("/v3/role_assignments", get(records::role_assignments))
         .fallback(not_found)
+        .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<axum::body::Body>| {
+            tracing::info_span!("identity", method = %req.method(), path = %req.uri().path())
+        }))
         .with_state(api)
 }
