@@ -181,6 +181,9 @@ impl Identity {
         Self::replace(&mut tx, &u).await?;
         if let Some(h) = hash {
             tx.set_password_hash(&u.id, &h).await?;
+            // As Keystone: a new password ends the user's sessions.
+            let expires = crate::records::now() + self.settings.token_expiration;
+            tx.revoke_user_tokens(&u.id, crate::records::now_ms(), expires).await?;
         }
         tx.commit().await?;
         Ok(u)

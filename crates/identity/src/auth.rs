@@ -243,7 +243,7 @@ impl Identity {
             },
             audit_ids: p.audit_ids.clone(),
             expires_at: records::iso_time(p.expires_at),
-            issued_at: records::iso_time(p.issued_at),
+            issued_at: records::iso_time(p.issued_at_ms / 1000),
             project: None,
             domain: None,
             roles: None,
@@ -357,7 +357,14 @@ impl Identity {
         }
         methods.dedup();
         let scope = self.scope_for(&mut db, &user, req.scope.as_ref()).await?;
-        let payload = TokenPayload { user_id: user.id.clone(), scope, methods, issued_at: now, expires_at, audit_ids };
+        let payload = TokenPayload {
+            user_id: user.id.clone(),
+            scope,
+            methods,
+            issued_at_ms: records::now_ms(),
+            expires_at,
+            audit_ids,
+        };
         let body = Self::body_of(&mut db, &payload, true).await?.ok_or_else(unauthorized)?;
         let key = self.signing_key()?;
         let token = token::sign(&key, &payload).ok_or_else(|| IdentityError::Internal("cannot sign a token".into()))?;
@@ -449,6 +456,9 @@ impl Identity {
             if db.is_revoked(audit).await? {
                 return Err(not_found());
             }
+        }
+        if db.user_revoked_before(&payload.user_id).await?.is_some_and(|before| payload.issued_at_ms < before) {
+            return Err(not_found());
         }
         let body = Self::body_of(&mut db, &payload, catalog).await?.ok_or_else(not_found)?;
         Ok(ValidToken { payload, body })

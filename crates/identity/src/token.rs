@@ -39,9 +39,9 @@ pub struct TokenPayload {
     /// Authentication methods (`password`, `token`).
     #[serde(rename = "m")]
     pub methods: Vec<String>,
-    /// Issue time, unix seconds.
+    /// Issue time, unix milliseconds (revocations by time need better than seconds).
     #[serde(rename = "i")]
-    pub issued_at: i64,
+    pub issued_at_ms: i64,
     /// Expiry, unix seconds.
     #[serde(rename = "e")]
     pub expires_at: i64,
@@ -153,7 +153,7 @@ mod tests {
             user_id: "u1".into(),
             scope: TokenScope::Project("p1".into()),
             methods: vec!["password".into()],
-            issued_at: 100,
+            issued_at_ms: 100_000,
             expires_at: 3700,
             audit_ids: vec!["a1".into()],
         }

@@ -222,6 +222,14 @@ async fn bad_credentials_and_scopes_are_refused() {
     assert_eq!(e.status, 200);
     assert_eq!(ks.call("GET", "/v3/auth/tokens", Some(&ks.admin_token), Some(&t), None).await.status, 200);
 
+    // A new password ends the user's sessions; a token taken right after works.
+    let pw = ks.admin("PATCH", &format!("/v3/users/{uid}"), Some(json!({"user": {"password": "pw-a2"}}))).await;
+    assert_eq!(pw.status, 200, "{}", pw.body);
+    assert_eq!(ks.call("GET", "/v3/auth/tokens", Some(&ks.admin_token), Some(&t), None).await.status, 404);
+    assert_eq!(ks.auth(password_auth("ua", "pw-a", Some("pa"))).await.status, 401);
+    let t = ks.auth(password_auth("ua", "pw-a2", Some("pa"))).await.token.unwrap();
+    assert_eq!(ks.call("GET", "/v3/auth/tokens", Some(&ks.admin_token), Some(&t), None).await.status, 200);
+
     // A disabled user.
     ks.admin("PATCH", &format!("/v3/users/{uid}"), Some(json!({"user": {"enabled": false}}))).await;
     assert_eq!(ks.auth(password_auth("ua", "pw-a", Some("pa"))).await.status, 401);
@@ -379,9 +387,12 @@ async fn bootstrap_is_idempotent_and_sets_the_password() {
         .await
         .unwrap();
     assert!(report.created.is_empty(), "{:?}", report.created);
-    assert_eq!(ks.admin("GET", "/v3/users", None).await.body["users"].as_array().unwrap().len(), before);
+    assert_eq!(ks.admin("GET", "/v3/users", None).await.status, 401, "the new password ended the old sessions");
     assert_eq!(ks.auth(password_auth("admin", ADMIN_PASSWORD, Some("admin"))).await.status, 401);
-    assert_eq!(ks.auth(password_auth("admin", "new-password", Some("admin"))).await.status, 201);
+    let fresh = ks.auth(password_auth("admin", "new-password", Some("admin"))).await;
+    assert_eq!(fresh.status, 201);
+    let users = ks.call("GET", "/v3/users", fresh.token.as_deref(), None, None).await;
+    assert_eq!(users.body["users"].as_array().unwrap().len(), before);
     assert_eq!(ks.identity.endpoints_of("network").await.unwrap().len(), 3);
 }
 

@@ -43,6 +43,14 @@ fn is_revoked(conn: &Connection, audit_id: &str) -> Result<bool, StoreError> {
         .is_some())
 }
 
+fn user_revoked_before(conn: &Connection, user_id: &str) -> Result<Option<i64>, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT issued_before FROM identity_revocations WHERE audit_id = ?")?
+        .query_row(params![format!("user:{user_id}")], |r| r.get::<_, Option<i64>>(0))
+        .optional()?
+        .flatten())
+}
+
 macro_rules! identity_reads {
     ($ty:ty) => {
         impl $ty {
@@ -59,6 +67,11 @@ macro_rules! identity_reads {
             /// Whether the token of `audit_id` was revoked.
             pub async fn is_revoked(&mut self, audit_id: &str) -> Result<bool, StoreError> {
                 is_revoked(self.conn().0, audit_id)
+            }
+
+            /// The time (ms) before which every token of a user is revoked, if set.
+            pub async fn user_revoked_before(&mut self, user_id: &str) -> Result<Option<i64>, StoreError> {
+                user_revoked_before(self.conn().0, user_id)
             }
         }
     };
@@ -90,6 +103,24 @@ impl Tx {
             )?
             .execute(params![key.id, key.secret, key.created_at])?;
         Ok(n == 1)
+    }
+
+    /// Revokes every token of a user issued before `before_ms`, remembered
+    /// until `expires_at` (unix seconds: when the last such token expires).
+    pub async fn revoke_user_tokens(
+        &mut self,
+        user_id: &str,
+        before_ms: i64,
+        expires_at: i64,
+    ) -> Result<(), StoreError> {
+        self.conn()
+            .0
+            .prepare_cached(
+                "INSERT INTO identity_revocations (audit_id, expires_at, issued_before) VALUES (?, ?, ?) \
+                 ON CONFLICT (audit_id) DO UPDATE SET expires_at = excluded.expires_at, issued_before = excluded.issued_before",
+            )?
+            .execute(params![format!("user:{user_id}"), expires_at, before_ms])?;
+        Ok(())
     }
 
     /// Records a revoked token until `expires_at` (unix seconds), and forgets

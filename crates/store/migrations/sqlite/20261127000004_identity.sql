@@ -86,8 +86,11 @@ CREATE TABLE identity_signing_keys (
     created_at TEXT NOT NULL
 );
 
--- Revoked tokens by audit id, kept until the token would have expired anyway.
+-- Revoked tokens, kept until they would have expired anyway: one token
+-- (and those re-scoped from it) by audit id, or every token of a user
+-- issued before a time (key "user:<id>", issued_before in milliseconds).
 CREATE TABLE identity_revocations (
-    audit_id   TEXT PRIMARY KEY NOT NULL,
-    expires_at INTEGER NOT NULL
+    audit_id      TEXT PRIMARY KEY NOT NULL,
+    expires_at    INTEGER NOT NULL,
+    issued_before INTEGER
 );
