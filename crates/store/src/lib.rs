@@ -12,6 +12,7 @@
 
 mod allocations;
 mod backend;
+mod changes;
 pub mod dialect;
 mod docs;
 mod error;
@@ -26,6 +27,7 @@ mod writer;
 
 pub use allocations::Allocation;
 pub use backend::{Reader, SchemaState, Store, StoreOptions, Tx};
+pub use changes::Change;
 pub use error::StoreError;
 pub use identity::SigningKey;
 pub use query::{Filter, ListQuery, Scope, SortDir, SortKey, SqlValue, TagMatch};

@@ -39,6 +39,11 @@ pub const MIGRATIONS: &[Migration] = &[
         description: "built-in identity",
         sql: include_str!("../migrations/sqlite/20261127000004_identity.sql"),
     },
+    Migration {
+        version: 20261127000005,
+        description: "agents and the change log",
+        sql: include_str!("../migrations/sqlite/20261127000005_agents.sql"),
+    },
 ];
 
 const LEDGER: &str = "CREATE TABLE IF NOT EXISTS neutrino_migrations (\

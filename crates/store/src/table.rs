@@ -29,6 +29,8 @@ pub enum Table {
     Services,
     /// `identity_endpoints`
     Endpoints,
+    /// `agents`
+    Agents,
 }
 
 impl Table {
@@ -47,13 +49,14 @@ impl Table {
             Table::Regions => "identity_regions",
             Table::Services => "identity_services",
             Table::Endpoints => "identity_endpoints",
+            Table::Agents => "agents",
         }
     }
 
     /// Whether the table belongs to the built-in identity (administered by
     /// identity admins, never visible through a project scope).
     pub fn is_identity(self) -> bool {
-        !matches!(self, Table::Networks | Table::Subnets | Table::Ports | Table::RbacPolicies)
+        !matches!(self, Table::Networks | Table::Subnets | Table::Ports | Table::RbacPolicies | Table::Agents)
     }
 
     /// The resource type name used in the tags table.
@@ -71,6 +74,7 @@ impl Table {
             Table::Regions => "region",
             Table::Services => "service",
             Table::Endpoints => "endpoint",
+            Table::Agents => "agent",
         }
     }
 
@@ -88,6 +92,7 @@ impl Table {
             Table::Regions => &["parent_region_id"],
             Table::Services => &["type", "name", "enabled"],
             Table::Endpoints => &["service_id", "region_id", "interface", "enabled"],
+            Table::Agents => &["agent_type", "host", "agent_binary"],
         }
     }
 
@@ -96,6 +101,7 @@ impl Table {
         let attr = match attr {
             "tenant_id" => "project_id",
             "router:external" => "router_external",
+            "binary" if self == Table::Agents => "agent_binary",
             other => other,
         };
         if attr == "id" {

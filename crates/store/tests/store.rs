@@ -88,7 +88,8 @@ async fn an_older_schema_is_refused_until_upgraded_in_place() {
          DROP TABLE identity_role_assignments; DROP TABLE identity_endpoints; DROP TABLE identity_users; \
          DROP TABLE identity_projects; DROP TABLE identity_roles; DROP TABLE identity_services; \
          DROP TABLE identity_regions; DROP TABLE identity_domains; DROP TABLE identity_signing_keys; \
-         DROP TABLE identity_revocations; DELETE FROM neutrino_migrations WHERE version > 20261127000001;",
+         DROP TABLE identity_revocations; DROP TABLE agents; DROP TABLE change_log; \
+         DELETE FROM neutrino_migrations WHERE version > 20261127000001;",
     )
     .unwrap();
     drop(conn);
@@ -326,4 +327,52 @@ async fn a_failed_commit_takes_nothing_and_leaves_the_writer_clean() {
     let mut t = s.begin().await.unwrap();
     t.insert(Table::Networks, &network("n2", "p", "x")).await.unwrap();
     t.commit().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_change_log_keeps_commit_order_and_rolls_back_with_its_transaction() {
+    let db = Db::new();
+    let s = migrated(&db).await;
+    let change = |id: &str, rev: i64| neutrino_store::Change {
+        seq: 0,
+        resource: "port".into(),
+        resource_id: id.into(),
+        revision: rev,
+        op: "update".into(),
+        network_id: Some("n1".into()),
+        host: Some("node-1".into()),
+        committed_at: "2026-11-27T00:00:00Z".into(),
+    };
+    let mut r = s.read().await.unwrap();
+    assert_eq!(r.change_bounds().await.unwrap(), (1, 0), "empty log at position 0");
+    drop(r);
+    let mut tx = s.begin().await.unwrap();
+    let a = tx.append_change(&change("p1", 1)).await.unwrap();
+    let b = tx.append_change(&change("p2", 1)).await.unwrap();
+    assert!(b > a);
+    tx.commit().await.unwrap();
+    // A rolled-back transaction leaves no change behind.
+    let mut tx = s.begin().await.unwrap();
+    tx.append_change(&change("p3", 1)).await.unwrap();
+    drop(tx);
+    let mut r = s.read().await.unwrap();
+    let all = r.changes_after(0, 100).await.unwrap();
+    assert_eq!(all.iter().map(|c| c.resource_id.as_str()).collect::<Vec<_>>(), ["p1", "p2"]);
+    assert_eq!(all[0].host.as_deref(), Some("node-1"));
+    assert_eq!(r.changes_after(a, 100).await.unwrap().len(), 1);
+    assert_eq!(r.changes_after(b, 100).await.unwrap(), vec![]);
+    drop(r);
+    // Compaction keeps the position: the next change still follows b.
+    let mut tx = s.begin().await.unwrap();
+    assert_eq!(tx.compact_changes(b).await.unwrap(), 2);
+    tx.commit().await.unwrap();
+    let mut r = s.read().await.unwrap();
+    assert_eq!(r.change_bounds().await.unwrap(), (b + 1, b));
+    drop(r);
+    let mut tx = s.begin().await.unwrap();
+    let c = tx.append_change(&change("p4", 2)).await.unwrap();
+    tx.commit().await.unwrap();
+    assert!(c > b);
+    let mut r = s.read().await.unwrap();
+    assert_eq!(r.change_bounds().await.unwrap(), (c, c));
 }

@@ -1,6 +1,7 @@
 //! The ML2 core plugin: networks, subnets and ports with Neutron's rules,
 //! each API call one store transaction.
 
+mod changes;
 pub mod input;
 mod ipalloc;
 mod network;
@@ -36,6 +37,8 @@ pub struct Plugin {
     pub settings: Settings,
     /// The API policy (Neutron's defaults, overridden by `[oslo_policy] policy_file`).
     pub policy: std::sync::Arc<crate::policy::Policy>,
+    /// Signalled after every commit that appended to the change log.
+    pub change_signal: std::sync::Arc<tokio::sync::Notify>,
 }
 
 /// The table of a resource type.
@@ -263,9 +266,12 @@ impl Plugin {
                 Resource::Port => serde_json::to_value(self.create_port(&mut tx, ctx, item).await?),
                 Resource::RbacPolicy => serde_json::to_value(self.create_rbac_policy(&mut tx, ctx, item).await?),
             };
-            out.push(v.map_err(|e| PluginError::BadRequest(e.to_string()))?);
+            let v = v.map_err(|e| PluginError::BadRequest(e.to_string()))?;
+            self.log_change(&mut tx, resource, changes::Op::Create, &v).await?;
+            out.push(v);
         }
         tx.commit().await?;
+        self.changed();
         Ok(out)
     }
 
@@ -287,7 +293,9 @@ impl Plugin {
             Resource::RbacPolicy => serde_json::to_value(self.update_rbac_policy(&mut tx, ctx, id, body).await?),
         }
         .map_err(|e| PluginError::BadRequest(e.to_string()))?;
+        self.log_change(&mut tx, resource, changes::Op::Update, &v).await?;
         tx.commit().await?;
+        self.changed();
         Ok(v)
     }
 
@@ -301,13 +309,19 @@ impl Plugin {
     ) -> PluginResult<()> {
         check_writer(ctx, "delete", resource)?;
         let mut tx = self.begin().await?;
+        let before = tx.get_doc(table_of(resource), id, &ctx.scope()).await?;
         match resource {
             Resource::Network => self.delete_network(&mut tx, ctx, id, if_match).await?,
             Resource::Subnet => self.delete_subnet(&mut tx, ctx, id, if_match).await?,
             Resource::Port => self.delete_port(&mut tx, ctx, id, if_match).await?,
             Resource::RbacPolicy => self.delete_rbac_policy(&mut tx, ctx, id).await?,
         }
+        if let Some(doc) = before {
+            let v: serde_json::Value = from_doc(table_of(resource), id, &doc)?;
+            self.log_change(&mut tx, resource, changes::Op::Delete, &v).await?;
+        }
         tx.commit().await?;
+        self.changed();
         Ok(())
     }
 
@@ -332,6 +346,13 @@ impl Plugin {
         let settings = Settings::from_config(cfg)?;
         let types = TypeManager::from_config(cfg, &settings)?;
         let mechanisms = MechanismManager::from_names(&cfg.ml2.mechanism_drivers);
-        Ok(Plugin { store, types, mechanisms, settings, policy: crate::context::default_policy() })
+        Ok(Plugin {
+            store,
+            types,
+            mechanisms,
+            settings,
+            policy: crate::context::default_policy(),
+            change_signal: std::sync::Arc::new(tokio::sync::Notify::new()),
+        })
     }
 }

@@ -113,7 +113,9 @@ impl Plugin {
         }
         tx.update(table, &row_of(resource, id, &v)?).await?;
         tx.set_tags(table, id, &tags).await?;
+        self.log_change(&mut tx, resource, super::changes::Op::Update, &v).await?;
         tx.commit().await?;
+        self.changed();
         Ok(tags)
     }
 }
