@@ -76,6 +76,15 @@ enabled = false
 VLAN_RANGE = range(100, 200)
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
+def log_tail(path: Path, lines: int = 200) -> str:
+    """The last lines of a server's log, without colour codes."""
+    try:
+        text = path.read_text(errors="replace")
+    except OSError as exc:  # pragma: no cover - diagnostics only
+        return f"(cannot read {path}: {exc})"
+    return _ANSI.sub("", "\n".join(text.splitlines()[-lines:]))
+
+
 _LISTENING = re.compile(r"listening on (http://\S+?/v2\.0)\b")
 
 
@@ -89,11 +98,7 @@ class NeutrinoServer:
     exit_notes: list = field(default_factory=list)
 
     def log_tail(self, lines: int = 200) -> str:
-        try:
-            text = self.stderr_path.read_text(errors="replace")
-        except OSError as exc:  # pragma: no cover - diagnostics only
-            return f"(cannot read {self.stderr_path}: {exc})"
-        return _ANSI.sub("", "\n".join(text.splitlines()[-lines:]))
+        return log_tail(self.stderr_path, lines)
 
 
 _SERVER: NeutrinoServer | None = None

@@ -66,6 +66,7 @@ pub static KNOWN_KEYS: &[KnownKey] = &[
     typed("DEFAULT", "dhcp_lease_duration"),
     typed("DEFAULT", "state_path"),
     typed("DEFAULT", "auth_strategy"),
+    typed("DEFAULT", "agent_down_time"),
     typed("DEFAULT", "transport_url"),
     typed("DEFAULT", "host"),
     typed("DEFAULT", "global_physnet_mtu"),

@@ -141,6 +141,8 @@ pub struct DefaultSection {
     pub pagination_max_limit: i64,
     /// Availability zones used when a resource names none.
     pub default_availability_zones: Vec<String>,
+    /// Seconds without a heartbeat after which an agent is dead (`agent_down_time`).
+    pub agent_down_time: u32,
 }
 
 impl Default for DefaultSection {
@@ -161,6 +163,7 @@ impl Default for DefaultSection {
             api_workers: None,
             max_dns_nameservers: 5,
             max_subnet_host_routes: 20,
+            agent_down_time: 75,
             pagination_max_limit: -1,
             default_availability_zones: Vec::new(),
         }

@@ -75,6 +75,7 @@ pub(crate) fn typed_fields(config: &Config) -> Vec<Field> {
         field(D, "global_physnet_mtu", d.global_physnet_mtu.to_string(), json!(d.global_physnet_mtu)),
         field(D, "max_dns_nameservers", d.max_dns_nameservers.to_string(), json!(d.max_dns_nameservers)),
         field(D, "max_subnet_host_routes", d.max_subnet_host_routes.to_string(), json!(d.max_subnet_host_routes)),
+        field(D, "agent_down_time", d.agent_down_time.to_string(), json!(d.agent_down_time)),
         optional(D, "api_workers", d.api_workers.map(|n| n.to_string()), json!(d.api_workers)),
         field(D, "pagination_max_limit", d.pagination_max_limit.to_string(), json!(d.pagination_max_limit)),
         list(D, "default_availability_zones", &d.default_availability_zones),

@@ -136,6 +136,9 @@ impl Identity {
         let p: Project = merge(to_value(&old)?, input, &["id", "domain_id", "parent_id", "is_domain"], &[])?;
         check_name("project", &p.name)?;
         Self::replace(&mut tx, &p).await?;
+        if old.enabled && !p.enabled {
+            self.revoke_all(&mut tx, &format!("project:{}", p.id)).await?;
+        }
         tx.commit().await?;
         Ok(p)
     }
@@ -179,14 +182,23 @@ impl Identity {
             Self::get::<Project>(&mut tx, pid).await?;
         }
         Self::replace(&mut tx, &u).await?;
-        if let Some(h) = hash {
-            tx.set_password_hash(&u.id, &h).await?;
-            // As Keystone: a new password ends the user's sessions.
-            let expires = crate::records::now() + self.settings.token_expiration;
-            tx.revoke_user_tokens(&u.id, crate::records::now_ms(), expires).await?;
+        if let Some(h) = &hash {
+            tx.set_password_hash(&u.id, h).await?;
+        }
+        // As Keystone: a new password or disabling ends the user's sessions
+        // (for good: enabling the user again does not revive them).
+        if hash.is_some() || (old.enabled && !u.enabled) {
+            self.revoke_all(&mut tx, &format!("user:{}", u.id)).await?;
         }
         tx.commit().await?;
         Ok(u)
+    }
+
+    /// Revokes every token of `subject` issued until now.
+    async fn revoke_all(&self, tx: &mut neutrino_store::Tx, subject: &str) -> IdentityResult<()> {
+        let expires = crate::records::now() + self.settings.token_expiration;
+        tx.revoke_tokens_before(subject, crate::records::now_ms(), expires).await?;
+        Ok(())
     }
 
     /// Creates a role.

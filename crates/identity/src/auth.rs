@@ -457,8 +457,14 @@ impl Identity {
                 return Err(not_found());
             }
         }
-        if db.user_revoked_before(&payload.user_id).await?.is_some_and(|before| payload.issued_at_ms < before) {
-            return Err(not_found());
+        let mut subjects = vec![format!("user:{}", payload.user_id)];
+        if let TokenScope::Project(p) = &payload.scope {
+            subjects.push(format!("project:{p}"));
+        }
+        for subject in &subjects {
+            if db.revoked_before(subject).await?.is_some_and(|before| payload.issued_at_ms < before) {
+                return Err(not_found());
+            }
         }
         let body = Self::body_of(&mut db, &payload, catalog).await?.ok_or_else(not_found)?;
         Ok(ValidToken { payload, body })

@@ -220,7 +220,12 @@ async fn bad_credentials_and_scopes_are_refused() {
     assert_eq!(ks.call("GET", "/v3/auth/tokens", Some(&ks.admin_token), Some(&t), None).await.status, 404);
     let e = ks.admin("PATCH", &format!("/v3/projects/{pid}"), Some(json!({"project": {"enabled": true}}))).await;
     assert_eq!(e.status, 200);
-    assert_eq!(ks.call("GET", "/v3/auth/tokens", Some(&ks.admin_token), Some(&t), None).await.status, 200);
+    assert_eq!(
+        ks.call("GET", "/v3/auth/tokens", Some(&ks.admin_token), Some(&t), None).await.status,
+        404,
+        "disabling revoked the project's tokens for good"
+    );
+    let t = ks.auth(password_auth("ua", "pw-a", Some("pa"))).await.token.unwrap();
 
     // A new password ends the user's sessions; a token taken right after works.
     let pw = ks.admin("PATCH", &format!("/v3/users/{uid}"), Some(json!({"user": {"password": "pw-a2"}}))).await;
@@ -230,10 +235,13 @@ async fn bad_credentials_and_scopes_are_refused() {
     let t = ks.auth(password_auth("ua", "pw-a2", Some("pa"))).await.token.unwrap();
     assert_eq!(ks.call("GET", "/v3/auth/tokens", Some(&ks.admin_token), Some(&t), None).await.status, 200);
 
-    // A disabled user.
+    // A disabled user: no token, and its tokens stay revoked once it is enabled again.
     ks.admin("PATCH", &format!("/v3/users/{uid}"), Some(json!({"user": {"enabled": false}}))).await;
-    assert_eq!(ks.auth(password_auth("ua", "pw-a", Some("pa"))).await.status, 401);
+    assert_eq!(ks.auth(password_auth("ua", "pw-a2", Some("pa"))).await.status, 401);
     assert_eq!(ks.call("GET", "/v3/auth/tokens", Some(&ks.admin_token), Some(&t), None).await.status, 404);
+    ks.admin("PATCH", &format!("/v3/users/{uid}"), Some(json!({"user": {"enabled": true}}))).await;
+    assert_eq!(ks.call("GET", "/v3/auth/tokens", Some(&ks.admin_token), Some(&t), None).await.status, 404);
+    assert_eq!(ks.auth(password_auth("ua", "pw-a2", Some("pa"))).await.status, 201);
 
     // Garbage tokens.
     for bad in ["garbage", "nt1.x.y.z", &format!("{}x", ks.admin_token)] {

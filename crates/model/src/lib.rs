@@ -5,6 +5,7 @@
 //! below *are* the wire format of the API.
 #![warn(missing_docs)]
 
+pub mod agent;
 pub mod fault;
 pub mod names;
 pub mod network;
@@ -13,6 +14,7 @@ pub mod rbac;
 pub mod subnet;
 pub mod time;
 
+pub use agent::Agent;
 pub use fault::Fault;
 pub use network::Network;
 pub use port::{AllowedAddressPair, ExtraDhcpOpt, FixedIp, Port};

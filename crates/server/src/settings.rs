@@ -27,6 +27,8 @@ pub struct Settings {
     pub max_subnet_host_routes: usize,
     /// `[quotas]` defaults.
     pub quotas: neutrino_config::QuotasSection,
+    /// `[DEFAULT] agent_down_time`, seconds.
+    pub agent_down_time: i64,
 }
 
 impl Settings {
@@ -44,6 +46,7 @@ impl Settings {
             default_availability_zones: cfg.default.default_availability_zones.clone(),
             max_dns_nameservers: usize::try_from(cfg.default.max_dns_nameservers).unwrap_or(usize::MAX),
             max_subnet_host_routes: usize::try_from(cfg.default.max_subnet_host_routes).unwrap_or(usize::MAX),
+            agent_down_time: i64::from(cfg.default.agent_down_time),
             quotas: cfg.quotas.clone(),
         })
     }

@@ -38,13 +38,25 @@ async fn quotas_show_update_enforce_and_reset() {
     assert_eq!(up.body["quota"]["port"], 3);
     assert_eq!(s.req(&a, "POST", "/v2.0/ports", Some(json!({"port": {"network_id": net_id}})), &[]).await.status, 201);
 
-    // Reading a project's quota takes its manager (or an admin), as Neutron's default policy.
-    assert_eq!(s.req(&a, "GET", "/v2.0/quotas/proj-a/details", None, &[]).await.status, 403);
-    let d = s.req(&Who::Manager("proj-a"), "GET", "/v2.0/quotas/proj-a/details", None, &[]).await;
+    // A project reads its own quota; another project's takes `get_quota` (admin, or that project's manager).
+    let d = s.req(&a, "GET", "/v2.0/quotas/proj-a/details", None, &[]).await;
     assert_eq!(d.body["quota"]["port"], json!({"limit": 3, "used": 3, "reserved": 0}));
     assert_eq!(d.body["quota"]["network"], json!({"limit": 3, "used": 1, "reserved": 0}));
     let other = s.req(&Who::Member("proj-b"), "GET", "/v2.0/quotas/proj-a", None, &[]).await;
     assert_eq!(other.status, 403);
+    let manager_b = s.req(&Who::Manager("proj-b"), "GET", "/v2.0/quotas/proj-a", None, &[]).await;
+    assert_eq!(manager_b.status, 403, "a manager only of its own project");
+
+    // Limits below what is used are refused unless forced; clients' check_limit is accepted.
+    let below = s.put("/v2.0/quotas/proj-a", json!({"quota": {"port": 1, "check_limit": true}})).await;
+    assert_eq!(
+        (below.status, below.message()),
+        (400, "Quota limit 1 for port must be greater than or equal to already used 3")
+    );
+    assert_eq!(s.get("/v2.0/quotas/proj-a").await.body["quota"]["port"], 3, "nothing changed");
+    let forced = s.put("/v2.0/quotas/proj-a", json!({"quota": {"port": 1, "force": true}})).await;
+    assert_eq!(forced.body["quota"]["port"], 1);
+    assert_eq!(s.put("/v2.0/quotas/proj-a", json!({"quota": {"port": 3}})).await.status, 200);
     let list = s.get("/v2.0/quotas").await;
     assert_eq!(
         list.body["quotas"],

@@ -43,10 +43,10 @@ fn is_revoked(conn: &Connection, audit_id: &str) -> Result<bool, StoreError> {
         .is_some())
 }
 
-fn user_revoked_before(conn: &Connection, user_id: &str) -> Result<Option<i64>, StoreError> {
+fn revoked_before(conn: &Connection, subject: &str) -> Result<Option<i64>, StoreError> {
     Ok(conn
         .prepare_cached("SELECT issued_before FROM identity_revocations WHERE audit_id = ?")?
-        .query_row(params![format!("user:{user_id}")], |r| r.get::<_, Option<i64>>(0))
+        .query_row(params![subject], |r| r.get::<_, Option<i64>>(0))
         .optional()?
         .flatten())
 }
@@ -69,9 +69,10 @@ macro_rules! identity_reads {
                 is_revoked(self.conn().0, audit_id)
             }
 
-            /// The time (ms) before which every token of a user is revoked, if set.
-            pub async fn user_revoked_before(&mut self, user_id: &str) -> Result<Option<i64>, StoreError> {
-                user_revoked_before(self.conn().0, user_id)
+            /// The time (ms) before which every token of `subject` (`user:<id>`
+            /// or `project:<id>`) is revoked, if set.
+            pub async fn revoked_before(&mut self, subject: &str) -> Result<Option<i64>, StoreError> {
+                revoked_before(self.conn().0, subject)
             }
         }
     };
@@ -105,11 +106,12 @@ impl Tx {
         Ok(n == 1)
     }
 
-    /// Revokes every token of a user issued before `before_ms`, remembered
-    /// until `expires_at` (unix seconds: when the last such token expires).
-    pub async fn revoke_user_tokens(
+    /// Revokes every token of `subject` (`user:<id>` or `project:<id>`)
+    /// issued before `before_ms`, remembered until `expires_at` (unix
+    /// seconds: when the last such token expires).
+    pub async fn revoke_tokens_before(
         &mut self,
-        user_id: &str,
+        subject: &str,
         before_ms: i64,
         expires_at: i64,
     ) -> Result<(), StoreError> {
@@ -119,7 +121,7 @@ impl Tx {
                 "INSERT INTO identity_revocations (audit_id, expires_at, issued_before) VALUES (?, ?, ?) \
                  ON CONFLICT (audit_id) DO UPDATE SET expires_at = excluded.expires_at, issued_before = excluded.issued_before",
             )?
-            .execute(params![format!("user:{user_id}"), expires_at, before_ms])?;
+            .execute(params![subject, expires_at, before_ms])?;
         Ok(())
     }
 

@@ -71,7 +71,12 @@ impl Plugin {
         Ok(())
     }
 
+    /// As Neutron's quota controller: a caller may always read its own
+    /// project's quota; `get_quota` governs reading another's.
     fn may_read_quota(ctx: &RequestContext, project_id: &str) -> PluginResult<()> {
+        if ctx.project_id == project_id {
+            return Ok(());
+        }
         ctx.enforce("get_quota", &crate::context::target(project_id, project_id))
     }
 
@@ -127,9 +132,13 @@ impl Plugin {
         body: Value,
     ) -> PluginResult<Map<String, Value>> {
         ctx.enforce("update_quota", &crate::context::target(project_id, project_id))?;
-        let Value::Object(map) = body else {
+        let Value::Object(mut map) = body else {
             return Err(PluginError::BadRequest("Body contains invalid data: the quota must be a JSON object".into()));
         };
+        // Clients' flags (osc sends check_limit): usage is always checked
+        // unless `force` is true, as Neutron does since 2025.1.
+        let force = map.remove("force").is_some_and(|v| v == Value::Bool(true));
+        map.remove("check_limit");
         let mut unknown: Vec<&str> =
             map.keys().map(String::as_str).filter(|k| !QUOTA_RESOURCES.iter().any(|(r, _)| r == k)).collect();
         if !unknown.is_empty() {
@@ -142,8 +151,16 @@ impl Plugin {
             super::input::Op::Update,
         )?;
         let mut tx = self.begin().await?;
-        for (r, _) in QUOTA_RESOURCES {
+        for (r, table) in QUOTA_RESOURCES {
             if let Some(v) = b.integer(r, -1, i64::MAX)? {
+                if !force && v >= 0 {
+                    let used = tx.count_owned(*table, project_id).await?;
+                    if used > v {
+                        return Err(PluginError::Fault(neutrino_model::Fault::bad_request(format!(
+                            "Quota limit {v} for {r} must be greater than or equal to already used {used}"
+                        ))));
+                    }
+                }
                 tx.set_quota(project_id, r, v).await?;
             }
         }
