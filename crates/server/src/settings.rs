@@ -29,6 +29,8 @@ pub struct Settings {
     pub quotas: neutrino_config::QuotasSection,
     /// `[DEFAULT] agent_down_time`, seconds.
     pub agent_down_time: i64,
+    /// `[agent] channel_secret`: what agents present on the agent channel.
+    pub channel_secret: Option<String>,
 }
 
 impl Settings {
@@ -47,6 +49,7 @@ impl Settings {
             max_dns_nameservers: usize::try_from(cfg.default.max_dns_nameservers).unwrap_or(usize::MAX),
             max_subnet_host_routes: usize::try_from(cfg.default.max_subnet_host_routes).unwrap_or(usize::MAX),
             agent_down_time: i64::from(cfg.default.agent_down_time),
+            channel_secret: cfg.agent.channel_secret.clone(),
             quotas: cfg.quotas.clone(),
         })
     }

@@ -2,7 +2,9 @@
 //! Handlers parse the request into typed values and call the plugin; they
 //! do nothing else.
 
+mod agents;
 pub mod auth;
+pub mod channel;
 mod error;
 mod extensions;
 pub mod listing;
@@ -41,6 +43,11 @@ pub fn app(state: AppState) -> Router {
         .route("/v2.0/extensions", get(extensions::list))
         .route("/v2.0/extensions.json", get(extensions::list))
         .route("/v2.0/extensions/{alias}", get(extensions::show))
+        .route("/v2.0/agents", get(agents::list))
+        .route("/v2.0/agents.json", get(agents::list))
+        .route("/v2.0/agents/{id}", get(agents::show).put(agents::update).delete(agents::delete))
+        .route("/agent/v1/report", axum::routing::post(channel::report))
+        .route("/agent/v1/changes", get(channel::changes))
         .route("/v2.0/quotas", get(quotas::list))
         .route("/v2.0/quotas.json", get(quotas::list))
         .route("/v2.0/quotas/{project_id}", get(quotas::show).put(quotas::update).delete(quotas::reset))

@@ -1,6 +1,7 @@
 //! The ML2 core plugin: networks, subnets and ports with Neutron's rules,
 //! each API call one store transaction.
 
+pub mod agents;
 mod changes;
 pub mod input;
 mod ipalloc;

@@ -3,7 +3,7 @@
 use neutrino_model::fault::Resource;
 use neutrino_model::{FixedIp, Network, Port, Subnet};
 use neutrino_store::{Filter, ListQuery, Scope, SqlValue, Table, Tx};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::input::{rule, AttrRule, Body, Op};
 use super::ipalloc::{allocate, is_auto_address, Want};
@@ -16,7 +16,6 @@ use super::subnet::cidr_of;
 use super::{load, load_for_change, new_id_and_time, owner_of, port_row, Change, Plugin};
 use crate::context::RequestContext;
 use crate::error::{PluginError, PluginResult};
-use crate::ml2::mechanism::BindRequest;
 
 const RULES: &[AttrRule] = &[
     rule("id", false, false),
@@ -66,23 +65,6 @@ fn bad_input(attr: &str, why: impl std::fmt::Display) -> PluginError {
 }
 
 impl Plugin {
-    fn bind(&self, host: &str, network: &Network, vnic_type: &str) -> (String, Map<String, Value>) {
-        if host.is_empty() {
-            return ("unbound".into(), Map::new());
-        }
-        let req = BindRequest {
-            host,
-            network_type: network.provider_network_type.as_deref().unwrap_or("local"),
-            physical_network: network.provider_physical_network.as_deref(),
-            vnic_type,
-        };
-        // No L2 agent has reported yet: agents arrive with the agent channel.
-        match self.mechanisms.bind(&req, &|_| Vec::new()) {
-            Some(b) => (b.vif_type, b.vif_details),
-            None => ("binding_failed".into(), Map::new()),
-        }
-    }
-
     async fn mac_taken(&self, tx: &mut Tx, network_id: &str, mac: &str) -> PluginResult<bool> {
         let mut q = ListQuery::all(Scope::Admin);
         q.filters.push(Filter::Eq { attr: "network_id".into(), values: vec![SqlValue::Text(network_id.into())] });
@@ -279,7 +261,7 @@ impl Plugin {
             return Err(PluginError::AddressPairAndPortSecurityRequired);
         }
         let (id, now) = new_id_and_time();
-        let (vif_type, vif_details) = self.bind(&host, &network, &vnic_type);
+        let (vif_type, vif_details) = self.bind_on_host(tx, &host, &network, &vnic_type).await?;
         let mut port = Port {
             id: id.clone(),
             name,
@@ -428,7 +410,7 @@ impl Plugin {
             p.binding_profile = v;
         }
         if rebind {
-            let (vif_type, details) = self.bind(&p.binding_host_id, &network, &p.binding_vnic_type);
+            let (vif_type, details) = self.bind_on_host(tx, &p.binding_host_id, &network, &p.binding_vnic_type).await?;
             p.binding_vif_type = vif_type;
             p.binding_vif_details = details;
         }

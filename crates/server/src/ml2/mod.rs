@@ -3,5 +3,5 @@
 pub mod mechanism;
 pub mod types;
 
-pub use mechanism::{Binding, MechanismDriver, MechanismManager};
+pub use mechanism::{AgentView, BindRequest, Binding, MechanismDriver, MechanismManager};
 pub use types::{NetworkType, SegmentRequest, TypeManager};

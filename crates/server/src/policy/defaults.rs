@@ -148,6 +148,11 @@ pub(crate) const DEFAULT_RULES: &[(&str, &str)] = &[
     ("get_rbac_policy", "(rule:admin_only) or (role:reader and project_id:%(project_id)s)"),
     ("delete_rbac_policy", "(rule:admin_only) or (role:member and project_id:%(project_id)s)"),
 
+    // Agents (agent.py): administrators only.
+    ("get_agent", "rule:admin_only"),
+    ("update_agent", "rule:admin_only"),
+    ("delete_agent", "rule:admin_only"),
+
     // Quotas (quotas.py): a project's manager may read its own quota.
     ("get_quota", "(rule:admin_only) or (role:manager and project_id:%(project_id)s)"),
     ("update_quota", "rule:admin_only"),

@@ -1,0 +1,121 @@
+//! The agent channel (`/agent/v1/…`, outside `/v2.0`): agents report their
+//! state and stream the change log. Authenticated by `[agent]
+//! channel_secret` (header `X-Neutrino-Agent-Secret`) or, under keystone, a
+//! token with the admin or service role; open under noauth without a secret.
+
+use std::time::Duration;
+
+use axum::extract::{RawQuery, State};
+use axum::http::HeaderMap;
+use axum::Json;
+use neutrino_model::Fault;
+use serde_json::{json, Value};
+
+use super::auth::Auth;
+use super::{ApiError, ApiResult, AppState};
+use crate::core::agents::AgentReport;
+
+/// Header carrying the channel secret.
+pub const SECRET_HEADER: &str = "x-neutrino-agent-secret";
+
+/// Most changes returned by one call.
+const PAGE: i64 = 500;
+/// Longest wait a client may ask for.
+const MAX_WAIT: u64 = 60;
+
+fn unauthorized() -> ApiError {
+    ApiError(Fault::new(401, "HTTPUnauthorized", "The agent channel requires the channel secret or a service token."))
+}
+
+/// Constant-time comparison of two secrets.
+fn same_secret(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Checks the caller of a channel request.
+async fn authorize(state: &AppState, headers: &HeaderMap) -> ApiResult<()> {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim).filter(|v| !v.is_empty());
+    if let (Some(secret), Some(given)) = (&state.plugin.settings.channel_secret, header(SECRET_HEADER)) {
+        return if same_secret(secret.as_bytes(), given.as_bytes()) { Ok(()) } else { Err(unauthorized()) };
+    }
+    match &state.auth {
+        Auth::Noauth if state.plugin.settings.channel_secret.is_none() => Ok(()),
+        Auth::Noauth => Err(unauthorized()),
+        Auth::Keystone { validator, .. } => {
+            let token = header("x-auth-token").ok_or_else(unauthorized)?;
+            let body = validator.validate(token).await.map_err(|_| unauthorized())?;
+            let roles = body.role_names();
+            if roles.iter().any(|r| r == "admin" || r == "service") {
+                Ok(())
+            } else {
+                Err(ApiError(Fault::new(403, "HTTPForbidden", "The agent channel needs the admin or service role.")))
+            }
+        }
+    }
+}
+
+/// `POST /agent/v1/report` with `{"agent": {agent_type, binary, host, configurations, …}}`.
+pub(crate) async fn report(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> ApiResult<Json<Value>> {
+    authorize(&state, &headers).await?;
+    let report: AgentReport = serde_json::from_value(body.get("agent").cloned().unwrap_or(Value::Null))
+        .map_err(|e| ApiError(Fault::bad_request(format!("Invalid agent report: {e}"))))?;
+    let agent = state.plugin.report_agent_state(report).await?;
+    Ok(Json(json!({ "agent": state.plugin.agent_view(&agent) })))
+}
+
+/// `GET /agent/v1/changes?after=N&wait=S`: the changes after `after`, or —
+/// when there are none yet — the first to be committed within `wait`
+/// seconds. `resync` is true when changes after `after` were compacted
+/// away: the agent must read its full state again.
+pub(crate) async fn changes(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Json<Value>> {
+    authorize(&state, &headers).await?;
+    let mut after = 0i64;
+    let mut wait = 0u64;
+    for (k, v) in form_urlencoded::parse(q.unwrap_or_default().as_bytes()).into_owned() {
+        let bad = || ApiError(Fault::bad_request(format!("Invalid value for {k}: '{v}'")));
+        match k.as_str() {
+            "after" => after = v.parse().map_err(|_| bad())?,
+            "wait" => wait = v.parse::<u64>().map_err(|_| bad())?.min(MAX_WAIT),
+            _ => return Err(ApiError(Fault::bad_request(format!("Unknown parameter '{k}'")))),
+        }
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(wait);
+    loop {
+        // Register interest before reading, so a commit in between wakes us.
+        let notified = state.plugin.change_signal.notified();
+        let mut r = state.plugin.store.read().await?;
+        let (oldest, last) = r.change_bounds().await?;
+        if after < oldest - 1 || after > last {
+            return Ok(Json(json!({"changes": [], "last": last, "resync": true})));
+        }
+        let changes = r.changes_after(after, PAGE).await?;
+        drop(r);
+        let now = tokio::time::Instant::now();
+        if !changes.is_empty() || now >= deadline {
+            return Ok(Json(json!({"changes": changes, "last": last, "resync": false})));
+        }
+        // Other servers' commits do not signal this one: look again at least every second.
+        let nap = (deadline - now).min(Duration::from_secs(1));
+        let _ = tokio::time::timeout(nap, notified).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_compare_whole() {
+        assert!(same_secret(b"s3cret", b"s3cret"));
+        assert!(!same_secret(b"s3cret", b"s3cre"));
+        assert!(!same_secret(b"s3cret", b"s3creT"));
+    }
+}

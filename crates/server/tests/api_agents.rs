@@ -1,0 +1,151 @@
+//! Agents and the agent channel: state reports register agents and keep
+//! them alive, `/v2.0/agents` shows them as Neutron does, ports bind to
+//! hosts with a live agent covering the segment, and the change log streams
+//! committed changes (long-poll) to agents holding the channel secret.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{Server, Who};
+use serde_json::{json, Value};
+
+fn lb_report(host: &str) -> Value {
+    json!({"agent": {
+        "agent_type": "Linux bridge agent", "binary": "neutron-linuxbridge-agent", "host": host,
+        "topic": "N/A", "start_flag": true,
+        "configurations": {"tunnel_types": ["vxlan"], "interface_mappings": {"physnet1": "eth1"},
+                           "local_ip": "192.0.2.10", "l2_population": true, "devices": 0}}})
+}
+
+#[tokio::test]
+async fn reports_register_agents_that_admins_see() {
+    let s = Server::default().await;
+    let r = s.post("/agent/v1/report", lb_report("node-1")).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let id = r.body["agent"]["id"].as_str().unwrap().to_string();
+    let list = s.get("/v2.0/agents").await;
+    let a = &list.body["agents"][0];
+    assert_eq!(list.body["agents"].as_array().unwrap().len(), 1);
+    assert_eq!(a["agent_type"], "Linux bridge agent");
+    assert_eq!(a["binary"], "neutron-linuxbridge-agent");
+    assert_eq!(a["host"], "node-1");
+    assert_eq!(a["alive"], true);
+    assert_eq!(a["admin_state_up"], true);
+    assert_eq!(a["configurations"]["local_ip"], "192.0.2.10");
+    let hb = a["heartbeat_timestamp"].as_str().unwrap();
+    assert_eq!(hb.len(), "2026-11-27 05:40:00".len(), "{hb}");
+    assert_eq!(&hb[10..11], " ");
+
+    // The operator disables it; later reports keep that and the same id.
+    let up = s
+        .put(&format!("/v2.0/agents/{id}"), json!({"agent": {"admin_state_up": false, "description": "maintenance"}}))
+        .await;
+    assert_eq!(up.status, 200, "{}", up.body);
+    let again = s.post("/agent/v1/report", lb_report("node-1")).await;
+    assert_eq!(again.body["agent"]["id"], id.as_str());
+    let shown = s.get(&format!("/v2.0/agents/{id}")).await;
+    assert_eq!(shown.body["agent"]["admin_state_up"], false);
+    assert_eq!(shown.body["agent"]["description"], "maintenance");
+    let bad = s.put(&format!("/v2.0/agents/{id}"), json!({"agent": {"host": "elsewhere"}})).await;
+    assert_eq!(bad.status, 400);
+
+    // Filters, fields; members see nothing.
+    s.post("/agent/v1/report", lb_report("node-2")).await;
+    let by_host = s.get("/v2.0/agents?host=node-2&fields=host&fields=alive").await;
+    assert_eq!(by_host.body["agents"], json!([{"host": "node-2", "alive": true}]));
+    assert_eq!(s.get("/v2.0/agents?bogus=1").await.status, 400);
+    let member = Who::Member("p1");
+    assert_eq!(s.req(&member, "GET", "/v2.0/agents", None, &[]).await.body["agents"], json!([]));
+    assert_eq!(s.req(&member, "GET", &format!("/v2.0/agents/{id}"), None, &[]).await.status, 404);
+    assert_eq!(s.req(&member, "DELETE", &format!("/v2.0/agents/{id}"), None, &[]).await.status, 404);
+
+    assert_eq!(s.delete(&format!("/v2.0/agents/{id}")).await.status, 204);
+    let gone = s.get(&format!("/v2.0/agents/{id}")).await;
+    assert_eq!((gone.status, gone.error_type()), (404, "AgentNotFound"));
+
+    // Bad reports change nothing.
+    for body in
+        [json!({}), json!({"agent": {"agent_type": "", "binary": "b", "host": "h"}}), json!({"agent": {"host": "h"}})]
+    {
+        assert_eq!(s.post("/agent/v1/report", body.clone()).await.status, 400, "{body}");
+    }
+    assert_eq!(s.get("/v2.0/agents").await.body["agents"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn ports_bind_where_a_live_agent_covers_the_segment() {
+    let s =
+        Server::start("[DEFAULT]\nagent_down_time = 1\n[ml2]\nmechanism_drivers = linuxbridge,l2population\n").await;
+    let net = s.network(json!({"name": "n"})).await;
+    let flat =
+        s.network(json!({"name": "f", "provider:network_type": "flat", "provider:physical_network": "physnet9"})).await;
+    s.post("/agent/v1/report", lb_report("node-1")).await;
+    let p = s.port(json!({"network_id": net, "binding:host_id": "node-1"})).await;
+    assert_eq!(p["binding:vif_type"], "bridge");
+    assert_eq!(p["binding:vif_details"]["port_filter"], true);
+    let nohost = s.port(json!({"network_id": net, "binding:host_id": "node-7"})).await;
+    assert_eq!(nohost["binding:vif_type"], "binding_failed");
+    let unmapped = s.port(json!({"network_id": flat, "binding:host_id": "node-1"})).await;
+    assert_eq!(unmapped["binding:vif_type"], "binding_failed", "physnet9 is not mapped on node-1");
+    // A dead agent binds nothing.
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    assert_eq!(s.get("/v2.0/agents").await.body["agents"][0]["alive"], false);
+    let late = s.port(json!({"network_id": net, "binding:host_id": "node-1"})).await;
+    assert_eq!(late["binding:vif_type"], "binding_failed");
+}
+
+#[tokio::test]
+async fn the_change_log_streams_commits_and_waits_for_them() {
+    let s = Server::default().await;
+    let start = s.get("/agent/v1/changes?after=0").await;
+    assert_eq!(start.body, json!({"changes": [], "last": 0, "resync": false}));
+    let net = s.network(json!({"name": "n"})).await;
+    let port = s.port(json!({"network_id": net})).await;
+    let port_id = port["id"].as_str().unwrap().to_string();
+    let r = s.get("/agent/v1/changes?after=0").await;
+    let changes = r.body["changes"].as_array().unwrap();
+    assert_eq!(changes.len(), 2);
+    assert_eq!((changes[0]["resource"].as_str(), changes[0]["op"].as_str()), (Some("network"), Some("create")));
+    assert_eq!(changes[1]["resource_id"], port_id.as_str());
+    assert_eq!(changes[1]["network_id"], net.as_str());
+    let last = r.body["last"].as_i64().unwrap();
+    assert_eq!(last, changes[1]["seq"].as_i64().unwrap());
+
+    // A long poll returns as soon as a change commits.
+    let base = s.base.clone();
+    let waiter = tokio::spawn(async move {
+        let t = Instant::now();
+        let v: Value =
+            reqwest::get(format!("{base}/agent/v1/changes?after={last}&wait=10")).await.unwrap().json().await.unwrap();
+        (t.elapsed(), v)
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(s.delete(&format!("/v2.0/ports/{port_id}")).await.status, 204);
+    let (took, v) = waiter.await.unwrap();
+    assert!(took < Duration::from_secs(3), "woke on commit, took {took:?}");
+    assert_eq!(v["changes"][0]["op"], "delete");
+    assert_eq!(v["changes"][0]["resource_id"], port_id.as_str());
+    // Nothing new: waits the time asked, then returns empty.
+    let t = Instant::now();
+    let idle = s.get(&format!("/agent/v1/changes?after={}&wait=1", v["last"])).await;
+    assert!(t.elapsed() >= Duration::from_millis(900));
+    assert_eq!(idle.body["changes"], json!([]));
+    // A position from the future (another database, a reset) means resync.
+    assert_eq!(s.get("/agent/v1/changes?after=999999").await.body["resync"], true);
+    assert_eq!(s.get("/agent/v1/changes?after=x").await.status, 400);
+}
+
+#[tokio::test]
+async fn the_channel_wants_its_secret() {
+    let s = Server::start("[agent]\nchannel_secret = s3cret\n").await;
+    assert_eq!(s.get("/agent/v1/changes").await.status, 401);
+    let wrong = s.req(&Who::Admin, "GET", "/agent/v1/changes", None, &[("X-Neutrino-Agent-Secret", "guess")]).await;
+    assert_eq!(wrong.status, 401);
+    let right = s.req(&Who::Admin, "GET", "/agent/v1/changes", None, &[("X-Neutrino-Agent-Secret", "s3cret")]).await;
+    assert_eq!(right.status, 200);
+    let report = s.req(&Who::Admin, "POST", "/agent/v1/report", Some(lb_report("n1")), &[]).await;
+    assert_eq!(report.status, 401);
+    assert!(s.get("/v2.0/agents").await.body["agents"].as_array().unwrap().is_empty());
+}
