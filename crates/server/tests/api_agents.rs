@@ -149,3 +149,54 @@ async fn the_channel_wants_its_secret() {
     assert_eq!(report.status, 401);
     assert!(s.get("/v2.0/agents").await.body["agents"].as_array().unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn host_state_and_device_status() {
+    let s = Server::default().await;
+    for (host, ip) in [("node-1", "192.0.2.1"), ("node-2", "192.0.2.2")] {
+        let mut r = lb_report(host);
+        r["agent"]["configurations"]["local_ip"] = json!(ip);
+        s.post("/agent/v1/report", r).await;
+    }
+    let net = s.network(json!({"name": "n", "provider:network_type": "vxlan", "provider:segmentation_id": 77})).await;
+    let other = s.network(json!({"name": "unrelated"})).await;
+    s.subnet(&net, "10.0.0.0/24", json!({})).await;
+    let p1 = s.port(json!({"network_id": net, "binding:host_id": "node-1"})).await;
+    let p2 = s.port(json!({"network_id": net, "binding:host_id": "node-2"})).await;
+    s.port(json!({"network_id": other, "binding:host_id": "node-2"})).await;
+    s.port(json!({"network_id": net})).await; // unbound: nobody's peer
+    assert_eq!(p1["status"], "DOWN");
+
+    let st = s.get("/agent/v1/state?host=node-1").await;
+    assert_eq!(st.status, 200, "{}", st.body);
+    assert_eq!(st.body["host"], "node-1");
+    assert_eq!(st.body["networks"].as_array().unwrap().len(), 1);
+    assert_eq!(st.body["networks"][0]["network_type"], "vxlan");
+    assert_eq!(st.body["networks"][0]["segmentation_id"], 77);
+    assert_eq!(st.body["networks"][0]["mtu"], 1450);
+    assert_eq!(st.body["ports"].as_array().unwrap().len(), 1);
+    assert_eq!(st.body["ports"][0]["id"], p1["id"]);
+    let peers = st.body["peers"].as_array().unwrap();
+    assert_eq!(peers.len(), 1, "{peers:?}");
+    assert_eq!(peers[0]["port_id"], p2["id"]);
+    assert_eq!(peers[0]["vtep"], "192.0.2.2");
+    assert_eq!(peers[0]["mac_address"], p2["mac_address"]);
+    assert_eq!(peers[0]["ips"][0], p2["fixed_ips"][0]["ip_address"]);
+    assert!(st.body["last"].as_i64().unwrap() > 0);
+    assert_eq!(s.get("/agent/v1/state").await.status, 400);
+
+    // Device reports: only ports bound to the reporting host change.
+    let id1 = p1["id"].as_str().unwrap();
+    let id2 = p2["id"].as_str().unwrap();
+    let r = s.post("/agent/v1/devices", json!({"host": "node-1", "up": [id1, id2]})).await;
+    assert_eq!(r.body, json!({"changed": [id1], "skipped": [id2]}));
+    let shown = s.get(&format!("/v2.0/ports/{id1}")).await;
+    assert_eq!(shown.body["port"]["status"], "ACTIVE");
+    assert_eq!(shown.body["port"]["revision_number"], p1["revision_number"].as_i64().unwrap() + 1);
+    let again = s.post("/agent/v1/devices", json!({"host": "node-1", "up": [id1]})).await;
+    assert_eq!(again.body["changed"], json!([]), "no change, no new revision");
+    s.post("/agent/v1/devices", json!({"host": "node-1", "down": [id1]})).await;
+    assert_eq!(s.get(&format!("/v2.0/ports/{id1}")).await.body["port"]["status"], "DOWN");
+    assert_eq!(s.post("/agent/v1/devices", json!({"up": [id1]})).await.status, 400);
+    assert_eq!(s.post("/agent/v1/devices", json!({"host": "node-1", "up": "x"})).await.status, 400);
+}

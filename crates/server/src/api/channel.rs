@@ -108,6 +108,60 @@ pub(crate) async fn changes(
     }
 }
 
+/// The `host` query parameter (required).
+fn host_param(q: Option<&str>) -> ApiResult<String> {
+    form_urlencoded::parse(q.unwrap_or_default().as_bytes())
+        .into_owned()
+        .find(|(k, _)| k == "host")
+        .map(|(_, v)| v)
+        .filter(|h| !h.is_empty() && h.len() <= 255)
+        .ok_or_else(|| ApiError(Fault::bad_request("The host parameter is required")))
+}
+
+/// `GET /agent/v1/state?host=H`: everything `H`'s L2 agent should have,
+/// and the change-log position to stream from.
+pub(crate) async fn state(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Json<Value>> {
+    authorize(&state, &headers).await?;
+    let host = host_param(q.as_deref())?;
+    let s = state.plugin.host_state(&host).await?;
+    Ok(Json(serde_json::to_value(s).map_err(|e| ApiError(Fault::bad_request(e.to_string())))?))
+}
+
+/// `POST /agent/v1/devices` with `{"host": H, "up": [port ids], "down": [port ids]}`:
+/// the agent wired (or unwired) these ports; their status follows.
+pub(crate) async fn devices(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> ApiResult<Json<Value>> {
+    authorize(&state, &headers).await?;
+    let host = body
+        .get("host")
+        .and_then(Value::as_str)
+        .filter(|h| !h.is_empty())
+        .ok_or_else(|| ApiError(Fault::bad_request("host is required")))?;
+    let ids = |k: &str| -> ApiResult<Vec<String>> {
+        match body.get(k) {
+            None => Ok(Vec::new()),
+            Some(Value::Array(a)) => a
+                .iter()
+                .map(|v| {
+                    v.as_str()
+                        .map(str::to_string)
+                        .ok_or_else(|| ApiError(Fault::bad_request(format!("{k} must list port ids"))))
+                })
+                .collect(),
+            Some(_) => Err(ApiError(Fault::bad_request(format!("{k} must list port ids")))),
+        }
+    };
+    let (changed, skipped) = state.plugin.set_device_status(host, &ids("up")?, &ids("down")?).await?;
+    Ok(Json(json!({"changed": changed, "skipped": skipped})))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

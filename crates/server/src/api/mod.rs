@@ -48,6 +48,8 @@ pub fn app(state: AppState) -> Router {
         .route("/v2.0/agents/{id}", get(agents::show).put(agents::update).delete(agents::delete))
         .route("/agent/v1/report", axum::routing::post(channel::report))
         .route("/agent/v1/changes", get(channel::changes))
+        .route("/agent/v1/state", get(channel::state))
+        .route("/agent/v1/devices", axum::routing::post(channel::devices))
         .route("/v2.0/quotas", get(quotas::list))
         .route("/v2.0/quotas.json", get(quotas::list))
         .route("/v2.0/quotas/{project_id}", get(quotas::show).put(quotas::update).delete(quotas::reset))

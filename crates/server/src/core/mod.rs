@@ -5,6 +5,7 @@ pub mod agents;
 mod changes;
 pub mod input;
 mod ipalloc;
+pub mod l2state;
 mod network;
 mod port;
 mod port_input;

@@ -1,0 +1,171 @@
+//! What an L2 agent's host should have, and what the agent says it has:
+//! the full desired state of a host (its bound ports, their networks and
+//! segments, and the other hosts' ports on those networks with their VTEPs,
+//! for l2population), and port status from device up/down reports.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use neutrino_model::agent::{LINUX_BRIDGE_AGENT, OVS_AGENT};
+use neutrino_model::fault::Resource;
+use neutrino_model::{Agent, Network, Port};
+use neutrino_store::{Filter, ListQuery, Reader, Scope, SqlValue, Table};
+use serde::Serialize;
+use serde_json::Value;
+
+use super::changes::Op;
+use super::{from_doc, port_row, touch, Plugin};
+use crate::error::{PluginError, PluginResult};
+
+/// A network as an L2 agent needs it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NetworkState {
+    /// Id.
+    pub id: String,
+    /// MTU.
+    pub mtu: u32,
+    /// Whether it forwards.
+    pub admin_state_up: bool,
+    /// `vxlan`, `flat`, `vlan`, `local`, `gre`.
+    pub network_type: String,
+    /// Physical network (flat, vlan).
+    pub physical_network: Option<String>,
+    /// VNI or VLAN id.
+    pub segmentation_id: Option<u32>,
+}
+
+/// A port on another host, for forwarding entries (l2population).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PeerPort {
+    /// The port.
+    pub port_id: String,
+    /// Its network.
+    pub network_id: String,
+    /// Its host.
+    pub host: String,
+    /// That host's tunnel endpoint (`local_ip` of its L2 agent).
+    pub vtep: String,
+    /// MAC.
+    pub mac_address: String,
+    /// Fixed IPs.
+    pub ips: Vec<String>,
+}
+
+/// Everything an L2 agent's host should have.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HostState {
+    /// The change-log position this state includes (stream from here).
+    pub last: i64,
+    /// The host.
+    pub host: String,
+    /// Networks with a port bound here.
+    pub networks: Vec<NetworkState>,
+    /// Ports bound here.
+    pub ports: Vec<Port>,
+    /// Other hosts' ports on those networks.
+    pub peers: Vec<PeerPort>,
+}
+
+fn by(attr: &str, value: &str) -> Filter {
+    Filter::Eq { attr: attr.into(), values: vec![SqlValue::Text(value.into())] }
+}
+
+async fn docs<T: serde::de::DeserializeOwned>(
+    r: &mut Reader,
+    table: Table,
+    filters: Vec<Filter>,
+) -> PluginResult<Vec<T>> {
+    let mut q = ListQuery::all(Scope::Admin);
+    q.filters = filters;
+    let (docs, _) = r.list_docs(table, &q).await?;
+    docs.iter().map(|d| from_doc(table, "?", d)).collect()
+}
+
+impl Plugin {
+    /// The desired state of `host`'s L2 agent.
+    pub async fn host_state(&self, host: &str) -> PluginResult<HostState> {
+        let mut r = self.store.read().await?;
+        // The position first: whatever commits after it is streamed again.
+        let (_, last) = r.change_bounds().await?;
+        let ports: Vec<Port> = docs(&mut r, Table::Ports, vec![by("binding:host_id", host)]).await?;
+        let network_ids: BTreeSet<String> = ports.iter().map(|p| p.network_id.clone()).collect();
+        let mut vteps: BTreeMap<String, String> = BTreeMap::new();
+        for t in [LINUX_BRIDGE_AGENT, OVS_AGENT] {
+            for a in docs::<Agent>(&mut r, Table::Agents, vec![by("agent_type", t)]).await? {
+                if let Some(ip) = a.configurations.get("local_ip").and_then(Value::as_str) {
+                    if self.is_alive(&a) {
+                        vteps.insert(a.host.clone(), ip.to_string());
+                    }
+                }
+            }
+        }
+        let mut networks = Vec::new();
+        let mut peers = Vec::new();
+        for id in &network_ids {
+            let Some(doc) = r.get_doc(Table::Networks, id, &Scope::Admin).await? else { continue };
+            let n: Network = from_doc(Table::Networks, id, &doc)?;
+            networks.push(NetworkState {
+                id: n.id.clone(),
+                mtu: n.mtu,
+                admin_state_up: n.admin_state_up,
+                network_type: n.provider_network_type.clone().unwrap_or_else(|| "local".into()),
+                physical_network: n.provider_physical_network.clone(),
+                segmentation_id: n.provider_segmentation_id,
+            });
+            for p in docs::<Port>(&mut r, Table::Ports, vec![by("network_id", id)]).await? {
+                if p.binding_host_id.is_empty() || p.binding_host_id == host {
+                    continue;
+                }
+                if let Some(vtep) = vteps.get(&p.binding_host_id) {
+                    peers.push(PeerPort {
+                        port_id: p.id.clone(),
+                        network_id: p.network_id.clone(),
+                        host: p.binding_host_id.clone(),
+                        vtep: vtep.clone(),
+                        mac_address: p.mac_address.clone(),
+                        ips: p.fixed_ips.iter().map(|f| f.ip_address.clone()).collect(),
+                    });
+                }
+            }
+        }
+        Ok(HostState { last, host: host.to_string(), networks, ports, peers })
+    }
+
+    /// Sets the status of ports bound to `host`: `ACTIVE` for those its
+    /// agent wired (`up`), `DOWN` for those it unwired. Ports not bound
+    /// there are skipped (returned in the second list).
+    pub async fn set_device_status(
+        &self,
+        host: &str,
+        up: &[String],
+        down: &[String],
+    ) -> PluginResult<(Vec<String>, Vec<String>)> {
+        let mut tx = self.begin().await?;
+        let (mut changed, mut skipped) = (Vec::new(), Vec::new());
+        for (ids, status) in [(up, "ACTIVE"), (down, "DOWN")] {
+            for id in ids {
+                let Some(doc) = tx.get_doc(Table::Ports, id, &Scope::Admin).await? else {
+                    skipped.push(id.clone());
+                    continue;
+                };
+                let mut p: Port = from_doc(Table::Ports, id, &doc)?;
+                if p.binding_host_id != host {
+                    skipped.push(id.clone());
+                    continue;
+                }
+                if p.status != status {
+                    p.status = status.to_string();
+                    touch(&mut p.revision_number, &mut p.updated_at);
+                    tx.update(Table::Ports, &port_row(&p)?).await?;
+                    let v = serde_json::to_value(&p).map_err(|e| PluginError::BadRequest(e.to_string()))?;
+                    self.log_change(&mut tx, Resource::Port, Op::Update, &v).await?;
+                    changed.push(id.clone());
+                }
+            }
+        }
+        tx.commit().await?;
+        if !changed.is_empty() {
+            self.changed();
+        }
+        Ok((changed, skipped))
+    }
+}
