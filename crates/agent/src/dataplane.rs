@@ -1,0 +1,407 @@
+//! The kernel as the L2 agent sees it: links (bridges, VXLAN devices,
+//! ports), forwarding entries of VXLAN devices and permanent neighbour
+//! entries; and the operations that change them. [`IpRoute`] is the real
+//! one (iproute2 argument vectors, batched, in the node namespace);
+//! [`Memory`] is a model for unit tests.
+
+use std::collections::BTreeSet;
+use std::sync::Mutex;
+
+use serde_json::Value;
+use tokio::io::AsyncWriteExt;
+use tokio::process::Command;
+
+/// A network device.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link {
+    /// Name.
+    pub name: String,
+    /// `bridge`, `vxlan`, `veth`, `tun`, … (empty for plain devices).
+    pub kind: String,
+    /// The bridge it is enslaved to.
+    pub master: Option<String>,
+    /// Administratively up.
+    pub up: bool,
+    /// VNI of a VXLAN device.
+    pub vni: Option<u32>,
+    /// Local address of a VXLAN device.
+    pub local: Option<String>,
+    /// MTU.
+    pub mtu: u32,
+}
+
+/// A unicast or flood forwarding entry of a VXLAN device.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct FdbEntry {
+    /// The VXLAN device.
+    pub dev: String,
+    /// MAC (`00:00:00:00:00:00` floods).
+    pub mac: String,
+    /// The remote VTEP.
+    pub dst: String,
+}
+
+/// A permanent neighbour (ARP) entry.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct NeighEntry {
+    /// Device.
+    pub dev: String,
+    /// IP address.
+    pub ip: String,
+    /// MAC.
+    pub mac: String,
+}
+
+/// What the kernel has.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Snapshot {
+    /// Links.
+    pub links: Vec<Link>,
+    /// VXLAN forwarding entries (those with a remote).
+    pub fdb: Vec<FdbEntry>,
+    /// Permanent neighbour entries.
+    pub neigh: Vec<NeighEntry>,
+}
+
+impl Snapshot {
+    /// A link by name.
+    pub fn link(&self, name: &str) -> Option<&Link> {
+        self.links.iter().find(|l| l.name == name)
+    }
+}
+
+/// One change to the kernel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Op {
+    /// Create a bridge.
+    AddBridge {
+        /// Name.
+        name: String,
+    },
+    /// Create a VXLAN device (UDP 4789, no learning).
+    AddVxlan {
+        /// Name.
+        name: String,
+        /// VNI.
+        vni: u32,
+        /// Local VTEP address.
+        local: String,
+    },
+    /// Enslave a device to a bridge.
+    SetMaster {
+        /// Device.
+        dev: String,
+        /// Bridge.
+        master: String,
+    },
+    /// Set a device's MTU.
+    SetMtu {
+        /// Device.
+        dev: String,
+        /// MTU.
+        mtu: u32,
+    },
+    /// Bring a device up.
+    SetUp {
+        /// Device.
+        dev: String,
+    },
+    /// Delete a device.
+    DelLink {
+        /// Device.
+        name: String,
+    },
+    /// Add a forwarding entry.
+    AddFdb(FdbEntry),
+    /// Remove a forwarding entry.
+    DelFdb(FdbEntry),
+    /// Add or replace a permanent neighbour entry.
+    SetNeigh(NeighEntry),
+    /// Remove a neighbour entry.
+    DelNeigh(NeighEntry),
+}
+
+/// Dataplane errors.
+#[derive(Debug, thiserror::Error)]
+pub enum DataplaneError {
+    /// A tool could not be run.
+    #[error("cannot run {tool}: {source}")]
+    Spawn {
+        /// The tool.
+        tool: &'static str,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A tool failed.
+    #[error("{tool} failed: {stderr}")]
+    Failed {
+        /// The tool.
+        tool: &'static str,
+        /// Its complaint.
+        stderr: String,
+    },
+    /// A tool's JSON did not parse.
+    #[error("{tool} printed unexpected output: {reason}")]
+    Parse {
+        /// The tool.
+        tool: &'static str,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Reads and changes the kernel.
+pub trait Dataplane: Send + Sync {
+    /// What the kernel has now.
+    fn snapshot(&self) -> impl std::future::Future<Output = Result<Snapshot, DataplaneError>> + Send;
+    /// Applies `ops` in order.
+    fn apply(&self, ops: &[Op]) -> impl std::future::Future<Output = Result<(), DataplaneError>> + Send;
+}
+
+/// The kernel through iproute2 (`ip`, `bridge`), in a named network
+/// namespace or the current one. Reads are `-json`; writes are batched in
+/// one `ip -batch` and one `bridge -batch` per round. Only names derived
+/// from ids and addresses from the server's validated state are passed.
+#[derive(Debug, Clone, Default)]
+pub struct IpRoute {
+    /// The node namespace (`[agent] node_namespace`), if any.
+    pub netns: Option<String>,
+}
+
+impl IpRoute {
+    fn command(&self, tool: &'static str) -> Command {
+        let mut c = Command::new(tool);
+        if let Some(ns) = &self.netns {
+            c.arg("-n").arg(ns);
+        }
+        c.kill_on_drop(true);
+        c
+    }
+
+    async fn json(&self, tool: &'static str, args: &[&str]) -> Result<Vec<Value>, DataplaneError> {
+        let out = self
+            .command(tool)
+            .arg("-j")
+            .args(args)
+            .output()
+            .await
+            .map_err(|source| DataplaneError::Spawn { tool, source })?;
+        if !out.status.success() {
+            return Err(DataplaneError::Failed {
+                tool,
+                stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+            });
+        }
+        let text = String::from_utf8_lossy(&out.stdout);
+        if text.trim().is_empty() {
+            return Ok(Vec::new());
+        }
+        serde_json::from_str::<Vec<Value>>(&text).map_err(|e| DataplaneError::Parse { tool, reason: e.to_string() })
+    }
+
+    async fn batch(&self, tool: &'static str, lines: &[String]) -> Result<(), DataplaneError> {
+        if lines.is_empty() {
+            return Ok(());
+        }
+        let mut child = self
+            .command(tool)
+            .args(["-force", "-batch", "-"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .map_err(|source| DataplaneError::Spawn { tool, source })?;
+        if let Some(mut stdin) = child.stdin.take() {
+            let text = lines.join("\n") + "\n";
+            stdin.write_all(text.as_bytes()).await.map_err(|source| DataplaneError::Spawn { tool, source })?;
+        }
+        let out = child.wait_with_output().await.map_err(|source| DataplaneError::Spawn { tool, source })?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(DataplaneError::Failed { tool, stderr: String::from_utf8_lossy(&out.stderr).trim().to_string() })
+        }
+    }
+}
+
+fn parse_link(v: &Value) -> Option<Link> {
+    let s = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
+    let info = v.get("linkinfo");
+    let data = info.and_then(|i| i.get("info_data"));
+    Some(Link {
+        name: s("ifname")?,
+        kind: info.and_then(|i| i.get("info_kind")).and_then(Value::as_str).unwrap_or_default().to_string(),
+        master: s("master"),
+        up: v.get("flags").and_then(Value::as_array).is_some_and(|f| f.iter().any(|x| x == "UP")),
+        vni: data.and_then(|d| d.get("id")).and_then(Value::as_u64).and_then(|n| u32::try_from(n).ok()),
+        local: data.and_then(|d| d.get("local")).and_then(Value::as_str).map(str::to_string),
+        mtu: v.get("mtu").and_then(Value::as_u64).and_then(|n| u32::try_from(n).ok()).unwrap_or(0),
+    })
+}
+
+fn is_vxlan_dev(name: &str) -> bool {
+    name.starts_with("vxlan-")
+}
+
+impl Dataplane for IpRoute {
+    async fn snapshot(&self) -> Result<Snapshot, DataplaneError> {
+        let links: Vec<Link> = self.json("ip", &["-d", "link", "show"]).await?.iter().filter_map(parse_link).collect();
+        let fdb = self
+            .json("bridge", &["fdb", "show"])
+            .await?
+            .iter()
+            .filter_map(|e| {
+                let dev = e.get("ifname").and_then(Value::as_str)?;
+                let dst = e.get("dst").and_then(Value::as_str)?;
+                is_vxlan_dev(dev).then(|| FdbEntry {
+                    dev: dev.to_string(),
+                    mac: e.get("mac").and_then(Value::as_str).unwrap_or_default().to_string(),
+                    dst: dst.to_string(),
+                })
+            })
+            .collect();
+        let neigh = self
+            .json("ip", &["neigh", "show", "nud", "permanent"])
+            .await?
+            .iter()
+            .filter_map(|e| {
+                let dev = e.get("dev").and_then(Value::as_str)?;
+                is_vxlan_dev(dev).then(|| NeighEntry {
+                    dev: dev.to_string(),
+                    ip: e.get("dst").and_then(Value::as_str).unwrap_or_default().to_string(),
+                    mac: e.get("lladdr").and_then(Value::as_str).unwrap_or_default().to_string(),
+                })
+            })
+            .collect();
+        Ok(Snapshot { links, fdb, neigh })
+    }
+
+    async fn apply(&self, ops: &[Op]) -> Result<(), DataplaneError> {
+        let (mut links, mut fdb, mut neigh) = (Vec::new(), Vec::new(), Vec::new());
+        for op in ops {
+            match op {
+                Op::AddBridge { name } => links.push(format!("link add {name} type bridge")),
+                Op::AddVxlan { name, vni, local } => {
+                    links.push(format!("link add {name} type vxlan id {vni} dstport 4789 local {local} nolearning"))
+                }
+                Op::SetMaster { dev, master } => links.push(format!("link set {dev} master {master}")),
+                Op::SetMtu { dev, mtu } => links.push(format!("link set {dev} mtu {mtu}")),
+                Op::SetUp { dev } => links.push(format!("link set {dev} up")),
+                Op::DelLink { name } => links.push(format!("link del {name}")),
+                Op::AddFdb(e) if e.mac == "00:00:00:00:00:00" => {
+                    fdb.push(format!("fdb append {} dev {} dst {}", e.mac, e.dev, e.dst))
+                }
+                Op::AddFdb(e) => fdb.push(format!("fdb replace {} dev {} dst {} self permanent", e.mac, e.dev, e.dst)),
+                Op::DelFdb(e) => fdb.push(format!("fdb del {} dev {} dst {} self", e.mac, e.dev, e.dst)),
+                Op::SetNeigh(n) => {
+                    neigh.push(format!("neigh replace {} lladdr {} dev {} nud permanent", n.ip, n.mac, n.dev))
+                }
+                Op::DelNeigh(n) => neigh.push(format!("neigh del {} dev {}", n.ip, n.dev)),
+            }
+        }
+        // Devices first, then what lives on them.
+        let first = self.batch("ip", &links).await;
+        let second = self.batch("bridge", &fdb).await;
+        let third = self.batch("ip", &neigh).await;
+        first.and(second).and(third)
+    }
+}
+
+/// An in-memory kernel for tests; counts the operations applied.
+#[derive(Debug, Default)]
+pub struct Memory {
+    state: Mutex<Snapshot>,
+    applied: Mutex<Vec<Op>>,
+}
+
+impl Memory {
+    /// A kernel with these links.
+    pub fn with_links(links: Vec<Link>) -> Memory {
+        Memory { state: Mutex::new(Snapshot { links, ..Snapshot::default() }), applied: Mutex::default() }
+    }
+
+    /// Every operation applied so far.
+    pub fn applied(&self) -> Vec<Op> {
+        self.applied.lock().map(|a| a.clone()).unwrap_or_default()
+    }
+
+    /// Adds a device (as `vif plug` would).
+    pub fn plug(&self, name: &str) {
+        if let Ok(mut s) = self.state.lock() {
+            s.links.push(Link {
+                name: name.into(),
+                kind: "veth".into(),
+                master: None,
+                up: false,
+                vni: None,
+                local: None,
+                mtu: 1500,
+            });
+        }
+    }
+
+    fn apply_one(s: &mut Snapshot, op: &Op) {
+        let link = |name: &str, kind: &str| Link {
+            name: name.into(),
+            kind: kind.into(),
+            master: None,
+            up: false,
+            vni: None,
+            local: None,
+            mtu: 1500,
+        };
+        match op {
+            Op::AddBridge { name } => s.links.push(link(name, "bridge")),
+            Op::AddVxlan { name, vni, local } => {
+                let mut l = link(name, "vxlan");
+                l.vni = Some(*vni);
+                l.local = Some(local.clone());
+                s.links.push(l);
+            }
+            Op::SetMaster { dev, master } => {
+                s.links.iter_mut().filter(|l| l.name == *dev).for_each(|l| l.master = Some(master.clone()))
+            }
+            Op::SetMtu { dev, mtu } => s.links.iter_mut().filter(|l| l.name == *dev).for_each(|l| l.mtu = *mtu),
+            Op::SetUp { dev } => s.links.iter_mut().filter(|l| l.name == *dev).for_each(|l| l.up = true),
+            Op::DelLink { name } => {
+                s.links.retain(|l| l.name != *name);
+                s.links.iter_mut().filter(|l| l.master.as_deref() == Some(name)).for_each(|l| l.master = None);
+                s.fdb.retain(|e| e.dev != *name);
+                s.neigh.retain(|e| e.dev != *name);
+            }
+            Op::AddFdb(e) => {
+                if e.mac != "00:00:00:00:00:00" {
+                    s.fdb.retain(|x| !(x.dev == e.dev && x.mac == e.mac));
+                }
+                s.fdb.push(e.clone());
+            }
+            Op::DelFdb(e) => s.fdb.retain(|x| x != e),
+            Op::SetNeigh(n) => {
+                s.neigh.retain(|x| !(x.dev == n.dev && x.ip == n.ip));
+                s.neigh.push(n.clone());
+            }
+            Op::DelNeigh(n) => s.neigh.retain(|x| !(x.dev == n.dev && x.ip == n.ip)),
+        }
+    }
+}
+
+impl Dataplane for Memory {
+    async fn snapshot(&self) -> Result<Snapshot, DataplaneError> {
+        Ok(self.state.lock().map(|s| s.clone()).unwrap_or_default())
+    }
+
+    async fn apply(&self, ops: &[Op]) -> Result<(), DataplaneError> {
+        if let (Ok(mut s), Ok(mut a)) = (self.state.lock(), self.applied.lock()) {
+            for op in ops {
+                Self::apply_one(&mut s, op);
+                a.push(op.clone());
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Names of links in a snapshot, for diagnostics.
+pub fn names(s: &Snapshot) -> BTreeSet<String> {
+    s.links.iter().map(|l| l.name.clone()).collect()
+}

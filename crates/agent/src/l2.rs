@@ -1,0 +1,186 @@
+//! The Linux bridge L2 agent's loop: report, read the host's desired state,
+//! reconcile, report device status, then wait on the change stream for
+//! anything that concerns this host and do it again; heartbeats every
+//! `report_interval`; a lost position means a full resync.
+
+use std::collections::BTreeSet;
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use tracing::{info, warn};
+
+use crate::channel::{Changes, Channel, ChannelError};
+use crate::dataplane::Dataplane;
+use crate::reconcile::{plan, L2Config};
+use crate::state::HostState;
+
+/// The L2 agent of one host.
+#[derive(Debug)]
+pub struct L2Agent<D> {
+    /// The server.
+    pub channel: Channel,
+    /// The kernel.
+    pub dataplane: D,
+    /// Its configuration.
+    pub config: L2Config,
+    /// Its host name.
+    pub host: String,
+    /// Seconds between heartbeats.
+    pub report_interval: u64,
+}
+
+/// What one reconcile round did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RoundReport {
+    /// Kernel operations applied.
+    pub ops: usize,
+    /// Ports reported up.
+    pub up: usize,
+    /// Ports reported down.
+    pub down: usize,
+}
+
+impl<D: Dataplane> L2Agent<D> {
+    fn report_body(&self, start: bool, devices: usize, synced: bool) -> Value {
+        let mappings: serde_json::Map<String, Value> =
+            self.config.interface_mappings.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect();
+        json!({
+            "agent_type": neutrino_model::agent::LINUX_BRIDGE_AGENT,
+            "binary": "neutron-linuxbridge-agent",
+            "host": self.host,
+            "topic": "N/A",
+            "start_flag": start,
+            "resources_synced": synced,
+            "configurations": {
+                "interface_mappings": mappings,
+                "tunnel_types": if self.config.local_ip.is_some() { json!(["vxlan"]) } else { json!([]) },
+                "local_ip": self.config.local_ip,
+                "l2_population": self.config.l2_population,
+                "devices": devices,
+            }
+        })
+    }
+
+    /// One level-triggered round: read, plan, apply, report devices.
+    pub async fn reconcile(&self, state: &HostState) -> Result<RoundReport, String> {
+        let snapshot = self.dataplane.snapshot().await.map_err(|e| e.to_string())?;
+        let p = plan(state, &self.config, &snapshot);
+        for (net, why) in &p.skipped {
+            warn!(network = %net, "not realised on this host: {why}");
+        }
+        if !p.ops.is_empty() {
+            info!(ops = p.ops.len(), "reconciling the kernel");
+            self.dataplane.apply(&p.ops).await.map_err(|e| e.to_string())?;
+        }
+        let up: Vec<String> = state
+            .ports
+            .iter()
+            .filter(|port| p.ports_up.contains(&port.id) && port.status != "ACTIVE")
+            .map(|port| port.id.clone())
+            .collect();
+        let down: Vec<String> = state
+            .ports
+            .iter()
+            .filter(|port| p.ports_missing.contains(&port.id) && port.status == "ACTIVE")
+            .map(|port| port.id.clone())
+            .collect();
+        if !up.is_empty() || !down.is_empty() {
+            self.channel.devices(&self.host, &up, &down).await.map_err(|e| e.to_string())?;
+        }
+        Ok(RoundReport { ops: p.ops.len(), up: up.len(), down: down.len() })
+    }
+
+    /// Whether a change may concern this host.
+    fn concerns(&self, state: &HostState, changes: &Changes) -> bool {
+        let networks: BTreeSet<&str> = state.networks.iter().map(|n| n.id.as_str()).collect();
+        changes.changes.iter().any(|c| {
+            c.host.as_deref() == Some(self.host.as_str())
+                || c.network_id.as_deref().is_some_and(|n| networks.contains(n))
+                || c.resource == "agent"
+        })
+    }
+
+    /// Runs until `shutdown` completes. `ready` is called after the first
+    /// full sync.
+    pub async fn run(&self, shutdown: impl Future<Output = ()>, ready: impl FnOnce()) -> Result<(), ChannelError> {
+        tokio::pin!(shutdown);
+        let mut ready = Some(ready);
+        let mut started = true;
+        let mut last_report = Instant::now() - Duration::from_secs(self.report_interval + 1);
+        let interval = Duration::from_secs(self.report_interval.max(1));
+        loop {
+            // Full read of the desired state, then reconcile.
+            let state = loop {
+                match self.channel.state(&self.host).await {
+                    Ok(s) => break s,
+                    Err(e) => {
+                        warn!(error = %e, "cannot read this host's state; retrying");
+                        tokio::select! {
+                            () = &mut shutdown => return Ok(()),
+                            () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                        }
+                    }
+                }
+            };
+            let synced = match self.reconcile(&state).await {
+                Ok(r) => {
+                    if r.ops > 0 || r.up > 0 || r.down > 0 {
+                        info!(ops = r.ops, up = r.up, down = r.down, "reconciled");
+                    }
+                    true
+                }
+                Err(e) => {
+                    warn!(error = %e, "reconcile failed; will retry");
+                    false
+                }
+            };
+            if synced {
+                if let Some(f) = ready.take() {
+                    f();
+                }
+            }
+            if started || last_report.elapsed() >= interval {
+                match self.channel.report(&self.report_body(started, state.ports.len(), synced)).await {
+                    Ok(_) => {
+                        started = false;
+                        last_report = Instant::now();
+                    }
+                    Err(e) => warn!(error = %e, "state report failed"),
+                }
+            }
+            // Wait for something that concerns this host (or a heartbeat, or a failed round's retry).
+            let mut position = state.last;
+            loop {
+                let wait =
+                    if synced { interval.saturating_sub(last_report.elapsed()).as_secs().clamp(1, 30) } else { 1 };
+                let changes = tokio::select! {
+                    () = &mut shutdown => return Ok(()),
+                    c = self.channel.changes(position, wait) => c,
+                };
+                match changes {
+                    Ok(c) if c.resync || self.concerns(&state, &c) => break,
+                    Ok(c) => position = c.last,
+                    Err(e) => {
+                        warn!(error = %e, "change stream failed; resyncing");
+                        tokio::select! {
+                            () = &mut shutdown => return Ok(()),
+                            () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                        }
+                        break;
+                    }
+                }
+                if !synced {
+                    break;
+                }
+                if last_report.elapsed() >= interval {
+                    if let Err(e) = self.channel.report(&self.report_body(false, state.ports.len(), true)).await {
+                        warn!(error = %e, "state report failed");
+                    } else {
+                        last_report = Instant::now();
+                    }
+                }
+            }
+        }
+    }
+}
