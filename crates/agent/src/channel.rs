@@ -129,4 +129,24 @@ impl Channel {
             .await
             .map(|_| ())
     }
+
+    /// Binds a port to `host` (the compute side); an empty host unbinds.
+    /// Returns the port and its network's MTU.
+    pub async fn bind(
+        &self,
+        port_id: &str,
+        host: &str,
+        device_id: &str,
+        device_owner: &str,
+    ) -> Result<(Value, u32), ChannelError> {
+        let v = self
+            .call(
+                reqwest::Method::POST,
+                "/agent/v1/bind",
+                Some(json!({"port_id": port_id, "host": host, "device_id": device_id, "device_owner": device_owner})),
+            )
+            .await?;
+        let mtu = v.get("mtu").and_then(Value::as_u64).and_then(|m| u32::try_from(m).ok()).unwrap_or(1500);
+        Ok((v.get("port").cloned().unwrap_or(Value::Null), mtu))
+    }
 }

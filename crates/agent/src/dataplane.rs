@@ -156,6 +156,11 @@ pub trait Dataplane: Send + Sync {
     fn snapshot(&self) -> impl std::future::Future<Output = Result<Snapshot, DataplaneError>> + Send;
     /// Applies `ops` in order.
     fn apply(&self, ops: &[Op]) -> impl std::future::Future<Output = Result<(), DataplaneError>> + Send;
+    /// A signal raised whenever links appear, change or go (the compute
+    /// side plugging an instance), if this dataplane can watch.
+    fn watch_links(&self) -> Option<std::sync::Arc<tokio::sync::Notify>> {
+        None
+    }
 }
 
 /// The kernel through iproute2 (`ip`, `bridge`), in a named network
@@ -244,6 +249,29 @@ fn is_vxlan_dev(name: &str) -> bool {
 }
 
 impl Dataplane for IpRoute {
+    fn watch_links(&self) -> Option<std::sync::Arc<tokio::sync::Notify>> {
+        use tokio::io::AsyncBufReadExt;
+        let mut child = self
+            .command("ip")
+            .args(["monitor", "link"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .map_err(|e| tracing::warn!(error = %e, "cannot watch links; relying on the change stream"))
+            .ok()?;
+        let stdout = child.stdout.take()?;
+        let notify = std::sync::Arc::new(tokio::sync::Notify::new());
+        let signal = notify.clone();
+        tokio::spawn(async move {
+            let _child = child; // killed on drop when the task ends
+            let mut lines = tokio::io::BufReader::new(stdout).lines();
+            while let Ok(Some(_)) = lines.next_line().await {
+                signal.notify_one();
+            }
+        });
+        Some(notify)
+    }
+
     async fn snapshot(&self) -> Result<Snapshot, DataplaneError> {
         let links: Vec<Link> = self.json("ip", &["-d", "link", "show"]).await?.iter().filter_map(parse_link).collect();
         let fdb = self

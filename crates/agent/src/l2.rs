@@ -71,6 +71,7 @@ impl<D: Dataplane> L2Agent<D> {
         }
         if !p.ops.is_empty() {
             info!(ops = p.ops.len(), "reconciling the kernel");
+            tracing::debug!(ops = ?p.ops, "operations");
             self.dataplane.apply(&p.ops).await.map_err(|e| e.to_string())?;
         }
         let up: Vec<String> = state
@@ -106,6 +107,8 @@ impl<D: Dataplane> L2Agent<D> {
     pub async fn run(&self, shutdown: impl Future<Output = ()>, ready: impl FnOnce()) -> Result<(), ChannelError> {
         tokio::pin!(shutdown);
         let mut ready = Some(ready);
+        // Devices plugged by the compute side trigger a round too.
+        let links = self.dataplane.watch_links().unwrap_or_else(|| std::sync::Arc::new(tokio::sync::Notify::new()));
         let mut started = true;
         let mut last_report = Instant::now() - Duration::from_secs(self.report_interval + 1);
         let interval = Duration::from_secs(self.report_interval.max(1));
@@ -135,11 +138,6 @@ impl<D: Dataplane> L2Agent<D> {
                     false
                 }
             };
-            if synced {
-                if let Some(f) = ready.take() {
-                    f();
-                }
-            }
             if started || last_report.elapsed() >= interval {
                 match self.channel.report(&self.report_body(started, state.ports.len(), synced)).await {
                     Ok(_) => {
@@ -149,6 +147,11 @@ impl<D: Dataplane> L2Agent<D> {
                     Err(e) => warn!(error = %e, "state report failed"),
                 }
             }
+            if synced {
+                if let Some(f) = ready.take() {
+                    f();
+                }
+            }
             // Wait for something that concerns this host (or a heartbeat, or a failed round's retry).
             let mut position = state.last;
             loop {
@@ -156,6 +159,7 @@ impl<D: Dataplane> L2Agent<D> {
                     if synced { interval.saturating_sub(last_report.elapsed()).as_secs().clamp(1, 30) } else { 1 };
                 let changes = tokio::select! {
                     () = &mut shutdown => return Ok(()),
+                    () = links.notified() => break,
                     c = self.channel.changes(position, wait) => c,
                 };
                 match changes {

@@ -68,6 +68,22 @@ pub enum Command {
         #[command(subcommand)]
         action: DbAction,
     },
+    /// Node agents: `l2` (the Linux bridge agent).
+    Agent {
+        #[command(flatten)]
+        config: ConfigArgs,
+        /// Roles to run (`l2`).
+        #[arg(required = true)]
+        roles: Vec<String>,
+        /// This node's name (default: [DEFAULT] host, else the hostname).
+        #[arg(long)]
+        host: Option<String>,
+    },
+    /// The compute side: create or remove an instance's interface for a port.
+    Vif {
+        #[command(subcommand)]
+        action: VifAction,
+    },
     /// The built-in identity.
     Identity {
         #[command(subcommand)]
@@ -100,6 +116,41 @@ impl DbAction {
             DbAction::Upgrade(c) | DbAction::Current(c) | DbAction::Check(c) => c,
         }
     }
+}
+
+/// `neutrino vif …`
+#[derive(Debug, Clone, Subcommand)]
+pub enum VifAction {
+    /// Bind PORT to the host and create its interface: a veth `tap<port>` in the node's namespace
+    /// whose peer `eth0` (with the port's MAC and the network's MTU) is in NETNS, or a tap device.
+    Plug {
+        #[command(flatten)]
+        config: ConfigArgs,
+        /// The port's id.
+        port: String,
+        /// The host to bind to (default: [DEFAULT] host, else the hostname).
+        #[arg(long)]
+        host: Option<String>,
+        /// The instance's network namespace (created if missing).
+        #[arg(long, conflicts_with = "tap", required_unless_present = "tap")]
+        netns: Option<String>,
+        /// A tap device for a VM instead of a namespace.
+        #[arg(long)]
+        tap: Option<String>,
+        /// `device_id` of the port (default: the namespace or tap name).
+        #[arg(long = "device-id")]
+        device_id: Option<String>,
+        /// `device_owner` of the port.
+        #[arg(long = "device-owner", default_value = "compute:nova")]
+        device_owner: String,
+    },
+    /// Unbind PORT and remove its interface.
+    Unplug {
+        #[command(flatten)]
+        config: ConfigArgs,
+        /// The port's id.
+        port: String,
+    },
 }
 
 /// `neutrino identity …`

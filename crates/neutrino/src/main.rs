@@ -1,5 +1,6 @@
 //! The `neutrino` binary: a thin shell over the library crates.
 
+mod agent;
 mod bench;
 mod cli;
 mod identity;

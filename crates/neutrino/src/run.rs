@@ -11,7 +11,7 @@ use neutrino_server::Plugin;
 use neutrino_store::{Store, StoreOptions};
 use tracing::{info, warn};
 
-use crate::cli::{Cli, Command, ConfigAction, ConfigArgs, DbAction, Format, IdentityAction, ListenArgs};
+use crate::cli::{Cli, Command, ConfigAction, ConfigArgs, DbAction, Format, IdentityAction, ListenArgs, VifAction};
 
 /// Logs to stderr; `--debug` or RUST_LOG for more.
 pub fn init_tracing(debug: bool) {
@@ -27,6 +27,29 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Server { config, listen } => serve(&config, &listen, Mode::Server).await,
         Command::AllInOne { config, listen } => serve(&config, &listen, Mode::AllInOne).await,
         Command::Db { action } => db(action).await,
+        Command::Agent { config, roles, host } => {
+            let loaded = load_config(&config)?;
+            report_warnings(&loaded);
+            let signal = shutdown_signal()?;
+            crate::agent::run(&loaded, &roles, host.as_deref(), signal).await
+        }
+        Command::Vif { action: VifAction::Plug { config, port, host, netns, tap, device_id, device_owner } } => {
+            let loaded = load_config(&config)?;
+            crate::agent::plug(
+                &loaded,
+                &port,
+                host.as_deref(),
+                netns.as_deref(),
+                tap.as_deref(),
+                device_id.as_deref(),
+                &device_owner,
+            )
+            .await
+        }
+        Command::Vif { action: VifAction::Unplug { config, port } } => {
+            let loaded = load_config(&config)?;
+            crate::agent::unplug(&loaded, &port).await
+        }
         Command::Identity { action: IdentityAction::Bootstrap(args) } => {
             let loaded = load_config(&args.config)?;
             report_warnings(&loaded);

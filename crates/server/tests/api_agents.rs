@@ -200,3 +200,27 @@ async fn host_state_and_device_status() {
     assert_eq!(s.post("/agent/v1/devices", json!({"up": [id1]})).await.status, 400);
     assert_eq!(s.post("/agent/v1/devices", json!({"host": "node-1", "up": "x"})).await.status, 400);
 }
+
+#[tokio::test]
+async fn the_compute_side_binds_and_unbinds_ports() {
+    let s = Server::default().await;
+    s.post("/agent/v1/report", lb_report("node-1")).await;
+    let net = s.network(json!({"name": "n"})).await;
+    let port = s.port(json!({"network_id": net})).await;
+    let id = port["id"].as_str().unwrap();
+    let r = s.post("/agent/v1/bind", json!({"port_id": id, "host": "node-1", "device_id": "vm1"})).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["mtu"], 1450);
+    assert_eq!(r.body["port"]["binding:vif_type"], "bridge");
+    assert_eq!(r.body["port"]["device_owner"], "compute:nova");
+    assert_eq!(r.body["port"]["device_id"], "vm1");
+    let st = s.get("/agent/v1/state?host=node-1").await;
+    assert_eq!(st.body["ports"][0]["id"], id);
+    let un = s.post("/agent/v1/bind", json!({"port_id": id, "host": ""})).await;
+    assert_eq!(un.body["port"]["binding:vif_type"], "unbound");
+    assert_eq!(un.body["port"]["device_owner"], "");
+    assert_eq!(s.get("/agent/v1/state?host=node-1").await.body["ports"], json!([]));
+    let missing =
+        s.post("/agent/v1/bind", json!({"port_id": "00000000-0000-0000-0000-000000000000", "host": "node-1"})).await;
+    assert_eq!(missing.status, 404);
+}

@@ -162,6 +162,40 @@ pub(crate) async fn devices(
     Ok(Json(json!({"changed": changed, "skipped": skipped})))
 }
 
+/// `POST /agent/v1/bind` with `{"port_id", "host", "device_id", "device_owner"}`
+/// (the compute side, `neutrino vif plug`): binds the port to the host, or
+/// unbinds it with an empty host. Returns the port and its network's MTU.
+pub(crate) async fn bind(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> ApiResult<Json<Value>> {
+    authorize(&state, &headers).await?;
+    let text = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_string);
+    let port_id = text("port_id").ok_or_else(|| ApiError(Fault::bad_request("port_id is required")))?;
+    let host = text("host").unwrap_or_default();
+    let mut update = serde_json::Map::new();
+    update.insert("binding:host_id".into(), Value::String(host.clone()));
+    if host.is_empty() {
+        update.insert("device_id".into(), Value::String(String::new()));
+        update.insert("device_owner".into(), Value::String(String::new()));
+    } else {
+        update.insert("device_id".into(), Value::String(text("device_id").unwrap_or_default()));
+        update.insert(
+            "device_owner".into(),
+            Value::String(text("device_owner").unwrap_or_else(|| "compute:nova".into())),
+        );
+    }
+    let ctx = crate::context::RequestContext::admin("").under(state.plugin.policy.clone());
+    let port =
+        state.plugin.update(&ctx, neutrino_model::fault::Resource::Port, &port_id, Value::Object(update), None).await?;
+    let network_id = port.get("network_id").and_then(Value::as_str).unwrap_or_default().to_string();
+    let network: Value =
+        serde_json::from_str(&state.plugin.get(&ctx, neutrino_model::fault::Resource::Network, &network_id).await?)
+            .map_err(|e| ApiError(Fault::bad_request(e.to_string())))?;
+    Ok(Json(json!({"port": port, "mtu": network.get("mtu").cloned().unwrap_or(Value::Null)})))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

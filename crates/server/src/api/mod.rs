@@ -50,6 +50,7 @@ pub fn app(state: AppState) -> Router {
         .route("/agent/v1/changes", get(channel::changes))
         .route("/agent/v1/state", get(channel::state))
         .route("/agent/v1/devices", axum::routing::post(channel::devices))
+        .route("/agent/v1/bind", axum::routing::post(channel::bind))
         .route("/v2.0/quotas", get(quotas::list))
         .route("/v2.0/quotas.json", get(quotas::list))
         .route("/v2.0/quotas/{project_id}", get(quotas::show).put(quotas::update).delete(quotas::reset))

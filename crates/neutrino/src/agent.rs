@@ -1,0 +1,189 @@
+//! `neutrino agent ROLE…` and `neutrino vif plug|unplug`: the node side,
+//! configured like Neutron's agents (linuxbridge_agent.ini and `[agent]`).
+
+use std::collections::BTreeMap;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use neutrino_agent::channel::Channel;
+use neutrino_agent::dataplane::IpRoute;
+use neutrino_agent::l2::L2Agent;
+use neutrino_agent::reconcile::L2Config;
+use neutrino_config::Loaded;
+use tokio::process::Command;
+use tracing::info;
+
+/// A value of a stored agent option.
+fn opt<'a>(loaded: &'a Loaded, section: &str, key: &str) -> Option<&'a str> {
+    loaded.get(section, key).map(|v| v.text.trim()).filter(|t| !t.is_empty())
+}
+
+/// This node's name: the flag, `[DEFAULT] host`, or the hostname.
+pub fn host_name(loaded: &Loaded, flag: Option<&str>) -> String {
+    if let Some(h) = flag.or(loaded.config.default.host.as_deref()) {
+        return h.to_string();
+    }
+    let name = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    let name = name.trim();
+    if name.is_empty() {
+        "localhost".into()
+    } else {
+        name.to_string()
+    }
+}
+
+/// The L2 agent's settings from linuxbridge_agent.ini.
+fn l2_config(loaded: &Loaded) -> Result<L2Config> {
+    let mut interface_mappings = BTreeMap::new();
+    if let Some(text) = opt(loaded, "linux_bridge", "physical_interface_mappings") {
+        for item in text.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+            let (physnet, iface) = item.split_once(':').with_context(|| {
+                format!("[linux_bridge] physical_interface_mappings: '{item}' is not PHYSNET:INTERFACE")
+            })?;
+            check_device_name(iface.trim())?;
+            interface_mappings.insert(physnet.trim().to_string(), iface.trim().to_string());
+        }
+    }
+    let local_ip = match opt(loaded, "vxlan", "local_ip") {
+        Some(ip) => Some(
+            ip.parse::<std::net::IpAddr>()
+                .with_context(|| format!("[vxlan] local_ip: '{ip}' is not an IP address"))?
+                .to_string(),
+        ),
+        None => None,
+    };
+    let enable_vxlan = opt(loaded, "vxlan", "enable_vxlan").is_none_or(|v| v.eq_ignore_ascii_case("true"));
+    let l2_population = opt(loaded, "vxlan", "l2_population").is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    Ok(L2Config { local_ip: local_ip.filter(|_| enable_vxlan), interface_mappings, l2_population })
+}
+
+/// Interface and namespace names are passed to `ip` as arguments: keep them
+/// to what the kernel accepts.
+fn check_device_name(name: &str) -> Result<()> {
+    if name.is_empty() || name.len() > 15 || !name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
+        bail!("'{name}' is not a valid interface name (1-15 letters, digits, '-', '_', '.')");
+    }
+    Ok(())
+}
+
+fn check_netns_name(name: &str) -> Result<()> {
+    if name.is_empty()
+        || name.len() > 64
+        || !name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        || name.starts_with('.')
+    {
+        bail!("'{name}' is not a valid namespace name");
+    }
+    Ok(())
+}
+
+fn channel(loaded: &Loaded) -> Result<Channel> {
+    let a = &loaded.config.agent;
+    Ok(Channel::new(&a.server_url, a.channel_secret.as_deref())?)
+}
+
+/// `neutrino agent ROLE…`.
+pub async fn run(
+    loaded: &Loaded,
+    roles: &[String],
+    host: Option<&str>,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> Result<ExitCode> {
+    for r in roles {
+        if r != "l2" {
+            bail!("agent role '{r}' is not built yet (built: l2)");
+        }
+    }
+    if let Some(ns) = &loaded.config.agent.node_namespace {
+        check_netns_name(ns)?;
+    }
+    let host = host_name(loaded, host);
+    let agent = L2Agent {
+        channel: channel(loaded)?,
+        dataplane: IpRoute { netns: loaded.config.agent.node_namespace.clone() },
+        config: l2_config(loaded)?,
+        host: host.clone(),
+        report_interval: u64::from(loaded.config.agent.report_interval.max(1)),
+    };
+    info!(%host, server = %loaded.config.agent.server_url, node_namespace = ?loaded.config.agent.node_namespace, "L2 agent starting");
+    agent.run(shutdown, || println!("Neutrino L2 agent for host {host}: first sync done")).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn ip(netns: Option<&str>, args: &[&str]) -> Result<()> {
+    let mut c = Command::new("ip");
+    if let Some(ns) = netns {
+        c.arg("-n").arg(ns);
+    }
+    let out = c.args(args).output().await.context("cannot run ip")?;
+    if !out.status.success() {
+        bail!("ip {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim());
+    }
+    Ok(())
+}
+
+fn check_port_id(port: &str) -> Result<()> {
+    if port.len() != 36 || !port.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
+        bail!("'{port}' is not a port id");
+    }
+    Ok(())
+}
+
+/// `neutrino vif plug`.
+pub async fn plug(
+    loaded: &Loaded,
+    port: &str,
+    host: Option<&str>,
+    netns: Option<&str>,
+    tap: Option<&str>,
+    device_id: Option<&str>,
+    device_owner: &str,
+) -> Result<ExitCode> {
+    check_port_id(port)?;
+    let node = loaded.config.agent.node_namespace.as_deref();
+    let host = host_name(loaded, host);
+    let dev = neutrino_model::names::tap_device(port);
+    let device_id = device_id.or(netns).or(tap).unwrap_or_default().to_string();
+    let (p, mtu) = channel(loaded)?.bind(port, &host, &device_id, device_owner).await?;
+    let mac = p.get("mac_address").and_then(|m| m.as_str()).context("the server returned no MAC")?.to_string();
+    let mtu = mtu.to_string();
+    match (netns, tap) {
+        (Some(ns), _) => {
+            check_netns_name(ns)?;
+            if !std::path::Path::new("/run/netns").join(ns).exists() {
+                ip(None, &["netns", "add", ns]).await?;
+            }
+            ip(
+                node,
+                &[
+                    "link", "add", &dev, "mtu", &mtu, "type", "veth", "peer", "name", "eth0", "mtu", &mtu, "address",
+                    &mac, "netns", ns,
+                ],
+            )
+            .await?;
+            ip(Some(ns), &["link", "set", "lo", "up"]).await?;
+            ip(Some(ns), &["link", "set", "eth0", "up"]).await?;
+        }
+        (None, Some(t)) => {
+            check_device_name(t)?;
+            ip(node, &["tuntap", "add", "dev", &dev, "mode", "tap"]).await?;
+            ip(node, &["link", "set", &dev, "mtu", &mtu]).await?;
+        }
+        (None, None) => bail!("--netns or --tap is required"),
+    }
+    println!("port {port} bound to {host}: {dev} (MAC {mac}, MTU {mtu})");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `neutrino vif unplug`.
+pub async fn unplug(loaded: &Loaded, port: &str) -> Result<ExitCode> {
+    check_port_id(port)?;
+    let node = loaded.config.agent.node_namespace.as_deref();
+    channel(loaded)?.bind(port, "", "", "").await?;
+    let dev = neutrino_model::names::tap_device(port);
+    if let Err(e) = ip(node, &["link", "del", &dev]).await {
+        tracing::warn!(error = %e, "the interface was already gone");
+    }
+    println!("port {port} unbound; {dev} removed");
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs the tools the agents and their scenario tests use (iproute2 for
+# `ip`/`bridge`, iputils-ping), with apt-get, when they are missing and we
+# are root. Without root it only says what is missing: the privileged tests
+# skip then (outside CI).
+set -euo pipefail
+
+need=()
+command -v ip >/dev/null 2>&1 || need+=(iproute2)
+command -v bridge >/dev/null 2>&1 || need+=(iproute2)
+command -v ping >/dev/null 2>&1 || need+=(iputils-ping)
+if [ ${#need[@]} -eq 0 ]; then
+    exit 0
+fi
+# shellcheck disable=SC2207
+need=($(printf '%s\n' "${need[@]}" | sort -u))
+if [ "$(id -u)" != 0 ]; then
+    echo "setup-dataplane: missing ${need[*]} (not root: not installing; privileged tests will skip)" >&2
+    exit 0
+fi
+echo "setup-dataplane: installing ${need[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq "${need[@]}" >/dev/null
