@@ -123,11 +123,16 @@ impl Channel {
         serde_json::from_value(v).map_err(|e| ChannelError::Parse { url: path, reason: e.to_string() })
     }
 
-    /// Reports ports wired (`up`) and unwired (`down`) on `host`.
-    pub async fn devices(&self, host: &str, up: &[String], down: &[String]) -> Result<(), ChannelError> {
-        self.call(reqwest::Method::POST, "/agent/v1/devices", Some(json!({"host": host, "up": up, "down": down})))
-            .await
-            .map(|_| ())
+    /// Reports ports being wired (`build`), wired (`up`) and unwired (`down`) on `host`.
+    pub async fn devices(
+        &self,
+        host: &str,
+        build: &[String],
+        up: &[String],
+        down: &[String],
+    ) -> Result<(), ChannelError> {
+        let body = json!({"host": host, "build": build, "up": up, "down": down});
+        self.call(reqwest::Method::POST, "/agent/v1/devices", Some(body)).await.map(|_| ())
     }
 
     /// Binds a port to `host` (the compute side); an empty host unbinds.

@@ -69,6 +69,16 @@ impl<D: Dataplane> L2Agent<D> {
         for (net, why) in &p.skipped {
             warn!(network = %net, "not realised on this host: {why}");
         }
+        // Ports about to be wired are BUILD meanwhile, as Neutron's agents report.
+        let build: Vec<String> = state
+            .ports
+            .iter()
+            .filter(|port| p.ports_up.contains(&port.id) && port.status == "DOWN")
+            .map(|port| port.id.clone())
+            .collect();
+        if !build.is_empty() {
+            self.channel.devices(&self.host, &build, &[], &[]).await.map_err(|e| e.to_string())?;
+        }
         if !p.ops.is_empty() {
             info!(ops = p.ops.len(), "reconciling the kernel");
             tracing::debug!(ops = ?p.ops, "operations");
@@ -87,7 +97,7 @@ impl<D: Dataplane> L2Agent<D> {
             .map(|port| port.id.clone())
             .collect();
         if !up.is_empty() || !down.is_empty() {
-            self.channel.devices(&self.host, &up, &down).await.map_err(|e| e.to_string())?;
+            self.channel.devices(&self.host, &[], &up, &down).await.map_err(|e| e.to_string())?;
         }
         Ok(RoundReport { ops: p.ops.len(), up: up.len(), down: down.len() })
     }

@@ -17,8 +17,8 @@ pub enum KeyKind {
     /// Known and stored, but the feature of the whole section is not built
     /// yet: one warning per file section, with this text.
     SectionNotBuilt(&'static str),
-    /// An agent option, stored for the agent roles (not built yet): one
-    /// warning per file section.
+    /// An agent option no agent uses yet, stored: one warning per file
+    /// section.
     Agent,
 }
 
@@ -35,6 +35,10 @@ pub struct KnownKey {
 
 const fn typed(section: &'static str, key: &'static str) -> KnownKey {
     KnownKey { section, key, kind: KeyKind::Typed }
+}
+
+const fn stored(section: &'static str, key: &'static str) -> KnownKey {
+    KnownKey { section, key, kind: KeyKind::Stored }
 }
 
 const fn agent(section: &'static str, key: &'static str) -> KnownKey {
@@ -225,13 +229,13 @@ pub static KNOWN_KEYS: &[KnownKey] = &[
     agent("securitygroup", "enable_security_group"),
     agent("securitygroup", "enable_ipset"),
     agent("securitygroup", "permitted_ethertypes"),
-    // [linux_bridge] of linuxbridge_agent.ini
-    agent("linux_bridge", "physical_interface_mappings"),
+    // [linux_bridge] of linuxbridge_agent.ini (stored ones are read by `neutrino agent l2`)
+    stored("linux_bridge", "physical_interface_mappings"),
     agent("linux_bridge", "bridge_mappings"),
     // [vxlan] of linuxbridge_agent.ini
-    agent("vxlan", "enable_vxlan"),
-    agent("vxlan", "local_ip"),
-    agent("vxlan", "l2_population"),
+    stored("vxlan", "enable_vxlan"),
+    stored("vxlan", "local_ip"),
+    stored("vxlan", "l2_population"),
     agent("vxlan", "arp_responder"),
     agent("vxlan", "ttl"),
     agent("vxlan", "tos"),

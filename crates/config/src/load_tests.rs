@@ -172,11 +172,11 @@ fn agent_sections_warn_once_per_file_section() {
         warning_texts(&loaded),
         [
             "agent options in [agent] of /etc/neutron/plugins/ml2/openvswitch_agent.ini are \
-             accepted; the agent roles are not built yet",
+             accepted; the agents do not use them yet",
             "agent options in [ovs] of /etc/neutron/plugins/ml2/openvswitch_agent.ini are \
-             accepted; the agent roles are not built yet",
+             accepted; the agents do not use them yet",
             "agent options in [DEFAULT] of /etc/neutron/dhcp_agent.ini are accepted; \
-             the agent roles are not built yet",
+             the agents do not use them yet",
         ]
     );
     // The values stay available for the agents.

@@ -78,7 +78,7 @@ impl fmt::Display for Warning {
                 write!(f, "[{section}] {key} = {value}{}: {message}", at(origin))
             }
             Warning::AgentOptions { section, path } => {
-                write!(f, "agent options in [{section}]{} are accepted; the agent roles are not built yet", of(path))
+                write!(f, "agent options in [{section}]{} are accepted; the agents do not use them yet", of(path))
             }
             Warning::SectionNotBuilt { section, path, message } => {
                 write!(f, "options in [{section}]{}: {message}", of(path))
@@ -116,7 +116,7 @@ mod tests {
         assert_eq!(
             agent.to_string(),
             "agent options in [ovs] of /etc/neutron/openvswitch_agent.ini are accepted; \
-             the agent roles are not built yet"
+             the agents do not use them yet"
         );
         let section = Warning::SectionNotBuilt { section: "nova".into(), path: None, message: "not used".into() };
         assert_eq!(section.to_string(), "options in [nova] on the command line: not used");

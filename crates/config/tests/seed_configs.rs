@@ -80,10 +80,7 @@ fn assert_server_warnings(loaded: &Loaded) {
              is not built yet; falling back to the embedded SQLite store at \
              /var/lib/neutron/neutrino.db"
         ),
-        format!(
-            "agent options in [securitygroup] of {} are accepted; the agent roles are not built yet",
-            ml2.display()
-        ),
+        format!("agent options in [securitygroup] of {} are accepted; the agents do not use them yet", ml2.display()),
     ];
     let warnings = texts(loaded);
     for want in &expected {
@@ -139,8 +136,8 @@ fn neutron_conf_and_ml2_conf_load() {
             format!("options in [nova] of {}: stored; there is no Nova notifier yet, not used", n.display()),
             format!("unknown option [oslo_concurrency] lock_path in {}:45, ignored", n.display()),
             format!(
-                "agent options in [securitygroup] of {} are accepted; the agent roles are not \
-                 built yet",
+                "agent options in [securitygroup] of {} are accepted; the agents do not use \
+                 them yet",
                 seed("ml2_conf.ini").display()
             ),
         ]
@@ -178,10 +175,8 @@ fn agent_values_stay_available() {
     let ovs = seed("openvswitch_agent.ini");
     let warnings = texts(&loaded);
     for section in ["agent", "ovs", "securitygroup"] {
-        let want = format!(
-            "agent options in [{section}] of {} are accepted; the agent roles are not built yet",
-            ovs.display()
-        );
+        let want =
+            format!("agent options in [{section}] of {} are accepted; the agents do not use them yet", ovs.display());
         assert!(warnings.contains(&want), "missing {want}");
     }
 
@@ -210,4 +205,19 @@ fn all_seed_files_load_together() {
     for secret in ["NEUTRON_DBPASS", "METADATA_SECRET", "openstack:admin"] {
         assert!(!text.contains(secret), "{secret} leaked");
     }
+}
+
+#[test]
+fn the_linuxbridge_agent_options_it_uses_are_not_warned_about() {
+    let loaded = load_seed(&["neutron.conf", "ml2_conf.ini", "linuxbridge_agent.ini"]);
+    let lb = seed("linuxbridge_agent.ini");
+    let warnings = texts(&loaded);
+    for section in ["linux_bridge", "vxlan"] {
+        assert!(
+            !warnings.iter().any(|w| w.contains(&format!("[{section}] of {}", lb.display()))),
+            "{section}: {warnings:#?}"
+        );
+    }
+    assert!(warnings.iter().any(|w| w.contains(&format!("[securitygroup] of {}", lb.display()))));
+    assert_eq!(loaded.get("vxlan", "local_ip").map(|v| v.text.as_str()), Some("192.168.6.134"));
 }

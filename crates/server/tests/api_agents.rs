@@ -188,11 +188,14 @@ async fn host_state_and_device_status() {
     // Device reports: only ports bound to the reporting host change.
     let id1 = p1["id"].as_str().unwrap();
     let id2 = p2["id"].as_str().unwrap();
+    let b = s.post("/agent/v1/devices", json!({"host": "node-1", "build": [id1]})).await;
+    assert_eq!(b.body["changed"], json!([id1]));
+    assert_eq!(s.get(&format!("/v2.0/ports/{id1}")).await.body["port"]["status"], "BUILD");
     let r = s.post("/agent/v1/devices", json!({"host": "node-1", "up": [id1, id2]})).await;
     assert_eq!(r.body, json!({"changed": [id1], "skipped": [id2]}));
     let shown = s.get(&format!("/v2.0/ports/{id1}")).await;
     assert_eq!(shown.body["port"]["status"], "ACTIVE");
-    assert_eq!(shown.body["port"]["revision_number"], p1["revision_number"].as_i64().unwrap() + 1);
+    assert_eq!(shown.body["port"]["revision_number"], p1["revision_number"].as_i64().unwrap() + 2);
     let again = s.post("/agent/v1/devices", json!({"host": "node-1", "up": [id1]})).await;
     assert_eq!(again.body["changed"], json!([]), "no change, no new revision");
     s.post("/agent/v1/devices", json!({"host": "node-1", "down": [id1]})).await;
@@ -216,6 +219,9 @@ async fn the_compute_side_binds_and_unbinds_ports() {
     assert_eq!(r.body["port"]["device_id"], "vm1");
     let st = s.get("/agent/v1/state?host=node-1").await;
     assert_eq!(st.body["ports"][0]["id"], id);
+    s.post("/agent/v1/devices", json!({"host": "node-1", "up": [id]})).await;
+    let rebound = s.post("/agent/v1/bind", json!({"port_id": id, "host": "node-2"})).await;
+    assert_eq!(rebound.body["port"]["status"], "DOWN", "a new binding is down until wired");
     let un = s.post("/agent/v1/bind", json!({"port_id": id, "host": ""})).await;
     assert_eq!(un.body["port"]["binding:vif_type"], "unbound");
     assert_eq!(un.body["port"]["device_owner"], "");

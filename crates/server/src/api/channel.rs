@@ -131,7 +131,7 @@ pub(crate) async fn state(
     Ok(Json(serde_json::to_value(s).map_err(|e| ApiError(Fault::bad_request(e.to_string())))?))
 }
 
-/// `POST /agent/v1/devices` with `{"host": H, "up": [port ids], "down": [port ids]}`:
+/// `POST /agent/v1/devices` with `{"host": H, "build"|"up"|"down": [port ids]}`:
 /// the agent wired (or unwired) these ports; their status follows.
 pub(crate) async fn devices(
     State(state): State<AppState>,
@@ -158,7 +158,7 @@ pub(crate) async fn devices(
             Some(_) => Err(ApiError(Fault::bad_request(format!("{k} must list port ids")))),
         }
     };
-    let (changed, skipped) = state.plugin.set_device_status(host, &ids("up")?, &ids("down")?).await?;
+    let (changed, skipped) = state.plugin.set_device_status(host, &ids("build")?, &ids("up")?, &ids("down")?).await?;
     Ok(Json(json!({"changed": changed, "skipped": skipped})))
 }
 

@@ -130,18 +130,19 @@ impl Plugin {
         Ok(HostState { last, host: host.to_string(), networks, ports, peers })
     }
 
-    /// Sets the status of ports bound to `host`: `ACTIVE` for those its
-    /// agent wired (`up`), `DOWN` for those it unwired. Ports not bound
-    /// there are skipped (returned in the second list).
+    /// Sets the status of ports bound to `host`: `BUILD` for those its agent
+    /// is wiring, `ACTIVE` for those it wired (`up`), `DOWN` for those it
+    /// unwired. Ports not bound there are skipped (the second list).
     pub async fn set_device_status(
         &self,
         host: &str,
+        build: &[String],
         up: &[String],
         down: &[String],
     ) -> PluginResult<(Vec<String>, Vec<String>)> {
         let mut tx = self.begin().await?;
         let (mut changed, mut skipped) = (Vec::new(), Vec::new());
-        for (ids, status) in [(up, "ACTIVE"), (down, "DOWN")] {
+        for (ids, status) in [(build, "BUILD"), (up, "ACTIVE"), (down, "DOWN")] {
             for id in ids {
                 let Some(doc) = tx.get_doc(Table::Ports, id, &Scope::Admin).await? else {
                     skipped.push(id.clone());

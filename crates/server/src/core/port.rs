@@ -413,6 +413,8 @@ impl Plugin {
             let (vif_type, details) = self.bind_on_host(tx, &p.binding_host_id, &network, &p.binding_vnic_type).await?;
             p.binding_vif_type = vif_type;
             p.binding_vif_details = details;
+            // A new binding is not wired until its agent says so.
+            p.status = "DOWN".into();
         }
         if let Some(raw) = b.object_list("fixed_ips")? {
             let reqs = parse_fixed_ips(raw)?;
