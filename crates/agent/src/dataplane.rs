@@ -28,7 +28,13 @@ pub struct Link {
     pub local: Option<String>,
     /// MTU.
     pub mtu: u32,
+    /// Whether this agent made it (its alias is [`OWNED_ALIAS`]): only
+    /// such devices are ever deleted.
+    pub owned: bool,
 }
+
+/// The alias set on every device the agent creates.
+pub const OWNED_ALIAS: &str = "neutrino-l2";
 
 /// A unicast or flood forwarding entry of a VXLAN device.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -241,6 +247,7 @@ fn parse_link(v: &Value) -> Option<Link> {
         vni: data.and_then(|d| d.get("id")).and_then(Value::as_u64).and_then(|n| u32::try_from(n).ok()),
         local: data.and_then(|d| d.get("local")).and_then(Value::as_str).map(str::to_string),
         mtu: v.get("mtu").and_then(Value::as_u64).and_then(|n| u32::try_from(n).ok()).unwrap_or(0),
+        owned: v.get("ifalias").and_then(Value::as_str) == Some(OWNED_ALIAS),
     })
 }
 
@@ -308,9 +315,13 @@ impl Dataplane for IpRoute {
         let (mut links, mut fdb, mut neigh) = (Vec::new(), Vec::new(), Vec::new());
         for op in ops {
             match op {
-                Op::AddBridge { name } => links.push(format!("link add {name} type bridge")),
+                Op::AddBridge { name } => {
+                    links.push(format!("link add {name} type bridge"));
+                    links.push(format!("link set {name} alias {OWNED_ALIAS}"));
+                }
                 Op::AddVxlan { name, vni, local } => {
-                    links.push(format!("link add {name} type vxlan id {vni} dstport 4789 local {local} nolearning"))
+                    links.push(format!("link add {name} type vxlan id {vni} dstport 4789 local {local} nolearning"));
+                    links.push(format!("link set {name} alias {OWNED_ALIAS}"));
                 }
                 Op::SetMaster { dev, master } => links.push(format!("link set {dev} master {master}")),
                 Op::SetMtu { dev, mtu } => links.push(format!("link set {dev} mtu {mtu}")),
@@ -364,6 +375,7 @@ impl Memory {
                 vni: None,
                 local: None,
                 mtu: 1500,
+                owned: false,
             });
         }
     }
@@ -377,6 +389,7 @@ impl Memory {
             vni: None,
             local: None,
             mtu: 1500,
+            owned: true,
         };
         match op {
             Op::AddBridge { name } => s.links.push(link(name, "bridge")),

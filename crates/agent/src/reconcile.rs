@@ -113,9 +113,9 @@ pub fn plan(desired: &HostState, cfg: &L2Config, actual: &Snapshot) -> Plan {
         }
     }
 
-    // What this agent made and no longer wants.
+    // What this agent made and no longer wants (never anyone else's device).
     for l in &actual.links {
-        let ours = l.name.starts_with("brq") || l.name.starts_with("vxlan-");
+        let ours = l.owned && (l.name.starts_with("brq") || l.name.starts_with("vxlan-"));
         if ours && !wanted_links.contains(&l.name) {
             p.ops.push(Op::DelLink { name: l.name.clone() });
         }
@@ -282,6 +282,23 @@ mod tests {
             BTreeSet::from([names::tap_device(PORT)]),
             "the tap is the compute side's"
         );
+    }
+
+    #[tokio::test]
+    async fn devices_of_others_are_never_removed() {
+        let foreign = crate::dataplane::Link {
+            name: "vxlan-9".into(),
+            kind: "vxlan".into(),
+            master: None,
+            up: true,
+            vni: Some(9),
+            local: Some("198.51.100.1".into()),
+            mtu: 1500,
+            owned: false,
+        };
+        let k = Memory::with_links(vec![foreign]);
+        let empty = HostState { networks: vec![], ports: vec![], ..state(vec![]) };
+        assert_eq!(round(&k, &empty).await.ops, []);
     }
 
     #[test]

@@ -82,6 +82,36 @@ fn channel(loaded: &Loaded) -> Result<Channel> {
     Ok(Channel::new(&a.server_url, a.channel_secret.as_deref())?)
 }
 
+/// The L2 agent of this node: its server (`[agent] server_url`, or
+/// `server` for an in-process agent with the secret it was given), its node
+/// namespace, its configuration (`default_local_ip` when `[vxlan] local_ip`
+/// is unset).
+pub fn l2_agent(
+    loaded: &Loaded,
+    host: Option<&str>,
+    server: Option<(&str, &str)>,
+    default_local_ip: Option<&str>,
+) -> Result<L2Agent<IpRoute>> {
+    if let Some(ns) = &loaded.config.agent.node_namespace {
+        check_netns_name(ns)?;
+    }
+    let channel = match server {
+        Some((url, secret)) => Channel::new(url, Some(secret))?,
+        None => channel(loaded)?,
+    };
+    let mut config = l2_config(loaded)?;
+    if config.local_ip.is_none() && opt(loaded, "vxlan", "enable_vxlan").is_none() {
+        config.local_ip = default_local_ip.map(str::to_string);
+    }
+    Ok(L2Agent {
+        channel,
+        dataplane: IpRoute { netns: loaded.config.agent.node_namespace.clone() },
+        config,
+        host: host_name(loaded, host),
+        report_interval: u64::from(loaded.config.agent.report_interval.max(1)),
+    })
+}
+
 /// `neutrino agent ROLE…`.
 pub async fn run(
     loaded: &Loaded,
@@ -94,17 +124,8 @@ pub async fn run(
             bail!("agent role '{r}' is not built yet (built: l2)");
         }
     }
-    if let Some(ns) = &loaded.config.agent.node_namespace {
-        check_netns_name(ns)?;
-    }
-    let host = host_name(loaded, host);
-    let agent = L2Agent {
-        channel: channel(loaded)?,
-        dataplane: IpRoute { netns: loaded.config.agent.node_namespace.clone() },
-        config: l2_config(loaded)?,
-        host: host.clone(),
-        report_interval: u64::from(loaded.config.agent.report_interval.max(1)),
-    };
+    let agent = l2_agent(loaded, host, None, None)?;
+    let host = agent.host.clone();
     info!(%host, server = %loaded.config.agent.server_url, node_namespace = ?loaded.config.agent.node_namespace, "L2 agent starting");
     agent.run(shutdown, || println!("Neutrino L2 agent for host {host}: first sync done")).await?;
     Ok(ExitCode::SUCCESS)

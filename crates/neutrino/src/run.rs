@@ -190,6 +190,16 @@ async fn serve(args: &ConfigArgs, listen: &ListenArgs, mode: Mode) -> Result<Exi
         }
     }
     let mut plugin = Plugin::from_config(store.clone(), &loaded.config).map_err(anyhow::Error::msg)?;
+    // The all-in-one's own L2 agent talks to this process with a secret of its own.
+    let agent_secret = match (&plugin.settings.channel_secret, mode) {
+        (Some(s), _) => s.clone(),
+        (None, Mode::AllInOne) => {
+            let s = uuid::Uuid::new_v4().simple().to_string();
+            plugin.settings.channel_secret = Some(s.clone());
+            s
+        }
+        (None, Mode::Server) => String::new(),
+    };
     if let Some(policy) = load_policy(&loaded)? {
         plugin.policy = Arc::new(policy);
     }
@@ -253,6 +263,21 @@ async fn serve(args: &ConfigArgs, listen: &ListenArgs, mode: Mode) -> Result<Exi
     let done = stopped(stop_rx.clone());
     let plugin = Arc::new(plugin);
     servers.spawn(async move { neutrino_server::serve::serve(listener, plugin, auth, done).await });
+    // The all-in-one runs the L2 agent role of this host in-process (on the
+    // same channel interface, over loopback); VXLAN's VTEP defaults to 127.0.0.1.
+    let agent_task = if mode == Mode::AllInOne {
+        let local = format!("http://{}", SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), addr.port()));
+        let agent = crate::agent::l2_agent(&loaded, None, Some((&local, &agent_secret)), Some("127.0.0.1"))?;
+        let done = stopped(stop_rx.clone());
+        Some(tokio::spawn(async move {
+            let host = agent.host.clone();
+            if let Err(e) = agent.run(done, || info!(%host, "in-process L2 agent synced")).await {
+                warn!(error = %e, "the in-process L2 agent stopped");
+            }
+        }))
+    } else {
+        None
+    };
     tokio::spawn(async move {
         signal.await;
         let _ = stop_tx.send(true);
@@ -264,6 +289,9 @@ async fn serve(args: &ConfigArgs, listen: &ListenArgs, mode: Mode) -> Result<Exi
             Ok(Err(e)) => result = Err(anyhow::Error::new(e).context("a listener failed")),
             Err(e) => result = Err(anyhow::Error::new(e).context("a listener task failed")),
         }
+    }
+    if let Some(task) = agent_task {
+        let _ = task.await;
     }
     store.close().await;
     info!("stopped");

@@ -172,9 +172,16 @@ fn vxlan_between_two_nodes() {
     let conf = w.dir.join("server.conf");
     std::fs::write(&conf, "[DEFAULT]\nauth_strategy = noauth\nallow_overlapping_ips = true\n[identity]\nenabled = false\n[ml2]\nmechanism_drivers = linuxbridge,l2population\n").unwrap();
     let state_dir = w.dir.join("state");
+    let up =
+        bin().args(["db", "upgrade", "--config-file"]).arg(&conf).arg("--state-dir").arg(&state_dir).output().unwrap();
+    assert!(up.status.success(), "{}", String::from_utf8_lossy(&up.stderr));
     let line = start(
         &mut w,
-        bin().args(["all-in-one", "--bind-port", "0", "--config-file"]).arg(&conf).arg("--state-dir").arg(&state_dir),
+        bin()
+            .args(["server", "--bind-host", "127.0.0.1", "--bind-port", "0", "--config-file"])
+            .arg(&conf)
+            .arg("--state-dir")
+            .arg(&state_dir),
         "API listening",
     );
     let url = line.split_whitespace().find(|t| t.starts_with("http://")).unwrap().trim_end_matches("/v2.0").to_string();
@@ -276,4 +283,70 @@ fn vxlan_between_two_nodes() {
     assert!(!arp.contains(&mac), "its ARP entry went too: {arp}");
     assert!(!pings(&a0.0, &a1.1));
     assert!(pings(&b1.0, &b0.1), "the other network is untouched");
+}
+
+#[test]
+fn all_in_one_wires_two_instances_on_one_node() {
+    if !is_root() {
+        assert!(std::env::var("CI").is_err(), "CI runs as root: this scenario must not skip");
+        eprintln!("SKIP all_in_one_wires_two_instances_on_one_node: needs root (network namespaces)");
+        return;
+    }
+    let prefix = format!("ns{}", std::process::id() % 100_000);
+    let dir = std::env::temp_dir().join(format!("neutrino-scenario-{prefix}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut w = World { prefix, dir, children: Vec::new() };
+    let node = w.ns("node");
+    sh(&["ip", "netns", "add", &node]);
+    sh(&["ip", "-n", &node, "link", "set", "lo", "up"]);
+    // The all-in-one runs its own L2 agent, working in the node namespace.
+    let agent_section = format!("[agent]\nnode_namespace = {node}\nchannel_secret = s3cret\n");
+    let conf = w.dir.join("aio.conf");
+    std::fs::write(
+        &conf,
+        format!("[DEFAULT]\nauth_strategy = noauth\nhost = single\n[identity]\nenabled = false\n{agent_section}"),
+    )
+    .unwrap();
+    let state_dir = w.dir.join("state");
+    let line = start(
+        &mut w,
+        bin().args(["all-in-one", "--bind-port", "0", "--config-file"]).arg(&conf).arg("--state-dir").arg(&state_dir),
+        "API listening",
+    );
+    let url = line.split_whitespace().find(|t| t.starts_with("http://")).unwrap().trim_end_matches("/v2.0").to_string();
+    // What the compute side needs: the server, the secret, the node namespace.
+    let vif_conf = w.dir.join("vif.conf");
+    std::fs::write(&vif_conf, format!("[DEFAULT]\nhost = single\n{agent_section}server_url = {url}\n")).unwrap();
+    let api = Api { base: url, rt: tokio::runtime::Runtime::new().unwrap(), client: reqwest::Client::new() };
+    wait_until("the in-process agent reports", Duration::from_secs(10), || {
+        api.get("/v2.0/agents?host=single")["agents"].as_array().is_some_and(|a| a.len() == 1)
+    });
+    let net = api.post("/v2.0/networks", json!({"network": {"name": "single"}}));
+    let net_id = net["network"]["id"].as_str().unwrap().to_string();
+    api.post("/v2.0/subnets", json!({"subnet": {"network_id": net_id, "cidr": "10.1.0.0/24", "ip_version": 4}}));
+    let mut vms = Vec::new();
+    for i in 0..2 {
+        let ip = format!("10.1.0.{}", 21 + i);
+        let port = api.post("/v2.0/ports", json!({"port": {"network_id": net_id, "fixed_ips": [{"ip_address": ip}]}}));
+        let port_id = port["port"]["id"].as_str().unwrap().to_string();
+        let vm = w.ns(&format!("vm{i}"));
+        let out =
+            bin().args(["vif", "plug", &port_id, "--netns", &vm, "--config-file"]).arg(&vif_conf).output().unwrap();
+        assert!(out.status.success(), "vif plug: {}", String::from_utf8_lossy(&out.stderr));
+        sh(&["ip", "-n", &vm, "addr", "add", &format!("{ip}/24"), "dev", "eth0"]);
+        vms.push((vm, ip, port_id));
+    }
+    for (_, _, port_id) in &vms {
+        wait_until("ports ACTIVE", Duration::from_secs(10), || {
+            api.get(&format!("/v2.0/ports/{port_id}"))["port"]["status"] == "ACTIVE"
+        });
+    }
+    wait_until("the two instances ping", Duration::from_secs(5), || pings(&vms[0].0, &vms[1].1));
+    // Unplug: the port is unbound, DOWN, and unreachable.
+    let out = bin().args(["vif", "unplug", &vms[1].2, "--config-file"]).arg(&vif_conf).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let port = api.get(&format!("/v2.0/ports/{}", vms[1].2));
+    assert_eq!(port["port"]["status"], "DOWN");
+    assert_eq!(port["port"]["binding:host_id"], "");
+    assert!(!pings(&vms[0].0, &vms[1].1));
 }
