@@ -35,6 +35,15 @@ pub struct BenchArgs {
     /// How many times the full list is fetched.
     #[arg(long, default_value_t = 20)]
     pub list_rounds: usize,
+    /// Measure the L2 agent instead (root): port create + plug to first ping, and a full sync.
+    #[arg(long)]
+    pub l2: bool,
+    /// With --l2: instances created one by one for the first-ping measure.
+    #[arg(long, default_value_t = 20)]
+    pub l2_rounds: usize,
+    /// With --l2: ports in place for the full-sync measure.
+    #[arg(long, default_value_t = 1000)]
+    pub l2_sync_ports: usize,
 }
 
 struct Stats {
@@ -132,7 +141,7 @@ fn id(v: &Value, key: &str) -> Result<String> {
 }
 
 /// Removes the embedded server's state directory when the bench ends.
-struct Scratch(Option<std::path::PathBuf>);
+pub(crate) struct Scratch(pub(crate) Option<std::path::PathBuf>);
 
 impl Drop for Scratch {
     fn drop(&mut self) {
@@ -144,6 +153,9 @@ impl Drop for Scratch {
 
 /// Runs the benchmark and prints a Markdown table.
 pub async fn run(args: BenchArgs) -> Result<ExitCode> {
+    if args.l2 {
+        return crate::bench_l2::run(args.l2_rounds, args.l2_sync_ports).await;
+    }
     let mut scratch = Scratch(None);
     let base = match &args.url {
         Some(u) => u.trim_end_matches('/').to_string(),
@@ -275,7 +287,7 @@ pub async fn run(args: BenchArgs) -> Result<ExitCode> {
 }
 
 /// Starts an all-in-one API on 127.0.0.1 (ephemeral port) over a fresh SQLite file.
-async fn start_embedded(dir: &std::path::Path) -> Result<String> {
+pub(crate) async fn start_embedded(dir: &std::path::Path) -> Result<String> {
     let url = format!("sqlite:///{}", dir.join("neutrino.db").display());
     let store = neutrino_store::Store::open(&url, &neutrino_store::StoreOptions::default()).await?;
     store.upgrade().await?;

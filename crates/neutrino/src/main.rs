@@ -2,6 +2,7 @@
 
 mod agent;
 mod bench;
+mod bench_l2;
 mod cli;
 mod identity;
 mod run;
