@@ -72,3 +72,26 @@ def test_openstack_cli_network_subnet_port(neutrino, conn, mk, tmp_path):
 
     # and the SDK sees what the CLI made
     assert conn.network.get_port(port["id"]).fixed_ips[0]["ip_address"] == "10.60.0.10"
+
+
+@pytest.mark.skipif(not OPENSTACK.exists(), reason="no openstack CLI in this venv")
+def test_openstack_network_agent_list_shows_the_in_process_l2_agent(neutrino, tmp_path):
+    """The all-in-one runs its L2 agent in-process; it reports like Neutron's."""
+    agents = json.loads(_run(neutrino, tmp_path, "network", "agent", "list", "-f", "json"))
+    lb = [a for a in agents if a["Agent Type"] == "Linux bridge agent"]
+    assert len(lb) == 1, agents
+    agent = lb[0]
+    assert agent["Binary"] == "neutron-linuxbridge-agent"
+    assert agent["Alive"] is True and agent["State"] is True
+    table = _run(neutrino, tmp_path, "network", "agent", "list")
+    assert ":-)" in table and "UP" in table
+
+    _run(neutrino, tmp_path, "network", "agent", "set", "--disable", agent["ID"])
+    try:
+        shown = json.loads(_run(neutrino, tmp_path, "network", "agent", "show", agent["ID"], "-f", "json"))
+        assert shown["admin_state_up"] is False
+        assert shown["configuration"]["local_ip"] == "127.0.0.1"
+        assert shown["configuration"]["tunnel_types"] == ["vxlan"]
+        assert shown["topic"] == "N/A"
+    finally:
+        _run(neutrino, tmp_path, "network", "agent", "set", "--enable", agent["ID"])

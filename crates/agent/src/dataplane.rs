@@ -93,6 +93,15 @@ pub enum Op {
         /// Local VTEP address.
         local: String,
     },
+    /// Create an 802.1q VLAN device on a physical interface.
+    AddVlan {
+        /// Name (`<interface>.<vid>`).
+        name: String,
+        /// The physical interface.
+        parent: String,
+        /// VLAN id.
+        vid: u32,
+    },
     /// Enslave a device to a bridge.
     SetMaster {
         /// Device.
@@ -323,6 +332,10 @@ impl Dataplane for IpRoute {
                     links.push(format!("link add {name} type vxlan id {vni} dstport 4789 local {local} nolearning"));
                     links.push(format!("link set {name} alias {OWNED_ALIAS}"));
                 }
+                Op::AddVlan { name, parent, vid } => {
+                    links.push(format!("link add link {parent} name {name} type vlan id {vid}"));
+                    links.push(format!("link set {name} alias {OWNED_ALIAS}"));
+                }
                 Op::SetMaster { dev, master } => links.push(format!("link set {dev} master {master}")),
                 Op::SetMtu { dev, mtu } => links.push(format!("link set {dev} mtu {mtu}")),
                 Op::SetUp { dev } => links.push(format!("link set {dev} up")),
@@ -399,6 +412,7 @@ impl Memory {
                 l.local = Some(local.clone());
                 s.links.push(l);
             }
+            Op::AddVlan { name, .. } => s.links.push(link(name, "vlan")),
             Op::SetMaster { dev, master } => {
                 s.links.iter_mut().filter(|l| l.name == *dev).for_each(|l| l.master = Some(master.clone()))
             }

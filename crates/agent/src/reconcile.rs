@@ -18,6 +18,8 @@ pub struct L2Config {
     pub interface_mappings: BTreeMap<String, String>,
     /// `[vxlan] l2_population`: static forwarding entries from the server.
     pub l2_population: bool,
+    /// Whether the kernel has 802.1q VLAN devices (this machine's has not).
+    pub vlan_supported: bool,
 }
 
 /// The plan for one round.
@@ -61,6 +63,26 @@ pub fn plan(desired: &HostState, cfg: &L2Config, actual: &Snapshot) -> Plan {
                     continue;
                 }
             },
+            ("vlan", Some(vid)) => {
+                let Some(iface) = net.physical_network.as_ref().and_then(|pn| cfg.interface_mappings.get(pn)) else {
+                    p.skipped.push((net.id.clone(), format!("no interface mapping for {:?}", net.physical_network)));
+                    continue;
+                };
+                let name = format!("{iface}.{vid}");
+                if !cfg.vlan_supported {
+                    p.skipped.push((net.id.clone(), "this kernel has no 802.1q VLAN devices".into()));
+                    continue;
+                }
+                if name.len() > 15 {
+                    p.skipped.push((net.id.clone(), format!("VLAN device name {name} is longer than 15 characters")));
+                    continue;
+                }
+                wanted_links.insert(name.clone());
+                if actual.link(&name).is_none() {
+                    p.ops.push(Op::AddVlan { name: name.clone(), parent: iface.clone(), vid });
+                }
+                Some((name, None))
+            }
             (other, _) => {
                 p.skipped.push((net.id.clone(), format!("{other} networks are not supported by this agent here")));
                 continue;
@@ -115,7 +137,7 @@ pub fn plan(desired: &HostState, cfg: &L2Config, actual: &Snapshot) -> Plan {
 
     // What this agent made and no longer wants (never anyone else's device).
     for l in &actual.links {
-        let ours = l.owned && (l.name.starts_with("brq") || l.name.starts_with("vxlan-"));
+        let ours = l.owned && (l.name.starts_with("brq") || l.name.starts_with("vxlan-") || l.kind == "vlan");
         if ours && !wanted_links.contains(&l.name) {
             p.ops.push(Op::DelLink { name: l.name.clone() });
         }
@@ -302,9 +324,27 @@ mod tests {
     }
 
     #[test]
-    fn what_cannot_be_built_is_said() {
+    fn vlan_networks_use_an_8021q_device_where_the_kernel_has_them() {
         let mut s = state(vec![]);
         s.networks[0].network_type = "vlan".into();
+        s.networks[0].physical_network = Some("physnet1".into());
+        s.networks[0].segmentation_id = Some(100);
+        let mut c = cfg();
+        c.interface_mappings.insert("physnet1".into(), "eth1".into());
+        let p = plan(&s, &c, &Snapshot::default());
+        assert_eq!(p.skipped, [(NET.to_string(), "this kernel has no 802.1q VLAN devices".to_string())]);
+        assert!(p.ops.is_empty());
+        c.vlan_supported = true;
+        let p = plan(&s, &c, &Snapshot::default());
+        assert!(p.skipped.is_empty());
+        assert!(p.ops.contains(&Op::AddVlan { name: "eth1.100".into(), parent: "eth1".into(), vid: 100 }));
+        assert!(p.ops.contains(&Op::SetMaster { dev: "eth1.100".into(), master: names::bridge(NET) }));
+    }
+
+    #[test]
+    fn what_cannot_be_built_is_said() {
+        let mut s = state(vec![]);
+        s.networks[0].network_type = "gre".into();
         let p = plan(&s, &cfg(), &Snapshot::default());
         assert!(p.ops.is_empty());
         assert_eq!(p.skipped.len(), 1);

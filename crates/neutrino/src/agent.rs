@@ -54,7 +54,9 @@ fn l2_config(loaded: &Loaded) -> Result<L2Config> {
     };
     let enable_vxlan = opt(loaded, "vxlan", "enable_vxlan").is_none_or(|v| v.eq_ignore_ascii_case("true"));
     let l2_population = opt(loaded, "vxlan", "l2_population").is_some_and(|v| v.eq_ignore_ascii_case("true"));
-    Ok(L2Config { local_ip: local_ip.filter(|_| enable_vxlan), interface_mappings, l2_population })
+    // 802.1q support is kernel-wide; the 8021q code exposes /proc/net/vlan.
+    let vlan_supported = std::path::Path::new("/proc/net/vlan").exists();
+    Ok(L2Config { local_ip: local_ip.filter(|_| enable_vxlan), interface_mappings, l2_population, vlan_supported })
 }
 
 /// Interface and namespace names are passed to `ip` as arguments: keep them
