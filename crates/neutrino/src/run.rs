@@ -158,6 +158,9 @@ async fn db(action: DbAction) -> Result<ExitCode> {
     Ok(code)
 }
 
+/// Changes kept in the change log by the periodic compaction.
+const CHANGES_KEPT: i64 = 100_000;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Mode {
     Server,
@@ -262,6 +265,7 @@ async fn serve(args: &ConfigArgs, listen: &ListenArgs, mode: Mode) -> Result<Exi
     println!("Neutrino API listening on http://{addr}/v2.0 (auth_strategy={})", config.default.auth_strategy);
     let done = stopped(stop_rx.clone());
     let plugin = Arc::new(plugin);
+    let plugin_for_compaction = plugin.clone();
     servers.spawn(async move { neutrino_server::serve::serve(listener, plugin, auth, done).await });
     // The all-in-one runs the L2 agent role of this host in-process (on the
     // same channel interface, over loopback); VXLAN's VTEP defaults to 127.0.0.1.
@@ -282,6 +286,21 @@ async fn serve(args: &ConfigArgs, listen: &ListenArgs, mode: Mode) -> Result<Exi
         signal.await;
         let _ = stop_tx.send(true);
     });
+    // The change log keeps the newest changes; agents further behind resync.
+    let compactor = {
+        let plugin = plugin_for_compaction.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
+            loop {
+                tick.tick().await;
+                match plugin.compact_change_log(CHANGES_KEPT).await {
+                    Ok(0) => {}
+                    Ok(n) => info!(dropped = n, "change log compacted"),
+                    Err(e) => warn!(error = %e, "change log compaction failed"),
+                }
+            }
+        })
+    };
     let mut result = Ok(());
     while let Some(joined) = servers.join_next().await {
         match joined {
@@ -290,6 +309,7 @@ async fn serve(args: &ConfigArgs, listen: &ListenArgs, mode: Mode) -> Result<Exi
             Err(e) => result = Err(anyhow::Error::new(e).context("a listener task failed")),
         }
     }
+    compactor.abort();
     if let Some(task) = agent_task {
         let _ = task.await;
     }

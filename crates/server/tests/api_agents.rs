@@ -132,6 +132,13 @@ async fn the_change_log_streams_commits_and_waits_for_them() {
     let idle = s.get(&format!("/agent/v1/changes?after={}&wait=1", v["last"])).await;
     assert!(t.elapsed() >= Duration::from_millis(900));
     assert_eq!(idle.body["changes"], json!([]));
+    // An agent behind the compacted part of the log resyncs; one at the cut does not.
+    let last_now = v["last"].as_i64().unwrap();
+    assert_eq!(s.plugin.compact_change_log(1).await.unwrap() as i64, last_now - 1);
+    assert_eq!(s.get("/agent/v1/changes?after=0").await.body["resync"], true);
+    let at_cut = s.get(&format!("/agent/v1/changes?after={}", last_now - 1)).await;
+    assert_eq!(at_cut.body["resync"], false);
+    assert_eq!(at_cut.body["changes"].as_array().unwrap().len(), 1);
     // A position from the future (another database, a reset) means resync.
     assert_eq!(s.get("/agent/v1/changes?after=999999").await.body["resync"], true);
     assert_eq!(s.get("/agent/v1/changes?after=x").await.status, 400);

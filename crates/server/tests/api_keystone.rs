@@ -219,6 +219,18 @@ async fn tokens_are_required_and_isolate_projects() {
 }
 
 #[tokio::test]
+async fn the_agent_channel_takes_service_tokens_not_member_ones() {
+    let ks = keystone(3600).await;
+    let api = api(remote(&ks, Some(300))).await;
+    let neutron = ks.token("neutron", "pw", Some("service")).await;
+    let alice = ks.token("alice", "pw", Some("pa")).await;
+    assert_eq!(api.get(None, "/agent/v1/changes").await, 401);
+    assert_eq!(api.get(Some("garbage"), "/agent/v1/changes").await, 401);
+    assert_eq!(api.get(Some(&alice), "/agent/v1/changes").await, 403);
+    assert_eq!(api.get(Some(&neutron), "/agent/v1/changes").await, 200);
+}
+
+#[tokio::test]
 async fn built_in_validation_sees_revocation_at_once() {
     let ks = keystone(3600).await;
     let api = api(Auth::Keystone {

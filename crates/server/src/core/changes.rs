@@ -53,6 +53,16 @@ impl Plugin {
         Ok(())
     }
 
+    /// Drops all but the newest `keep` changes; agents behind the cut
+    /// resync from the full state. Returns how many went.
+    pub async fn compact_change_log(&self, keep: i64) -> PluginResult<usize> {
+        let mut tx = self.begin().await?;
+        let (_, last) = tx.change_bounds().await?;
+        let n = if last > keep { tx.compact_changes(last - keep).await? } else { 0 };
+        tx.commit().await?;
+        Ok(n)
+    }
+
     /// Wakes the change streams waiting on this server (after a commit).
     pub(crate) fn changed(&self) {
         self.change_signal.notify_waiters();
