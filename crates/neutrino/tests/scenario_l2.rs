@@ -156,6 +156,9 @@ fn vxlan_between_two_nodes() {
     sh(&["ip", "netns", "add", &under]);
     sh(&["ip", "-n", &under, "link", "add", "br-u", "type", "bridge"]);
     sh(&["ip", "-n", &under, "link", "set", "br-u", "up"]);
+    // A second wire between the nodes, with no address: the flat provider network physnet1.
+    sh(&["ip", "-n", &under, "link", "add", "br-p", "type", "bridge"]);
+    sh(&["ip", "-n", &under, "link", "set", "br-p", "up"]);
     let nodes = [("node1", "192.0.2.1"), ("node2", "192.0.2.2")];
     for (i, (node, ip)) in nodes.iter().enumerate() {
         let ns = w.ns(node);
@@ -166,11 +169,15 @@ fn vxlan_between_two_nodes() {
         sh(&["ip", "-n", &ns, "addr", "add", &format!("{ip}/24"), "dev", "eth-u"]);
         sh(&["ip", "-n", &ns, "link", "set", "eth-u", "up"]);
         sh(&["ip", "-n", &ns, "link", "set", "lo", "up"]);
+        let ppeer = format!("p{i}");
+        sh(&["ip", "-n", &ns, "link", "add", "eth-p", "type", "veth", "peer", "name", &ppeer, "netns", &under]);
+        sh(&["ip", "-n", &under, "link", "set", &ppeer, "master", "br-p", "up"]);
+        sh(&["ip", "-n", &ns, "link", "set", "eth-p", "up"]);
     }
 
     // The server (noauth, its own state), then one agent per node.
     let conf = w.dir.join("server.conf");
-    std::fs::write(&conf, "[DEFAULT]\nauth_strategy = noauth\nallow_overlapping_ips = true\n[identity]\nenabled = false\n[ml2]\nmechanism_drivers = linuxbridge,l2population\n").unwrap();
+    std::fs::write(&conf, "[DEFAULT]\nauth_strategy = noauth\nallow_overlapping_ips = true\n[identity]\nenabled = false\n[ml2]\nmechanism_drivers = linuxbridge,l2population\n[ml2_type_flat]\nflat_networks = physnet1\n").unwrap();
     let state_dir = w.dir.join("state");
     let up =
         bin().args(["db", "upgrade", "--config-file"]).arg(&conf).arg("--state-dir").arg(&state_dir).output().unwrap();
@@ -191,7 +198,8 @@ fn vxlan_between_two_nodes() {
             &p,
             format!(
                 "[DEFAULT]\nhost = {node}\n[agent]\nserver_url = {url}\nnode_namespace = {}\nreport_interval = 5\n\
-                 [vxlan]\nenable_vxlan = true\nlocal_ip = {ip}\nl2_population = true\n",
+                 [vxlan]\nenable_vxlan = true\nlocal_ip = {ip}\nl2_population = true\n\
+                 [linux_bridge]\nphysical_interface_mappings = physnet1:eth-p\n",
                 w.ns(node)
             ),
         )
@@ -283,6 +291,38 @@ fn vxlan_between_two_nodes() {
     assert!(!arp.contains(&mac), "its ARP entry went too: {arp}");
     assert!(!pings(&a0.0, &a1.1));
     assert!(pings(&b1.0, &b0.1), "the other network is untouched");
+
+    // A flat provider network over physnet1: the mapped interface is the bridge's uplink.
+    let flat = api.post(
+        "/v2.0/networks",
+        json!({"network": {"name": "flat", "provider:network_type": "flat", "provider:physical_network": "physnet1"}}),
+    );
+    let flat_id = flat["network"]["id"].as_str().unwrap().to_string();
+    api.post("/v2.0/subnets", json!({"subnet": {"network_id": flat_id, "cidr": "10.2.0.0/24", "ip_version": 4}}));
+    let mut flat_vms = Vec::new();
+    for (i, (node, _)) in nodes.iter().enumerate() {
+        let ip = format!("10.2.0.{}", 11 + i);
+        let port = api.post("/v2.0/ports", json!({"port": {"network_id": flat_id, "fixed_ips": [{"ip_address": ip}]}}));
+        let port_id = port["port"]["id"].as_str().unwrap().to_string();
+        assert_eq!(port["port"]["binding:vif_type"], "unbound");
+        let vm = w.ns(&format!("vm-flat{i}"));
+        let out = bin()
+            .args(["vif", "plug", &port_id, "--host", node, "--netns", &vm, "--config-file"])
+            .arg(&confs[i])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "vif plug: {}", String::from_utf8_lossy(&out.stderr));
+        sh(&["ip", "-n", &vm, "addr", "add", &format!("{ip}/24"), "dev", "eth0"]);
+        flat_vms.push((vm, ip, port_id));
+    }
+    for (_, _, port_id) in &flat_vms {
+        wait_until("flat ports ACTIVE", Duration::from_secs(10), || {
+            api.get(&format!("/v2.0/ports/{port_id}"))["port"]["status"] == "ACTIVE"
+        });
+    }
+    let bridge_of_eth_p = sh(&["ip", "-n", &node1, "-o", "link", "show", "eth-p"]);
+    assert!(bridge_of_eth_p.contains("master brq"), "eth-p is the flat bridge's uplink: {bridge_of_eth_p}");
+    wait_until("flat: node1 -> node2", Duration::from_secs(5), || pings(&flat_vms[0].0, &flat_vms[1].1));
 }
 
 #[test]
