@@ -168,6 +168,9 @@ fn build_default(r: &Reader<'_>, config: &mut Config, warnings: &mut Vec<Warning
     if let Some(v) = r.read(S, "agent_down_time", |t| parse_int_as(t, 1, U32_MAX))? {
         d.agent_down_time = v;
     }
+    if let Some(v) = r.read(S, "dhcp_agents_per_network", |t| parse_int_as(t, 1, U32_MAX))? {
+        d.dhcp_agents_per_network = v;
+    }
     if let Some(v) =
         r.read(S, "api_workers", |t| if t.is_empty() { Ok(None) } else { parse_int_as(t, 0, U32_MAX).map(Some) })?
     {

@@ -71,6 +71,7 @@ pub static KNOWN_KEYS: &[KnownKey] = &[
     typed("DEFAULT", "state_path"),
     typed("DEFAULT", "auth_strategy"),
     typed("DEFAULT", "agent_down_time"),
+    typed("DEFAULT", "dhcp_agents_per_network"),
     typed("DEFAULT", "transport_url"),
     typed("DEFAULT", "host"),
     typed("DEFAULT", "global_physnet_mtu"),

@@ -143,6 +143,8 @@ pub struct DefaultSection {
     pub default_availability_zones: Vec<String>,
     /// Seconds without a heartbeat after which an agent is dead (`agent_down_time`).
     pub agent_down_time: u32,
+    /// DHCP agents hosting each network with DHCP (`dhcp_agents_per_network`).
+    pub dhcp_agents_per_network: u32,
 }
 
 impl Default for DefaultSection {
@@ -164,6 +166,7 @@ impl Default for DefaultSection {
             max_dns_nameservers: 5,
             max_subnet_host_routes: 20,
             agent_down_time: 75,
+            dhcp_agents_per_network: 1,
             pagination_max_limit: -1,
             default_availability_zones: Vec::new(),
         }

@@ -76,6 +76,7 @@ pub(crate) fn typed_fields(config: &Config) -> Vec<Field> {
         field(D, "max_dns_nameservers", d.max_dns_nameservers.to_string(), json!(d.max_dns_nameservers)),
         field(D, "max_subnet_host_routes", d.max_subnet_host_routes.to_string(), json!(d.max_subnet_host_routes)),
         field(D, "agent_down_time", d.agent_down_time.to_string(), json!(d.agent_down_time)),
+        field(D, "dhcp_agents_per_network", d.dhcp_agents_per_network.to_string(), json!(d.dhcp_agents_per_network)),
         optional(D, "api_workers", d.api_workers.map(|n| n.to_string()), json!(d.api_workers)),
         field(D, "pagination_max_limit", d.pagination_max_limit.to_string(), json!(d.pagination_max_limit)),
         list(D, "default_availability_zones", &d.default_availability_zones),

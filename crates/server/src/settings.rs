@@ -31,6 +31,8 @@ pub struct Settings {
     pub agent_down_time: i64,
     /// `[agent] channel_secret`: what agents present on the agent channel.
     pub channel_secret: Option<String>,
+    /// `[DEFAULT] dhcp_agents_per_network`.
+    pub dhcp_agents_per_network: usize,
 }
 
 impl Settings {
@@ -50,6 +52,7 @@ impl Settings {
             max_subnet_host_routes: usize::try_from(cfg.default.max_subnet_host_routes).unwrap_or(usize::MAX),
             agent_down_time: i64::from(cfg.default.agent_down_time),
             channel_secret: cfg.agent.channel_secret.clone(),
+            dhcp_agents_per_network: cfg.default.dhcp_agents_per_network as usize,
             quotas: cfg.quotas.clone(),
         })
     }

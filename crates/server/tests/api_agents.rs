@@ -237,3 +237,79 @@ async fn the_compute_side_binds_and_unbinds_ports() {
         s.post("/agent/v1/bind", json!({"port_id": "00000000-0000-0000-0000-000000000000", "host": "node-1"})).await;
     assert_eq!(missing.status, 404);
 }
+
+fn dhcp_report(host: &str) -> Value {
+    json!({"agent": {"agent_type": "DHCP agent", "binary": "neutron-dhcp-agent", "host": host,
+        "topic": "dhcp_agent", "configurations": {"dhcp_driver": "neutron.agent.linux.dhcp.Dnsmasq"}}})
+}
+
+async fn dhcp_ports(s: &Server, net: &str) -> Vec<Value> {
+    s.get(&format!("/v2.0/ports?network_id={net}&device_owner=network:dhcp")).await.body["ports"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+#[tokio::test]
+async fn networks_with_dhcp_are_scheduled_to_dhcp_agents() {
+    let s = Server::start("[DEFAULT]\nagent_down_time = 2\nallow_overlapping_ips = true\n").await;
+    s.post("/agent/v1/report", lb_report("node-1")).await;
+    let a = s.post("/agent/v1/report", dhcp_report("net-1")).await.body["agent"]["id"].as_str().unwrap().to_string();
+    let net = s.network(json!({"name": "n", "project_id": "p1"})).await;
+    // No subnet with DHCP yet: nothing hosted.
+    assert_eq!(s.get(&format!("/v2.0/networks/{net}/dhcp-agents")).await.body["agents"], json!([]));
+    let sub = s.subnet(&net, "10.3.0.0/24", json!({"project_id": "p1"})).await;
+    let hosted = s.get(&format!("/v2.0/networks/{net}/dhcp-agents")).await;
+    assert_eq!(hosted.body["agents"][0]["id"], a.as_str(), "{}", hosted.body);
+    assert_eq!(hosted.body["agents"][0]["host"], "net-1");
+    let ports = dhcp_ports(&s, &net).await;
+    assert_eq!(ports.len(), 1);
+    assert_eq!(ports[0]["binding:host_id"], "net-1");
+    assert_eq!(ports[0]["project_id"], "p1");
+    assert_eq!(ports[0]["fixed_ips"][0]["subnet_id"], sub.as_str());
+    assert!(ports[0]["device_id"].as_str().unwrap().starts_with("dhcp"));
+    let listed = s.get(&format!("/v2.0/agents/{a}/dhcp-networks")).await;
+    assert_eq!(listed.body["networks"][0]["id"], net.as_str());
+    // A member sees none of it.
+    assert_eq!(
+        s.req(&Who::Member("p1"), "GET", &format!("/v2.0/networks/{net}/dhcp-agents"), None, &[]).await.status,
+        404
+    );
+
+    // DHCP ports are the network's own: they do not count against deleting it.
+    let n2 = s.network(json!({"name": "n2"})).await;
+    s.subnet(&n2, "10.4.0.0/24", json!({})).await;
+    assert_eq!(dhcp_ports(&s, &n2).await.len(), 1);
+    assert_eq!(s.delete(&format!("/v2.0/networks/{n2}")).await.status, 204);
+    assert_eq!(dhcp_ports(&s, &n2).await.len(), 0);
+
+    // The operator moves it; duplicates and strangers are refused.
+    let path = format!("/v2.0/agents/{a}/dhcp-networks");
+    assert_eq!(s.post(&path, json!({"network_id": net})).await.status, 409);
+    assert_eq!(s.delete(&format!("{path}/{net}")).await.status, 204);
+    assert_eq!(dhcp_ports(&s, &net).await.len(), 0);
+    assert_eq!(s.delete(&format!("{path}/{net}")).await.status, 409);
+    assert_eq!(s.post(&path, json!({"network_id": net})).await.status, 201);
+    assert_eq!(dhcp_ports(&s, &net).await.len(), 1);
+    let lb_id = s.get("/v2.0/agents?agent_type=Linux%20bridge%20agent").await.body["agents"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(s.post(&format!("/v2.0/agents/{lb_id}/dhcp-networks"), json!({"network_id": net})).await.status, 409);
+
+    // Failover: the agent dies, another DHCP agent reports, the network moves.
+    tokio::time::sleep(Duration::from_millis(3100)).await;
+    let b = s.post("/agent/v1/report", dhcp_report("net-2")).await.body["agent"]["id"].as_str().unwrap().to_string();
+    let hosted = s.get(&format!("/v2.0/networks/{net}/dhcp-agents")).await;
+    let ids: Vec<&str> = hosted.body["agents"].as_array().unwrap().iter().map(|x| x["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, [b.as_str()]);
+    let ports = dhcp_ports(&s, &net).await;
+    assert_eq!(ports.len(), 1);
+    assert_eq!(ports[0]["binding:host_id"], "net-2");
+
+    // DHCP disabled on the only subnet: the network is let go.
+    let r = s.put(&format!("/v2.0/subnets/{sub}"), json!({"subnet": {"enable_dhcp": false}})).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(s.get(&format!("/v2.0/networks/{net}/dhcp-agents")).await.body["agents"], json!([]));
+    assert_eq!(dhcp_ports(&s, &net).await.len(), 0);
+}

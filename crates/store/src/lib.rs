@@ -13,6 +13,7 @@
 mod allocations;
 mod backend;
 mod changes;
+mod dhcp;
 pub mod dialect;
 mod docs;
 mod error;

@@ -44,6 +44,11 @@ pub const MIGRATIONS: &[Migration] = &[
         description: "agents and the change log",
         sql: include_str!("../migrations/sqlite/20261127000005_agents.sql"),
     },
+    Migration {
+        version: 20261127000006,
+        description: "DHCP agent scheduling",
+        sql: include_str!("../migrations/sqlite/20261127000006_dhcp.sql"),
+    },
 ];
 
 const LEDGER: &str = "CREATE TABLE IF NOT EXISTS neutrino_migrations (\

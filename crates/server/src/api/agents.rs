@@ -88,3 +88,46 @@ pub(crate) async fn delete(
     state.plugin.delete_agent(&ctx, strip(&id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// `GET /v2.0/agents/{id}/dhcp-networks`
+pub(crate) async fn dhcp_networks(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(json!({ "networks": state.plugin.dhcp_networks_of(&ctx, strip(&id)).await? })))
+}
+
+/// `POST /v2.0/agents/{id}/dhcp-networks` with `{"network_id": …}`
+pub(crate) async fn add_dhcp_network(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+    Path(id): Path<String>,
+    Json(body): Json<Value>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let network_id = body
+        .get("network_id")
+        .and_then(Value::as_str)
+        .ok_or_else(|| ApiError(neutrino_model::Fault::bad_request("network_id is required")))?;
+    state.plugin.add_dhcp_network(&ctx, strip(&id), network_id).await?;
+    Ok((StatusCode::CREATED, Json(json!({}))))
+}
+
+/// `DELETE /v2.0/agents/{id}/dhcp-networks/{network_id}`
+pub(crate) async fn remove_dhcp_network(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+    Path((id, network_id)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    state.plugin.remove_dhcp_network(&ctx, strip(&id), strip(&network_id)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /v2.0/networks/{id}/dhcp-agents`
+pub(crate) async fn network_dhcp_agents(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(json!({ "agents": state.plugin.dhcp_agents_of(&ctx, strip(&id)).await? })))
+}

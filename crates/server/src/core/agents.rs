@@ -160,6 +160,9 @@ impl Plugin {
             tracing::info!(agent_type = %agent.agent_type, host = %agent.host, id = %agent.id, "agent registered");
         }
         tx.commit().await?;
+        if agent.agent_type == super::dhcp::DHCP_AGENT {
+            self.reschedule_dhcp().await;
+        }
         Ok(agent)
     }
 

@@ -3,6 +3,7 @@
 
 pub mod agents;
 mod changes;
+pub mod dhcp;
 pub mod input;
 mod ipalloc;
 pub mod l2state;
@@ -274,6 +275,7 @@ impl Plugin {
         }
         tx.commit().await?;
         self.changed();
+        self.after_subnet_change(resource).await;
         Ok(out)
     }
 
@@ -298,6 +300,7 @@ impl Plugin {
         self.log_change(&mut tx, resource, changes::Op::Update, &v).await?;
         tx.commit().await?;
         self.changed();
+        self.after_subnet_change(resource).await;
         Ok(v)
     }
 
@@ -324,7 +327,15 @@ impl Plugin {
         }
         tx.commit().await?;
         self.changed();
+        self.after_subnet_change(resource).await;
         Ok(())
+    }
+
+    /// Subnets decide which networks need DHCP: schedule after they change.
+    async fn after_subnet_change(&self, resource: Resource) {
+        if resource == Resource::Subnet {
+            self.reschedule_dhcp().await;
+        }
     }
 
     /// The document of a resource visible to `ctx`.

@@ -197,6 +197,27 @@ impl Plugin {
     }
 
     pub(crate) async fn create_port(&self, tx: &mut Tx, ctx: &RequestContext, body: Value) -> PluginResult<Port> {
+        self.create_port_with(tx, ctx, body, true).await
+    }
+
+    /// A port Neutrino makes for itself (a DHCP port): not held to the
+    /// project's quota, as Neutron enforces quotas at the API only.
+    pub(crate) async fn create_port_unmetered(
+        &self,
+        tx: &mut Tx,
+        ctx: &RequestContext,
+        body: Value,
+    ) -> PluginResult<Port> {
+        self.create_port_with(tx, ctx, body, false).await
+    }
+
+    async fn create_port_with(
+        &self,
+        tx: &mut Tx,
+        ctx: &RequestContext,
+        body: Value,
+        metered: bool,
+    ) -> PluginResult<Port> {
         let mut b = Body::new(body, RULES, Op::Create)?;
         let project_id = owner_of(ctx, &mut b)?;
         let network_id = Body::required("network_id", b.uuid("network_id")?)?;
@@ -253,7 +274,9 @@ impl Plugin {
             ctx.enforce("create_port:binding:profile", &target)?;
         }
 
-        self.check_quota(tx, "port", &project_id).await?;
+        if metered {
+            self.check_quota(tx, "port", &project_id).await?;
+        }
         let mac = self.choose_mac(tx, &network_id, requested_mac).await?;
         let mac_text = neutrino_ipam::format_mac(mac);
         let pairs = parse_pairs(pairs_raw, &mac_text)?;
