@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the tools the agents and their scenario tests use (iproute2 for
-# `ip`/`bridge`, iputils-ping), with apt-get, when they are missing and we
+# `ip`/`bridge`, dnsmasq-base for DHCP; iputils-ping and busybox's udhcpc
+# as the instances' tools), with apt-get, when they are missing and we
 # are root. Without root it only says what is missing: the privileged tests
 # skip then (outside CI).
 set -euo pipefail
@@ -9,6 +10,8 @@ need=()
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
 command -v bridge >/dev/null 2>&1 || need+=(iproute2)
 command -v ping >/dev/null 2>&1 || need+=(iputils-ping)
+command -v dnsmasq >/dev/null 2>&1 || need+=(dnsmasq-base)
+command -v busybox >/dev/null 2>&1 || need+=(busybox)
 if [ ${#need[@]} -eq 0 ]; then
     exit 0
 fi

@@ -154,4 +154,10 @@ impl Channel {
         let mtu = v.get("mtu").and_then(Value::as_u64).and_then(|m| u32::try_from(m).ok()).unwrap_or(1500);
         Ok((v.get("port").cloned().unwrap_or(Value::Null), mtu))
     }
+
+    /// A GET of the channel, parsed.
+    pub async fn get_json<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<T, ChannelError> {
+        let v = self.call(reqwest::Method::GET, path, None).await?;
+        serde_json::from_value(v).map_err(|e| ChannelError::Parse { url: path.to_string(), reason: e.to_string() })
+    }
 }

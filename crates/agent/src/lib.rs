@@ -7,6 +7,7 @@
 
 pub mod channel;
 pub mod dataplane;
+pub mod dhcp;
 pub mod l2;
 pub mod reconcile;
 pub mod state;

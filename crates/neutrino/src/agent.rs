@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Context, Result};
 use neutrino_agent::channel::Channel;
 use neutrino_agent::dataplane::IpRoute;
+use neutrino_agent::dhcp::{DhcpAgent, DhcpConfig};
 use neutrino_agent::l2::L2Agent;
 use neutrino_agent::reconcile::L2Config;
 use neutrino_config::Loaded;
@@ -114,7 +115,23 @@ pub fn l2_agent(
     })
 }
 
-/// `neutrino agent ROLE…`.
+/// The DHCP agent of this node.
+pub fn dhcp_agent(loaded: &Loaded, host: Option<&str>) -> Result<DhcpAgent> {
+    let a = &loaded.config.agent;
+    if let Some(p) = &a.namespace_prefix {
+        check_netns_name(p)?;
+    }
+    let config = DhcpConfig {
+        state_dir: std::path::Path::new(&loaded.config.default.state_path).join("dhcp"),
+        namespace_prefix: a.namespace_prefix.clone(),
+        node_namespace: a.node_namespace.clone(),
+        lease_duration: loaded.config.default.dhcp_lease_duration.max(0) as u32,
+        dns_domain: "openstacklocal".into(),
+    };
+    Ok(DhcpAgent::new(channel(loaded)?, host_name(loaded, host), config, u64::from(a.report_interval.max(1))))
+}
+
+/// `neutrino agent ROLE…`: `l2`, `dhcp`, or both in one process.
 pub async fn run(
     loaded: &Loaded,
     roles: &[String],
@@ -122,9 +139,19 @@ pub async fn run(
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<ExitCode> {
     for r in roles {
-        if r != "l2" {
-            bail!("agent role '{r}' is not built yet (built: l2)");
+        if r != "l2" && r != "dhcp" {
+            bail!("agent role '{r}' is not built yet (built: l2, dhcp)");
         }
+    }
+    if !roles.iter().any(|r| r == "l2") {
+        let agent = dhcp_agent(loaded, host)?;
+        let host = agent.host.clone();
+        info!(%host, state = %agent.config.state_dir.display(), "DHCP agent starting");
+        agent.run(shutdown, || println!("Neutrino DHCP agent for host {host}: first sync done")).await?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if roles.iter().any(|r| r == "dhcp") {
+        bail!("run the dhcp and l2 roles as separate processes for now");
     }
     let agent = l2_agent(loaded, host, None, None)?;
     let host = agent.host.clone();

@@ -131,6 +131,18 @@ pub(crate) async fn state(
     Ok(Json(serde_json::to_value(s).map_err(|e| ApiError(Fault::bad_request(e.to_string())))?))
 }
 
+/// `GET /agent/v1/dhcp-state?host=H`: the networks `H`'s DHCP agent serves.
+pub(crate) async fn dhcp_state(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Json<Value>> {
+    authorize(&state, &headers).await?;
+    let host = host_param(q.as_deref())?;
+    let s = state.plugin.dhcp_state(&host).await?;
+    Ok(Json(serde_json::to_value(s).map_err(|e| ApiError(Fault::bad_request(e.to_string())))?))
+}
+
 /// `POST /agent/v1/devices` with `{"host": H, "build"|"up"|"down": [port ids]}`:
 /// the agent wired (or unwired) these ports; their status follows.
 pub(crate) async fn devices(

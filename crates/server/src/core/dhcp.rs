@@ -258,3 +258,78 @@ impl Plugin {
         Ok(())
     }
 }
+
+/// A network as a DHCP agent serves it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct DhcpNetwork {
+    /// Id.
+    pub id: String,
+    /// MTU (offered to clients).
+    pub mtu: u32,
+    /// Its DHCP-enabled subnets.
+    pub subnets: Vec<Subnet>,
+    /// Every port of the network (the hosts file).
+    pub ports: Vec<Port>,
+    /// This agent's own DHCP port, once scheduled.
+    pub dhcp_port: Option<Port>,
+}
+
+/// What a DHCP agent serves.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct DhcpState {
+    /// The change-log position included.
+    pub last: i64,
+    /// The host.
+    pub host: String,
+    /// Hosted networks.
+    pub networks: Vec<DhcpNetwork>,
+}
+
+impl Plugin {
+    async fn read_docs<T: serde::de::DeserializeOwned>(
+        &self,
+        table: Table,
+        filters: Vec<Filter>,
+    ) -> PluginResult<Vec<T>> {
+        let mut q = ListQuery::all(Scope::Admin);
+        q.filters = filters;
+        let (docs, _) = self.store.list_docs(table, q).await?;
+        docs.iter().map(|d| from_doc(table, "?", d)).collect()
+    }
+
+    /// The networks the DHCP agent of `host` serves, with what dnsmasq needs.
+    pub async fn dhcp_state(&self, host: &str) -> PluginResult<DhcpState> {
+        let last = self.store.read().await?.change_bounds().await?.1;
+        let agents: Vec<Agent> = self
+            .read_docs(
+                Table::Agents,
+                vec![by("agent_type", SqlValue::Text(DHCP_AGENT.into())), by("host", SqlValue::Text(host.into()))],
+            )
+            .await?;
+        let Some(agent) = agents.into_iter().next() else {
+            return Ok(DhcpState { last, host: host.to_string(), networks: Vec::new() });
+        };
+        let hosted: Vec<String> = {
+            let mut r = self.store.read().await?;
+            r.dhcp_bindings().await?.into_iter().filter(|(_, a)| *a == agent.id).map(|(n, _)| n).collect()
+        };
+        let mut networks = Vec::new();
+        for id in hosted {
+            let nets: Vec<neutrino_model::Network> =
+                self.read_docs(Table::Networks, vec![by("id", SqlValue::Text(id.clone()))]).await?;
+            let Some(n) = nets.into_iter().next() else { continue };
+            let subnets: Vec<Subnet> = self
+                .read_docs(Table::Subnets, vec![by("network_id", SqlValue::Text(id.clone()))])
+                .await?
+                .into_iter()
+                .filter(|s: &Subnet| s.enable_dhcp)
+                .collect();
+            let ports: Vec<Port> =
+                self.read_docs(Table::Ports, vec![by("network_id", SqlValue::Text(id.clone()))]).await?;
+            let device = dhcp_device_id(host, &id);
+            let dhcp_port = ports.iter().find(|p| p.device_id == device).cloned();
+            networks.push(DhcpNetwork { id, mtu: n.mtu, subnets, ports, dhcp_port });
+        }
+        Ok(DhcpState { last, host: host.to_string(), networks })
+    }
+}

@@ -9,6 +9,7 @@
 #![allow(clippy::unwrap_used)]
 
 use std::io::{BufRead, BufReader};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -59,6 +60,19 @@ impl Drop for World {
             }
             let _ = c.kill();
             let _ = c.wait();
+        }
+        // Grandchildren (dnsmasq) outlive their agents by design: find them by their files.
+        if let Ok(entries) = std::fs::read_dir("/proc") {
+            let marker = self.dir.to_string_lossy().to_string();
+            for e in entries.flatten() {
+                let pid = e.file_name().to_string_lossy().to_string();
+                if pid.chars().all(|c| c.is_ascii_digit()) {
+                    let cmd = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
+                    if String::from_utf8_lossy(&cmd).contains(&marker) {
+                        let _ = Command::new("kill").arg(&pid).status();
+                    }
+                }
+            }
         }
         let list = Command::new("ip")
             .args(["netns", "list"])
@@ -389,4 +403,131 @@ fn all_in_one_wires_two_instances_on_one_node() {
     assert_eq!(port["port"]["status"], "DOWN");
     assert_eq!(port["port"]["binding:host_id"], "");
     assert!(!pings(&vms[0].0, &vms[1].1));
+}
+
+#[test]
+fn dhcp_serves_an_instance_its_fixed_ip() {
+    if !is_root() {
+        assert!(std::env::var("CI").is_err(), "CI runs as root: this scenario must not skip");
+        eprintln!("SKIP dhcp_serves_an_instance_its_fixed_ip: needs root (network namespaces)");
+        return;
+    }
+    let prefix = format!("nd{}", std::process::id() % 100_000);
+    let dir = std::env::temp_dir().join(format!("neutrino-scenario-{prefix}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut w = World { prefix: prefix.clone(), dir, children: Vec::new() };
+    let node = w.ns("node");
+    sh(&["ip", "netns", "add", &node]);
+    sh(&["ip", "-n", &node, "link", "set", "lo", "up"]);
+    let agent_section =
+        format!("[agent]\nnode_namespace = {node}\nnamespace_prefix = {prefix}\nchannel_secret = s3cret\n");
+    let conf = w.dir.join("aio.conf");
+    std::fs::write(
+        &conf,
+        format!("[DEFAULT]\nauth_strategy = noauth\nhost = single\n[identity]\nenabled = false\n{agent_section}"),
+    )
+    .unwrap();
+    let state_dir = w.dir.join("state");
+    let line = start(
+        &mut w,
+        bin().args(["all-in-one", "--bind-port", "0", "--config-file"]).arg(&conf).arg("--state-dir").arg(&state_dir),
+        "API listening",
+    );
+    let url = line.split_whitespace().find(|t| t.starts_with("http://")).unwrap().trim_end_matches("/v2.0").to_string();
+    let agent_conf = w.dir.join("agent.conf");
+    std::fs::write(&agent_conf, format!("[DEFAULT]\nhost = single\n{agent_section}server_url = {url}\n")).unwrap();
+    let dhcp_state = w.dir.join("dhcp-agent");
+    start(
+        &mut w,
+        bin().args(["agent", "dhcp", "--config-file"]).arg(&agent_conf).arg("--state-dir").arg(&dhcp_state),
+        "first sync done",
+    );
+    let api = Api { base: url, rt: tokio::runtime::Runtime::new().unwrap(), client: reqwest::Client::new() };
+    let net = api.post("/v2.0/networks", json!({"network": {"name": "dhcp"}}));
+    let net_id = net["network"]["id"].as_str().unwrap().to_string();
+    api.post(
+        "/v2.0/subnets",
+        json!({"subnet": {"network_id": net_id, "cidr": "10.5.0.0/24", "ip_version": 4, "dns_nameservers": ["192.0.2.53"]}}),
+    );
+    // The DHCP agent got the network: its namespace and dnsmasq appear, its port goes ACTIVE.
+    let qdhcp = format!("{prefix}-qdhcp-{net_id}");
+    wait_until("the qdhcp namespace", Duration::from_secs(10), || Path::new("/run/netns").join(&qdhcp).exists());
+    wait_until("the DHCP port ACTIVE", Duration::from_secs(10), || {
+        api.get(&format!("/v2.0/ports?network_id={net_id}&device_owner=network:dhcp"))["ports"][0]["status"] == "ACTIVE"
+    });
+    // An instance asks for its address with a real DHCP client.
+    let port =
+        api.post("/v2.0/ports", json!({"port": {"network_id": net_id, "fixed_ips": [{"ip_address": "10.5.0.77"}]}}));
+    let port_id = port["port"]["id"].as_str().unwrap().to_string();
+    let vm = w.ns("vm");
+    let out = bin().args(["vif", "plug", &port_id, "--netns", &vm, "--config-file"]).arg(&agent_conf).output().unwrap();
+    assert!(out.status.success(), "vif plug: {}", String::from_utf8_lossy(&out.stderr));
+    wait_until("the instance's port ACTIVE", Duration::from_secs(10), || {
+        api.get(&format!("/v2.0/ports/{port_id}"))["port"]["status"] == "ACTIVE"
+    });
+    let hook = w.dir.join("udhcpc.sh");
+    let seen = w.dir.join("lease.txt");
+    std::fs::write(
+        &hook,
+        format!(
+            "#!/bin/sh\ncase \"$1\" in bound|renew)\n  echo \"ip=$ip mask=$mask router=$router dns=$dns mtu=$mtu\" > {}\n  \
+             ip addr add $ip/$mask dev $interface\n  ip route add default via $router\n;; esac\n",
+            seen.display()
+        ),
+    )
+    .unwrap();
+    sh(&["chmod", "755", hook.to_str().unwrap()]);
+    let mut got = false;
+    for _ in 0..5 {
+        if try_sh(&[
+            "ip",
+            "netns",
+            "exec",
+            &vm,
+            "busybox",
+            "udhcpc",
+            "-i",
+            "eth0",
+            "-n",
+            "-q",
+            "-f",
+            "-t",
+            "3",
+            "-T",
+            "1",
+            "-O",
+            "mtu",
+            "-s",
+            hook.to_str().unwrap(),
+        ]) {
+            got = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    assert!(got, "no DHCP answer");
+    let lease = std::fs::read_to_string(&seen).unwrap();
+    assert!(lease.contains("ip=10.5.0.77 mask=24 router=10.5.0.1 dns=192.0.2.53 mtu=1450"), "{lease}");
+    let route = sh(&["ip", "-n", &vm, "route", "show", "default"]);
+    assert!(route.contains("via 10.5.0.1"), "{route}");
+    // The DHCP port answers pings from the instance (same L2).
+    let dhcp_ip = api.get(&format!("/v2.0/ports?network_id={net_id}&device_owner=network:dhcp"))["ports"][0]
+        ["fixed_ips"][0]["ip_address"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(pings(&vm, &dhcp_ip));
+    // dnsmasq killed: the agent heals it.
+    let pid_file = dhcp_state.join("dhcp").join(&net_id).join("pid");
+    let pid = std::fs::read_to_string(&pid_file).unwrap().trim().to_string();
+    sh(&["kill", "-9", &pid]);
+    wait_until("a new dnsmasq", Duration::from_secs(10), || {
+        std::fs::read_to_string(&pid_file).is_ok_and(|p| p.trim() != pid && Path::new("/proc").join(p.trim()).exists())
+    });
+    // Deleting the network tears its DHCP down.
+    let (s, _) = api.call(reqwest::Method::DELETE, &format!("/v2.0/ports/{port_id}"), None);
+    assert_eq!(s, 204);
+    let (s, body) = api.call(reqwest::Method::DELETE, &format!("/v2.0/networks/{net_id}"), None);
+    assert_eq!(s, 204, "{body}");
+    wait_until("the qdhcp namespace gone", Duration::from_secs(10), || !Path::new("/run/netns").join(&qdhcp).exists());
 }

@@ -1,0 +1,531 @@
+//! The DHCP agent: per hosted network a `qdhcp-<network>` namespace, the
+//! DHCP port's interface in it (veth `tap…` on the network's bridge, which
+//! the host's L2 agent wires, and `ns-…` inside), and one dnsmasq serving
+//! static entries only, from files rewritten atomically and reloaded with
+//! SIGHUP when they change. dnsmasq is restarted when it died (judged from
+//! the child's exit, or `/proc` for one adopted from an earlier run).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use neutrino_model::names;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use tokio::process::{Child, Command};
+use tokio::sync::Mutex;
+use tracing::{info, warn};
+
+use crate::channel::{Channel, ChannelError};
+
+/// A subnet as dnsmasq needs it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct DhcpSubnet {
+    /// Id.
+    pub id: String,
+    /// CIDR.
+    pub cidr: String,
+    /// 4 or 6.
+    pub ip_version: u8,
+    /// Gateway.
+    pub gateway_ip: Option<String>,
+    /// DNS servers.
+    #[serde(default)]
+    pub dns_nameservers: Vec<String>,
+    /// Host routes.
+    #[serde(default)]
+    pub host_routes: Vec<Value>,
+}
+
+/// A fixed IP.
+#[derive(Debug, Clone, Deserialize)]
+pub struct DhcpFixedIp {
+    /// Subnet.
+    pub subnet_id: String,
+    /// Address.
+    pub ip_address: String,
+}
+
+/// A port as dnsmasq needs it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct DhcpPort {
+    /// Id.
+    pub id: String,
+    /// MAC.
+    pub mac_address: String,
+    /// Addresses.
+    #[serde(default)]
+    pub fixed_ips: Vec<DhcpFixedIp>,
+    /// Extra DHCP options.
+    #[serde(default)]
+    pub extra_dhcp_opts: Vec<Value>,
+}
+
+/// A hosted network.
+#[derive(Debug, Clone, Deserialize)]
+pub struct DhcpNetwork {
+    /// Id.
+    pub id: String,
+    /// MTU.
+    pub mtu: u32,
+    /// DHCP subnets.
+    pub subnets: Vec<DhcpSubnet>,
+    /// Ports.
+    pub ports: Vec<DhcpPort>,
+    /// This agent's DHCP port.
+    pub dhcp_port: Option<DhcpPort>,
+}
+
+/// What this agent serves.
+#[derive(Debug, Clone, Deserialize)]
+pub struct DhcpState {
+    /// Change-log position.
+    pub last: i64,
+    /// Networks.
+    pub networks: Vec<DhcpNetwork>,
+}
+
+/// The DHCP agent's configuration.
+#[derive(Debug, Clone)]
+pub struct DhcpConfig {
+    /// Where the per-network files live (`$state_path/dhcp`).
+    pub state_dir: PathBuf,
+    /// `[agent] namespace_prefix`.
+    pub namespace_prefix: Option<String>,
+    /// `[agent] node_namespace`: where the `tap…` ends live.
+    pub node_namespace: Option<String>,
+    /// `dhcp_lease_duration`, seconds.
+    pub lease_duration: u32,
+    /// `dns_domain`.
+    pub dns_domain: String,
+}
+
+/// A dnsmasq this agent runs or adopted.
+#[derive(Debug)]
+struct Dnsmasq {
+    child: Option<Child>,
+    pid: u32,
+}
+
+impl Dnsmasq {
+    /// Whether it still runs (a zombie is dead).
+    fn alive(&mut self) -> bool {
+        match &mut self.child {
+            Some(c) => matches!(c.try_wait(), Ok(None)),
+            None => std::fs::read_to_string(format!("/proc/{}/stat", self.pid))
+                .ok()
+                .and_then(|s| s.rsplit(')').next().map(|rest| !rest.trim_start().starts_with('Z')))
+                .unwrap_or(false),
+        }
+    }
+}
+
+/// The DHCP agent of one host.
+#[derive(Debug)]
+pub struct DhcpAgent {
+    /// The server.
+    pub channel: Channel,
+    /// Host name.
+    pub host: String,
+    /// Configuration.
+    pub config: DhcpConfig,
+    /// Seconds between heartbeats.
+    pub report_interval: u64,
+    procs: Mutex<BTreeMap<String, Dnsmasq>>,
+}
+
+async fn run(netns: Option<&str>, args: &[&str]) -> Result<(), String> {
+    let mut c = Command::new("ip");
+    if let Some(ns) = netns {
+        c.arg("-n").arg(ns);
+    }
+    let out = c.args(args).output().await.map_err(|e| format!("cannot run ip: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!("ip {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim()))
+    }
+}
+
+/// Writes `text` to `path` atomically when it differs; returns whether it changed.
+fn write_if_changed(path: &Path, text: &str) -> Result<bool, String> {
+    if std::fs::read_to_string(path).is_ok_and(|old| old == text) {
+        return Ok(false);
+    }
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, text).map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
+    set_mode(&tmp, 0o644);
+    std::fs::rename(&tmp, path).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    Ok(true)
+}
+
+fn set_mode(path: &Path, mode: u32) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode));
+    }
+}
+
+fn prefix_len(cidr: &str) -> Option<(&str, u8)> {
+    let (net, len) = cidr.split_once('/')?;
+    Some((net, len.parse().ok()?))
+}
+
+fn netmask(len: u8) -> String {
+    let m: u32 = if len == 0 { 0 } else { u32::MAX << (32 - u32::from(len)) };
+    std::net::Ipv4Addr::from(m).to_string()
+}
+
+/// The dnsmasq hosts file: one line per IPv4 address of every port.
+pub fn hosts_file(net: &DhcpNetwork, domain: &str) -> String {
+    let v4: BTreeSet<&str> = net.subnets.iter().filter(|s| s.ip_version == 4).map(|s| s.id.as_str()).collect();
+    let mut out = String::new();
+    for p in &net.ports {
+        for ip in p.fixed_ips.iter().filter(|f| v4.contains(f.subnet_id.as_str())) {
+            let host = format!("host-{}", ip.ip_address.replace('.', "-"));
+            out.push_str(&format!("{},set:port-{},{},{host}.{domain}\n", p.mac_address, p.id, ip.ip_address));
+        }
+    }
+    out
+}
+
+/// The dnsmasq options file: per subnet router, DNS and classless static
+/// routes; per port its `extra_dhcp_opts`.
+pub fn opts_file(net: &DhcpNetwork) -> String {
+    let mut out = String::new();
+    for s in net.subnets.iter().filter(|s| s.ip_version == 4) {
+        let tag = format!("tag:subnet-{}", s.id);
+        if !s.dns_nameservers.is_empty() {
+            out.push_str(&format!("{tag},option:dns-server,{}\n", s.dns_nameservers.join(",")));
+        }
+        let mut routes: Vec<String> = s
+            .host_routes
+            .iter()
+            .filter_map(|r| Some(format!("{},{}", r.get("destination")?.as_str()?, r.get("nexthop")?.as_str()?)))
+            .collect();
+        match &s.gateway_ip {
+            Some(gw) => {
+                out.push_str(&format!("{tag},option:router,{gw}\n"));
+                routes.push(format!("0.0.0.0/0,{gw}"));
+            }
+            None => out.push_str(&format!("{tag},option:router\n")),
+        }
+        out.push_str(&format!("{tag},option:classless-static-route,{}\n", routes.join(",")));
+    }
+    for p in &net.ports {
+        for o in &p.extra_dhcp_opts {
+            let (Some(name), Some(value)) =
+                (o.get("opt_name").and_then(Value::as_str), o.get("opt_value").and_then(Value::as_str))
+            else {
+                continue;
+            };
+            if o.get("ip_version").and_then(Value::as_u64).is_some_and(|v| v == 6) {
+                continue;
+            }
+            let key =
+                if name.chars().all(|c| c.is_ascii_digit()) { name.to_string() } else { format!("option:{name}") };
+            out.push_str(&format!("tag:port-{},{key},{value}\n", p.id));
+        }
+    }
+    out
+}
+
+impl DhcpAgent {
+    /// A DHCP agent.
+    pub fn new(channel: Channel, host: String, config: DhcpConfig, report_interval: u64) -> DhcpAgent {
+        DhcpAgent { channel, host, config, report_interval, procs: Mutex::new(BTreeMap::new()) }
+    }
+
+    /// The namespace of a network.
+    pub fn namespace(&self, network_id: &str) -> String {
+        let ns = names::dhcp_namespace(network_id);
+        match &self.config.namespace_prefix {
+            Some(p) => format!("{p}-{ns}"),
+            None => ns,
+        }
+    }
+
+    fn dir(&self, network_id: &str) -> PathBuf {
+        self.config.state_dir.join(network_id)
+    }
+
+    /// Makes one network's namespace, interface, files and dnsmasq right.
+    async fn ensure(&self, net: &DhcpNetwork) -> Result<(), String> {
+        let Some(port) = &net.dhcp_port else { return Ok(()) };
+        let ns = self.namespace(&net.id);
+        if !Path::new("/run/netns").join(&ns).exists() {
+            run(None, &["netns", "add", &ns]).await?;
+            run(Some(&ns), &["link", "set", "lo", "up"]).await?;
+        }
+        let short: String = port.id.chars().take(11).collect();
+        let inner = format!("ns-{short}");
+        let tap = names::tap_device(&port.id);
+        if run(Some(&ns), &["link", "show", &inner]).await.is_err() {
+            let mtu = net.mtu.to_string();
+            run(
+                self.config.node_namespace.as_deref(),
+                &[
+                    "link",
+                    "add",
+                    &tap,
+                    "mtu",
+                    &mtu,
+                    "type",
+                    "veth",
+                    "peer",
+                    "name",
+                    &inner,
+                    "mtu",
+                    &mtu,
+                    "address",
+                    &port.mac_address,
+                    "netns",
+                    &ns,
+                ],
+            )
+            .await?;
+        }
+        for ip in &port.fixed_ips {
+            let Some(s) = net.subnets.iter().find(|s| s.id == ip.subnet_id) else { continue };
+            let Some((_, len)) = prefix_len(&s.cidr) else { continue };
+            run(Some(&ns), &["addr", "replace", &format!("{}/{len}", ip.ip_address), "dev", &inner]).await?;
+        }
+        run(Some(&ns), &["link", "set", &inner, "up"]).await?;
+
+        let dir = self.dir(&net.id);
+        std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        set_mode(&dir, 0o755);
+        let changed = write_if_changed(&dir.join("host"), &hosts_file(net, &self.config.dns_domain))?
+            | write_if_changed(&dir.join("opts"), &opts_file(net))?
+            | write_if_changed(&dir.join("addn_hosts"), "")?;
+        let mut procs = self.procs.lock().await;
+        let running = match procs.get_mut(&net.id) {
+            Some(d) => d.alive(),
+            None => match self.adopt(&dir) {
+                Some(d) => {
+                    info!(network = %net.id, pid = d.pid, "adopted a running dnsmasq");
+                    procs.insert(net.id.clone(), d);
+                    true
+                }
+                None => false,
+            },
+        };
+        if running && changed {
+            if let Some(d) = procs.get(&net.id) {
+                let _ = Command::new("kill").args(["-HUP", &d.pid.to_string()]).status().await;
+            }
+        } else if !running {
+            let d = self.spawn(net, &ns, &inner, &dir)?;
+            info!(network = %net.id, pid = d.pid, "dnsmasq started");
+            procs.insert(net.id.clone(), d);
+        }
+        Ok(())
+    }
+
+    /// A dnsmasq of an earlier run serving this directory, if one lives.
+    fn adopt(&self, dir: &Path) -> Option<Dnsmasq> {
+        let pid: u32 = std::fs::read_to_string(dir.join("pid")).ok()?.trim().parse().ok()?;
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+        let text = String::from_utf8_lossy(&cmdline);
+        let mine = text.contains("dnsmasq") && text.contains(&*dir.join("host").to_string_lossy());
+        let mut d = Dnsmasq { child: None, pid };
+        (mine && d.alive()).then_some(d)
+    }
+
+    fn spawn(&self, net: &DhcpNetwork, ns: &str, inner: &str, dir: &Path) -> Result<Dnsmasq, String> {
+        let p = |name: &str| dir.join(name).to_string_lossy().to_string();
+        let mut args: Vec<String> = vec![
+            format!("--net=/run/netns/{ns}"),
+            "dnsmasq".into(),
+            "--no-hosts".into(),
+            "--no-resolv".into(),
+            "--keep-in-foreground".into(),
+            format!("--pid-file={}", p("pid")),
+            format!("--dhcp-hostsfile={}", p("host")),
+            format!("--addn-hosts={}", p("addn_hosts")),
+            format!("--dhcp-optsfile={}", p("opts")),
+            format!("--dhcp-leasefile={}", p("leases")),
+            "--local-service".into(),
+            "--bind-dynamic".into(),
+            format!("--interface={inner}"),
+            "--except-interface=lo".into(),
+            "--conf-file=/dev/null".into(),
+            format!("--domain={}", self.config.dns_domain),
+            format!("--dhcp-option-force=option:mtu,{}", net.mtu),
+            format!("--dhcp-lease-max={}", net.ports.len().max(16) * 2),
+        ];
+        for s in net.subnets.iter().filter(|s| s.ip_version == 4) {
+            if let Some((addr, len)) = prefix_len(&s.cidr) {
+                args.push(format!(
+                    "--dhcp-range=set:subnet-{},{addr},static,{},{}s",
+                    s.id,
+                    netmask(len),
+                    self.config.lease_duration
+                ));
+            }
+        }
+        let child = Command::new("nsenter")
+            .args(&args)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .kill_on_drop(false)
+            .spawn()
+            .map_err(|e| format!("cannot start dnsmasq: {e}"))?;
+        let pid = child.id().ok_or("dnsmasq exited at once")?;
+        Ok(Dnsmasq { child: Some(child), pid })
+    }
+
+    /// Tears down a network no longer hosted here.
+    async fn remove(&self, network_id: &str) {
+        if let Some(mut d) = self.procs.lock().await.remove(network_id) {
+            let _ = Command::new("kill").arg(d.pid.to_string()).status().await;
+            if let Some(c) = &mut d.child {
+                let _ = tokio::time::timeout(Duration::from_secs(5), c.wait()).await;
+            }
+        } else if let Some(d) = self.adopt(&self.dir(network_id)) {
+            let _ = Command::new("kill").arg(d.pid.to_string()).status().await;
+        }
+        let ns = self.namespace(network_id);
+        if Path::new("/run/netns").join(&ns).exists() {
+            if let Err(e) = run(None, &["netns", "del", &ns]).await {
+                warn!(error = %e, "cannot delete {ns}");
+            }
+        }
+        let _ = std::fs::remove_dir_all(self.dir(network_id));
+        info!(network = %network_id, "DHCP for the network removed");
+    }
+
+    /// One round: every hosted network right, every other one gone.
+    pub async fn reconcile(&self, state: &DhcpState) -> Result<(), String> {
+        let wanted: BTreeSet<&str> = state.networks.iter().map(|n| n.id.as_str()).collect();
+        let mut errors = Vec::new();
+        for net in &state.networks {
+            if let Err(e) = self.ensure(net).await {
+                errors.push(format!("network {}: {e}", net.id));
+            }
+        }
+        let present: Vec<String> = std::fs::read_dir(&self.config.state_dir)
+            .map(|d| d.filter_map(|e| e.ok()).filter_map(|e| e.file_name().into_string().ok()).collect())
+            .unwrap_or_default();
+        for id in present.iter().filter(|id| !wanted.contains(id.as_str())) {
+            self.remove(id).await;
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors.join("; "))
+        }
+    }
+
+    fn report_body(&self, start: bool, state: Option<&DhcpState>) -> Value {
+        let (nets, subnets, ports) = state.map_or((0, 0, 0), |s| {
+            (
+                s.networks.len(),
+                s.networks.iter().map(|n| n.subnets.len()).sum(),
+                s.networks.iter().map(|n| n.ports.len()).sum(),
+            )
+        });
+        json!({
+            "agent_type": "DHCP agent", "binary": "neutron-dhcp-agent", "host": self.host,
+            "topic": "dhcp_agent", "start_flag": start,
+            "configurations": {"dhcp_driver": "neutron.agent.linux.dhcp.Dnsmasq", "networks": nets,
+                               "subnets": subnets, "ports": ports, "dhcp_lease_duration": self.config.lease_duration}
+        })
+    }
+
+    /// Runs until `shutdown`; `ready` after the first full sync. dnsmasq
+    /// processes outlive the agent (a restart adopts them).
+    pub async fn run(
+        &self,
+        shutdown: impl std::future::Future<Output = ()>,
+        ready: impl FnOnce(),
+    ) -> Result<(), ChannelError> {
+        tokio::pin!(shutdown);
+        std::fs::create_dir_all(&self.config.state_dir).map_err(|e| ChannelError::Parse {
+            url: self.config.state_dir.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        set_mode(&self.config.state_dir, 0o755);
+        let mut ready = Some(ready);
+        let mut start = true;
+        let mut last_report = std::time::Instant::now();
+        loop {
+            if start || last_report.elapsed() >= Duration::from_secs(self.report_interval.max(1)) {
+                match self.channel.report(&self.report_body(start, None)).await {
+                    Ok(_) => {
+                        start = false;
+                        last_report = std::time::Instant::now();
+                    }
+                    Err(e) => warn!(error = %e, "state report failed"),
+                }
+            }
+            let state: Result<DhcpState, ChannelError> =
+                self.channel.get_json(&format!("/agent/v1/dhcp-state?host={}", self.host)).await;
+            let position = match state {
+                Ok(s) => {
+                    match self.reconcile(&s).await {
+                        Ok(()) => {
+                            if let Some(f) = ready.take() {
+                                f();
+                            }
+                        }
+                        Err(e) => warn!(error = %e, "DHCP reconcile failed; will retry"),
+                    }
+                    Some(s.last)
+                }
+                Err(e) => {
+                    warn!(error = %e, "cannot read the DHCP state; retrying");
+                    None
+                }
+            };
+            // Wait for a change (or two seconds, to watch dnsmasq's health).
+            let wait = async {
+                match position {
+                    Some(p) => {
+                        let _ = self.channel.changes(p, 2).await;
+                    }
+                    None => tokio::time::sleep(Duration::from_secs(1)).await,
+                }
+            };
+            tokio::select! {
+                () = &mut shutdown => return Ok(()),
+                () = wait => {}
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn net() -> DhcpNetwork {
+        serde_json::from_value(json!({
+            "id": "n1", "mtu": 1450,
+            "subnets": [{"id": "s1", "cidr": "10.0.0.0/24", "ip_version": 4, "gateway_ip": "10.0.0.1",
+                         "dns_nameservers": ["192.0.2.53"], "host_routes": [{"destination": "192.0.2.0/24", "nexthop": "10.0.0.254"}]}],
+            "ports": [{"id": "p1", "mac_address": "fa:16:3e:00:00:01", "fixed_ips": [{"subnet_id": "s1", "ip_address": "10.0.0.5"}],
+                       "extra_dhcp_opts": [{"opt_name": "tftp-server", "opt_value": "192.0.2.9"}, {"opt_name": "66", "opt_value": "x", "ip_version": 6}]}],
+            "dhcp_port": null
+        }))
+        .expect("network")
+    }
+
+    #[test]
+    fn files_have_neutrons_shape() {
+        assert_eq!(
+            hosts_file(&net(), "openstacklocal"),
+            "fa:16:3e:00:00:01,set:port-p1,10.0.0.5,host-10-0-0-5.openstacklocal\n"
+        );
+        assert_eq!(
+            opts_file(&net()),
+            "tag:subnet-s1,option:dns-server,192.0.2.53\n\
+             tag:subnet-s1,option:router,10.0.0.1\n\
+             tag:subnet-s1,option:classless-static-route,192.0.2.0/24,10.0.0.254,0.0.0.0/0,10.0.0.1\n\
+             tag:port-p1,option:tftp-server,192.0.2.9\n"
+        );
+        assert_eq!(netmask(24), "255.255.255.0");
+        assert_eq!(netmask(16), "255.255.0.0");
+    }
+}
