@@ -190,6 +190,33 @@ pub fn hosts_file(net: &DhcpNetwork, domain: &str) -> String {
     out
 }
 
+/// Splits a dnsmasq leases file into the leases still right and the count
+/// of those whose MAC now has another static address in `hosts`.
+pub fn split_stale_leases(leases: &str, hosts: &str) -> (String, usize) {
+    let wanted: BTreeMap<&str, &str> = hosts
+        .lines()
+        .filter_map(|l| {
+            let mut f = l.split(',');
+            let mac = f.next()?;
+            let ip = f.find(|x| x.parse::<std::net::IpAddr>().is_ok())?;
+            Some((mac, ip))
+        })
+        .collect();
+    let mut kept = String::new();
+    let mut stale = 0;
+    for line in leases.lines() {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        let moved = f.len() >= 3 && wanted.get(f[1]).is_some_and(|ip| *ip != f[2]);
+        if moved {
+            stale += 1;
+        } else {
+            kept.push_str(line);
+            kept.push('\n');
+        }
+    }
+    (kept, stale)
+}
+
 /// The dnsmasq options file: per subnet router, DNS and classless static
 /// routes; per port its `extra_dhcp_opts`.
 pub fn opts_file(net: &DhcpNetwork) -> String {
@@ -296,7 +323,32 @@ impl DhcpAgent {
         let dir = self.dir(&net.id);
         std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
         set_mode(&dir, 0o755);
-        let changed = write_if_changed(&dir.join("host"), &hosts_file(net, &self.config.dns_domain))?
+        let hosts = hosts_file(net, &self.config.dns_domain);
+        // dnsmasq 2.90 crashes when a client renews after SIGHUP moved its
+        // static address away from the one it leased: for such a change,
+        // stop it, drop those leases (keeping every other) and start again.
+        let leases_path = dir.join("leases");
+        let leases = std::fs::read_to_string(&leases_path).unwrap_or_default();
+        let (kept, stale) = split_stale_leases(&leases, &hosts);
+        if stale > 0 {
+            if let Some(mut d) = self.procs.lock().await.remove(&net.id) {
+                let _ = Command::new("kill").arg(d.pid.to_string()).status().await;
+                if let Some(c) = &mut d.child {
+                    let _ = tokio::time::timeout(Duration::from_secs(5), c.wait()).await;
+                }
+            } else if let Some(d) = self.adopt(&dir) {
+                let _ = Command::new("kill").arg(d.pid.to_string()).status().await;
+                for _ in 0..50 {
+                    if !Path::new(&format!("/proc/{}", d.pid)).exists() {
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            }
+            write_if_changed(&leases_path, &kept)?;
+            info!(network = %net.id, stale, "leases of moved addresses dropped; dnsmasq restarts");
+        }
+        let changed = write_if_changed(&dir.join("host"), &hosts)?
             | write_if_changed(&dir.join("opts"), &opts_file(net))?
             | write_if_changed(&dir.join("addn_hosts"), "")?;
         let mut procs = self.procs.lock().await;
@@ -346,6 +398,7 @@ impl DhcpAgent {
             format!("--addn-hosts={}", p("addn_hosts")),
             format!("--dhcp-optsfile={}", p("opts")),
             format!("--dhcp-leasefile={}", p("leases")),
+            format!("--log-facility={}", p("dnsmasq.log")),
             "--local-service".into(),
             "--bind-dynamic".into(),
             format!("--interface={inner}"),
@@ -526,6 +579,10 @@ mod tests {
              tag:port-p1,option:tftp-server,192.0.2.9\n"
         );
         assert_eq!(netmask(24), "255.255.255.0");
+        let leases = "1 fa:16:3e:00:00:01 10.0.0.4 h 01:x\n2 fa:16:3e:00:00:02 10.0.0.9 h2 *\n";
+        let (kept, stale) = split_stale_leases(leases, &hosts_file(&net(), "d"));
+        assert_eq!(stale, 1, "p1 moved from .4 to .5");
+        assert_eq!(kept, "2 fa:16:3e:00:00:02 10.0.0.9 h2 *\n");
         assert_eq!(netmask(16), "255.255.0.0");
     }
 }

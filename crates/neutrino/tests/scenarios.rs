@@ -405,6 +405,40 @@ fn all_in_one_wires_two_instances_on_one_node() {
     assert!(!pings(&vms[0].0, &vms[1].1));
 }
 
+/// Runs busybox's DHCP client in `vm` (eth0) once; returns what the lease
+/// said (`ip= mask= router= dns= mtu= tftp=`) and applies the address and route.
+fn dhcp_client(dir: &Path, vm: &str) -> Option<String> {
+    let hook = dir.join("udhcpc.sh");
+    let seen = dir.join(format!("lease-{vm}.txt"));
+    let _ = std::fs::remove_file(&seen);
+    std::fs::write(
+        &hook,
+        "#!/bin/sh\ncase \"$1\" in bound|renew)\n  \
+         echo \"ip=$ip mask=$mask router=$router dns=$dns mtu=$mtu tftp=$tftp\" > \"$LEASE_FILE\"\n  \
+         ip addr add $ip/$mask dev $interface\n  ip route replace default via $router\n;; esac\n",
+    )
+    .ok()?;
+    sh(&["chmod", "755", hook.to_str()?]);
+    for _ in 0..5 {
+        let ok = Command::new("ip")
+            .args(["netns", "exec", vm, "env", &format!("LEASE_FILE={}", seen.display())])
+            .args([
+                "busybox", "udhcpc", "-i", "eth0", "-n", "-q", "-f", "-t", "3", "-T", "1", "-O", "mtu", "-O", "tftp",
+                "-s",
+            ])
+            .arg(&hook)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if ok {
+            return std::fs::read_to_string(&seen).ok();
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    None
+}
+
 #[test]
 fn dhcp_serves_an_instance_its_fixed_ip() {
     if !is_root() {
@@ -456,8 +490,11 @@ fn dhcp_serves_an_instance_its_fixed_ip() {
         api.get(&format!("/v2.0/ports?network_id={net_id}&device_owner=network:dhcp"))["ports"][0]["status"] == "ACTIVE"
     });
     // An instance asks for its address with a real DHCP client.
-    let port =
-        api.post("/v2.0/ports", json!({"port": {"network_id": net_id, "fixed_ips": [{"ip_address": "10.5.0.77"}]}}));
+    let port = api.post(
+        "/v2.0/ports",
+        json!({"port": {"network_id": net_id, "fixed_ips": [{"ip_address": "10.5.0.77"}],
+            "extra_dhcp_opts": [{"opt_name": "tftp-server", "opt_value": "192.0.2.9"}]}}),
+    );
     let port_id = port["port"]["id"].as_str().unwrap().to_string();
     let vm = w.ns("vm");
     let out = bin().args(["vif", "plug", &port_id, "--netns", &vm, "--config-file"]).arg(&agent_conf).output().unwrap();
@@ -465,49 +502,16 @@ fn dhcp_serves_an_instance_its_fixed_ip() {
     wait_until("the instance's port ACTIVE", Duration::from_secs(10), || {
         api.get(&format!("/v2.0/ports/{port_id}"))["port"]["status"] == "ACTIVE"
     });
-    let hook = w.dir.join("udhcpc.sh");
-    let seen = w.dir.join("lease.txt");
-    std::fs::write(
-        &hook,
-        format!(
-            "#!/bin/sh\ncase \"$1\" in bound|renew)\n  echo \"ip=$ip mask=$mask router=$router dns=$dns mtu=$mtu\" > {}\n  \
-             ip addr add $ip/$mask dev $interface\n  ip route add default via $router\n;; esac\n",
-            seen.display()
-        ),
-    )
-    .unwrap();
-    sh(&["chmod", "755", hook.to_str().unwrap()]);
-    let mut got = false;
-    for _ in 0..5 {
-        if try_sh(&[
-            "ip",
-            "netns",
-            "exec",
-            &vm,
-            "busybox",
-            "udhcpc",
-            "-i",
-            "eth0",
-            "-n",
-            "-q",
-            "-f",
-            "-t",
-            "3",
-            "-T",
-            "1",
-            "-O",
-            "mtu",
-            "-s",
-            hook.to_str().unwrap(),
-        ]) {
-            got = true;
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(500));
-    }
-    assert!(got, "no DHCP answer");
-    let lease = std::fs::read_to_string(&seen).unwrap();
+    let first = dhcp_client(&w.dir, &vm).expect("no DHCP answer");
+    let lease = first.clone();
     assert!(lease.contains("ip=10.5.0.77 mask=24 router=10.5.0.1 dns=192.0.2.53 mtu=1450"), "{lease}");
+    let files = dhcp_state.join("dhcp").join(&net_id);
+    assert!(
+        lease.contains("tftp=192.0.2.9"),
+        "the port's extra_dhcp_opts: {lease}\nopts:\n{}\nhosts:\n{}",
+        std::fs::read_to_string(files.join("opts")).unwrap_or_default(),
+        std::fs::read_to_string(files.join("host")).unwrap_or_default()
+    );
     let route = sh(&["ip", "-n", &vm, "route", "show", "default"]);
     assert!(route.contains("via 10.5.0.1"), "{route}");
     // The DHCP port answers pings from the instance (same L2).
@@ -517,16 +521,63 @@ fn dhcp_serves_an_instance_its_fixed_ip() {
         .unwrap()
         .to_string();
     assert!(pings(&vm, &dhcp_ip));
-    // dnsmasq killed: the agent heals it.
+    // Another port: the files are rewritten and dnsmasq reloaded (SIGHUP), not restarted.
     let pid_file = dhcp_state.join("dhcp").join(&net_id).join("pid");
+    let pid_before = std::fs::read_to_string(&pid_file).unwrap();
+    let other =
+        api.post("/v2.0/ports", json!({"port": {"network_id": net_id, "fixed_ips": [{"ip_address": "10.5.0.99"}]}}));
+    let other_id = other["port"]["id"].as_str().unwrap().to_string();
+    wait_until("the hosts file has the new port", Duration::from_secs(10), || {
+        std::fs::read_to_string(files.join("host")).is_ok_and(|h| h.contains("10.5.0.99"))
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(
+        std::fs::read_to_string(&pid_file).unwrap(),
+        pid_before,
+        "reloaded, not restarted; dnsmasq's log:\n{}",
+        std::fs::read_to_string(files.join("dnsmasq.log")).unwrap_or_default()
+    );
+    // A new address for the leased port is what its next request gets; the
+    // stale lease is dropped (dnsmasq 2.90 crashes on it otherwise).
+    let (s, body) = api.call(
+        reqwest::Method::PUT,
+        &format!("/v2.0/ports/{port_id}"),
+        Some(json!({"port": {"fixed_ips": [{"ip_address": "10.5.0.88"}]}})),
+    );
+    assert_eq!(s, 200, "{body}");
+    sh(&["ip", "-n", &vm, "addr", "flush", "dev", "eth0"]);
+    wait_until("the new address served", Duration::from_secs(10), || {
+        dhcp_client(&w.dir, &vm).is_some_and(|l| l.contains("ip=10.5.0.88"))
+    });
+    let leases = std::fs::read_to_string(files.join("leases")).unwrap_or_default();
+    assert!(leases.contains("10.5.0.88") && !leases.contains("10.5.0.77"), "{leases}");
+    let pid_before = std::fs::read_to_string(&pid_file).unwrap();
+
+    // Restarting the agent adopts the healthy dnsmasq instead of starting another.
+    let agent = w.children.remove(1);
+    let mut agent = agent;
+    let _ = Command::new("kill").arg("-TERM").arg(agent.id().to_string()).status();
+    let _ = agent.wait();
+    start(
+        &mut w,
+        bin().args(["agent", "dhcp", "--config-file"]).arg(&agent_conf).arg("--state-dir").arg(&dhcp_state),
+        "first sync done",
+    );
+    assert_eq!(std::fs::read_to_string(&pid_file).unwrap(), pid_before, "the restart left dnsmasq alone");
+    let running = sh(&["pgrep", "-f", &dhcp_state.join("dhcp").join(&net_id).join("host").to_string_lossy()]);
+    assert_eq!(running.lines().count(), 1, "one dnsmasq: {running}");
+
+    // dnsmasq killed: the agent heals it.
     let pid = std::fs::read_to_string(&pid_file).unwrap().trim().to_string();
     sh(&["kill", "-9", &pid]);
     wait_until("a new dnsmasq", Duration::from_secs(10), || {
         std::fs::read_to_string(&pid_file).is_ok_and(|p| p.trim() != pid && Path::new("/proc").join(p.trim()).exists())
     });
     // Deleting the network tears its DHCP down.
-    let (s, _) = api.call(reqwest::Method::DELETE, &format!("/v2.0/ports/{port_id}"), None);
-    assert_eq!(s, 204);
+    for id in [&port_id, &other_id] {
+        let (s, _) = api.call(reqwest::Method::DELETE, &format!("/v2.0/ports/{id}"), None);
+        assert_eq!(s, 204);
+    }
     let (s, body) = api.call(reqwest::Method::DELETE, &format!("/v2.0/networks/{net_id}"), None);
     assert_eq!(s, 204, "{body}");
     wait_until("the qdhcp namespace gone", Duration::from_secs(10), || !Path::new("/run/netns").join(&qdhcp).exists());
