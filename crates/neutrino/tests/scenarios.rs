@@ -212,9 +212,11 @@ fn vxlan_between_two_nodes() {
             &p,
             format!(
                 "[DEFAULT]\nhost = {node}\n[agent]\nserver_url = {url}\nnode_namespace = {}\nreport_interval = 5\n\
+                 namespace_prefix = {}\n\
                  [vxlan]\nenable_vxlan = true\nlocal_ip = {ip}\nl2_population = true\n\
                  [linux_bridge]\nphysical_interface_mappings = physnet1:eth-p\n",
-                w.ns(node)
+                w.ns(node),
+                w.prefix
             ),
         )
         .unwrap();
@@ -337,6 +339,44 @@ fn vxlan_between_two_nodes() {
     let bridge_of_eth_p = sh(&["ip", "-n", &node1, "-o", "link", "show", "eth-p"]);
     assert!(bridge_of_eth_p.contains("master brq"), "eth-p is the flat bridge's uplink: {bridge_of_eth_p}");
     wait_until("flat: node1 -> node2", Duration::from_secs(5), || pings(&flat_vms[0].0, &flat_vms[1].1));
+
+    // DHCP on node1 serves instances on node2 across VXLAN, each network from its own dnsmasq
+    // (networks a and b share 10.0.0.0/24).
+    let dhcp_dir = w.dir.join("dhcp-node1");
+    start(
+        &mut w,
+        bin().args(["agent", "dhcp", "--config-file"]).arg(&confs[0]).arg("--state-dir").arg(&dhcp_dir),
+        "first sync done",
+    );
+    let network_of =
+        |port: &str| api.get(&format!("/v2.0/ports/{port}"))["port"]["network_id"].as_str().unwrap().to_string();
+    let (net_a, net_b) = (network_of(&vms[0].2), network_of(&vms[2].2));
+    for net in [&net_a, &net_b] {
+        let ns = format!("{}-qdhcp-{net}", w.prefix);
+        wait_until("the qdhcp namespace on node1", Duration::from_secs(10), || {
+            Path::new("/run/netns").join(&ns).exists()
+        });
+        wait_until("the DHCP port ACTIVE", Duration::from_secs(10), || {
+            api.get(&format!("/v2.0/ports?network_id={net}&device_owner=network:dhcp"))["ports"][0]["status"]
+                == "ACTIVE"
+        });
+    }
+    for (net, ip) in [(&net_a, "10.0.0.31"), (&net_b, "10.0.0.41")] {
+        let port = api.post("/v2.0/ports", json!({"port": {"network_id": net, "fixed_ips": [{"ip_address": ip}]}}));
+        let port_id = port["port"]["id"].as_str().unwrap().to_string();
+        let vm = w.ns(&format!("vm-dhcp-{}", &ip[7..]));
+        let out = bin()
+            .args(["vif", "plug", &port_id, "--host", "node2", "--netns", &vm, "--config-file"])
+            .arg(&confs[1])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "vif plug: {}", String::from_utf8_lossy(&out.stderr));
+        wait_until("the port ACTIVE", Duration::from_secs(10), || {
+            api.get(&format!("/v2.0/ports/{port_id}"))["port"]["status"] == "ACTIVE"
+        });
+        let lease = dhcp_client(&w.dir, &vm).expect("a DHCP answer across VXLAN");
+        assert!(lease.contains(&format!("ip={ip} mask=24 router=10.0.0.1")), "{lease}");
+    }
 }
 
 #[test]
