@@ -94,7 +94,7 @@ pub static KNOWN_KEYS: &[KnownKey] = &[
     agent("DEFAULT", "resync_interval"),
     agent("DEFAULT", "resync_throttle"),
     agent("DEFAULT", "num_sync_threads"),
-    agent("DEFAULT", "dhcp_driver"),
+    stored("DEFAULT", "dhcp_driver"),
     agent("DEFAULT", "dhcp_confs"),
     agent("DEFAULT", "dhcp_broadcast_reply"),
     agent("DEFAULT", "dhcp_rebinding_time"),

@@ -118,6 +118,11 @@ pub fn l2_agent(
 /// The DHCP agent of this node.
 pub fn dhcp_agent(loaded: &Loaded, host: Option<&str>) -> Result<DhcpAgent> {
     let a = &loaded.config.agent;
+    if let Some(driver) = opt(loaded, "DEFAULT", "dhcp_driver") {
+        if !matches!(driver, "neutron.agent.linux.dhcp.Dnsmasq" | "dnsmasq" | "Dnsmasq") {
+            bail!("[DEFAULT] dhcp_driver = {driver}: only neutron.agent.linux.dhcp.Dnsmasq is built");
+        }
+    }
     if let Some(p) = &a.namespace_prefix {
         check_netns_name(p)?;
     }
