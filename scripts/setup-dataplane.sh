@@ -12,6 +12,7 @@ command -v bridge >/dev/null 2>&1 || need+=(iproute2)
 command -v ping >/dev/null 2>&1 || need+=(iputils-ping)
 command -v dnsmasq >/dev/null 2>&1 || need+=(dnsmasq-base)
 command -v busybox >/dev/null 2>&1 || need+=(busybox)
+command -v curl >/dev/null 2>&1 || need+=(curl)
 if [ ${#need[@]} -eq 0 ]; then
     exit 0
 fi

@@ -98,6 +98,9 @@ pub struct DhcpConfig {
     pub lease_duration: u32,
     /// `dns_domain`.
     pub dns_domain: String,
+    /// `enable_isolated_metadata`: serve 169.254.169.254 from the DHCP
+    /// namespace (every network is isolated until routers exist).
+    pub metadata: Option<crate::metadata::MetadataConfig>,
 }
 
 /// A dnsmasq this agent runs or adopted.
@@ -132,6 +135,7 @@ pub struct DhcpAgent {
     /// Seconds between heartbeats.
     pub report_interval: u64,
     procs: Mutex<BTreeMap<String, Dnsmasq>>,
+    proxies: Mutex<BTreeMap<String, tokio::task::JoinHandle<()>>>,
 }
 
 async fn run(netns: Option<&str>, args: &[&str]) -> Result<(), String> {
@@ -218,8 +222,9 @@ pub fn split_stale_leases(leases: &str, hosts: &str) -> (String, usize) {
 }
 
 /// The dnsmasq options file: per subnet router, DNS and classless static
-/// routes; per port its `extra_dhcp_opts`.
-pub fn opts_file(net: &DhcpNetwork) -> String {
+/// routes (with 169.254.169.254 via `metadata_via`, the DHCP port, when it
+/// serves metadata); per port its `extra_dhcp_opts`.
+pub fn opts_file(net: &DhcpNetwork, metadata_via: Option<&str>) -> String {
     let mut out = String::new();
     for s in net.subnets.iter().filter(|s| s.ip_version == 4) {
         let tag = format!("tag:subnet-{}", s.id);
@@ -231,6 +236,9 @@ pub fn opts_file(net: &DhcpNetwork) -> String {
             .iter()
             .filter_map(|r| Some(format!("{},{}", r.get("destination")?.as_str()?, r.get("nexthop")?.as_str()?)))
             .collect();
+        if let Some(via) = metadata_via {
+            routes.push(format!("169.254.169.254/32,{via}"));
+        }
         match &s.gateway_ip {
             Some(gw) => {
                 out.push_str(&format!("{tag},option:router,{gw}\n"));
@@ -261,7 +269,14 @@ pub fn opts_file(net: &DhcpNetwork) -> String {
 impl DhcpAgent {
     /// A DHCP agent.
     pub fn new(channel: Channel, host: String, config: DhcpConfig, report_interval: u64) -> DhcpAgent {
-        DhcpAgent { channel, host, config, report_interval, procs: Mutex::new(BTreeMap::new()) }
+        DhcpAgent {
+            channel,
+            host,
+            config,
+            report_interval,
+            procs: Mutex::new(BTreeMap::new()),
+            proxies: Mutex::new(BTreeMap::new()),
+        }
     }
 
     /// The namespace of a network.
@@ -319,11 +334,28 @@ impl DhcpAgent {
             run(Some(&ns), &["addr", "replace", &format!("{}/{len}", ip.ip_address), "dev", &inner]).await?;
         }
         run(Some(&ns), &["link", "set", &inner, "up"]).await?;
+        if let Some(md) = &self.config.metadata {
+            run(Some(&ns), &["addr", "replace", "169.254.169.254/32", "dev", &inner]).await?;
+            let mut proxies = self.proxies.lock().await;
+            let running = proxies.get(&net.id).is_some_and(|h| !h.is_finished());
+            if !running {
+                let (channel, id, ns2, md) = (self.channel.clone(), net.id.clone(), ns.clone(), md.clone());
+                proxies.insert(
+                    net.id.clone(),
+                    tokio::spawn(async move {
+                        if let Err(e) = crate::metadata::serve(channel, id.clone(), ns2, md).await {
+                            warn!(network = %id, error = %e, "metadata proxy stopped");
+                        }
+                    }),
+                );
+            }
+        }
 
         let dir = self.dir(&net.id);
         std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
         set_mode(&dir, 0o755);
         let hosts = hosts_file(net, &self.config.dns_domain);
+        let metadata_via = self.config.metadata.as_ref().and(port.fixed_ips.first()).map(|f| f.ip_address.clone());
         // dnsmasq 2.90 crashes when a client renews after SIGHUP moved its
         // static address away from the one it leased: for such a change,
         // stop it, drop those leases (keeping every other) and start again.
@@ -349,7 +381,7 @@ impl DhcpAgent {
             info!(network = %net.id, stale, "leases of moved addresses dropped; dnsmasq restarts");
         }
         let changed = write_if_changed(&dir.join("host"), &hosts)?
-            | write_if_changed(&dir.join("opts"), &opts_file(net))?
+            | write_if_changed(&dir.join("opts"), &opts_file(net, metadata_via.as_deref()))?
             | write_if_changed(&dir.join("addn_hosts"), "")?;
         let mut procs = self.procs.lock().await;
         let running = match procs.get_mut(&net.id) {
@@ -431,6 +463,9 @@ impl DhcpAgent {
 
     /// Tears down a network no longer hosted here.
     async fn remove(&self, network_id: &str) {
+        if let Some(h) = self.proxies.lock().await.remove(network_id) {
+            h.abort();
+        }
         if let Some(mut d) = self.procs.lock().await.remove(network_id) {
             let _ = Command::new("kill").arg(d.pid.to_string()).status().await;
             if let Some(c) = &mut d.child {
@@ -572,7 +607,7 @@ mod tests {
             "fa:16:3e:00:00:01,set:port-p1,10.0.0.5,host-10-0-0-5.openstacklocal\n"
         );
         assert_eq!(
-            opts_file(&net()),
+            opts_file(&net(), None),
             "tag:subnet-s1,option:dns-server,192.0.2.53\n\
              tag:subnet-s1,option:router,10.0.0.1\n\
              tag:subnet-s1,option:classless-static-route,192.0.2.0/24,10.0.0.254,0.0.0.0/0,10.0.0.1\n\

@@ -9,5 +9,6 @@ pub mod channel;
 pub mod dataplane;
 pub mod dhcp;
 pub mod l2;
+pub mod metadata;
 pub mod reconcile;
 pub mod state;

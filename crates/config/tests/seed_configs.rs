@@ -156,7 +156,16 @@ fn each_agent_file_loads_with_the_server_files() {
             .iter()
             .filter(|w| matches!(w, Warning::AgentOptions { path: Some(p), .. } if *p == path))
             .collect();
-        assert!(!agent_warnings.is_empty(), "{agent}: expected an agent-section warning, got {:#?}", texts(&loaded));
+        // metadata_agent.ini's options are all used (by the DHCP agent's metadata proxy).
+        if *agent == "metadata_agent.ini" {
+            assert!(agent_warnings.is_empty(), "{agent}: {:#?}", texts(&loaded));
+        } else {
+            assert!(
+                !agent_warnings.is_empty(),
+                "{agent}: expected an agent-section warning, got {:#?}",
+                texts(&loaded)
+            );
+        }
         // Nothing in an agent file is unknown.
         assert!(
             !loaded.warnings.iter().any(|w| matches!(w, Warning::UnknownOption { path: p, .. } if *p == path)),

@@ -9,6 +9,7 @@ use neutrino_agent::channel::Channel;
 use neutrino_agent::dataplane::IpRoute;
 use neutrino_agent::dhcp::{DhcpAgent, DhcpConfig};
 use neutrino_agent::l2::L2Agent;
+use neutrino_agent::metadata::MetadataConfig;
 use neutrino_agent::reconcile::L2Config;
 use neutrino_config::Loaded;
 use tokio::process::Command;
@@ -115,6 +116,33 @@ pub fn l2_agent(
     })
 }
 
+/// The metadata service of metadata_agent.ini when `enable_isolated_metadata` is on.
+fn metadata_config(loaded: &Loaded) -> Result<Option<MetadataConfig>> {
+    if !opt(loaded, "DEFAULT", "enable_isolated_metadata").is_some_and(|v| v.eq_ignore_ascii_case("true")) {
+        return Ok(None);
+    }
+    let host = opt(loaded, "DEFAULT", "nova_metadata_host")
+        .or(opt(loaded, "DEFAULT", "nova_metadata_ip"))
+        .unwrap_or("127.0.0.1");
+    let port = match opt(loaded, "DEFAULT", "nova_metadata_port") {
+        Some(p) => p.parse().with_context(|| format!("[DEFAULT] nova_metadata_port: '{p}' is not a port"))?,
+        None => 8775,
+    };
+    let protocol = opt(loaded, "DEFAULT", "nova_metadata_protocol").unwrap_or("http");
+    if protocol != "http" && protocol != "https" {
+        bail!("[DEFAULT] nova_metadata_protocol: expected http or https");
+    }
+    if host.chars().any(|c| c.is_whitespace() || c == '/') {
+        bail!("[DEFAULT] nova_metadata_host: '{host}' is not a host");
+    }
+    Ok(Some(MetadataConfig {
+        host: host.to_string(),
+        port,
+        protocol: protocol.to_string(),
+        secret: opt(loaded, "DEFAULT", "metadata_proxy_shared_secret").unwrap_or_default().to_string(),
+    }))
+}
+
 /// The DHCP agent of this node.
 pub fn dhcp_agent(loaded: &Loaded, host: Option<&str>) -> Result<DhcpAgent> {
     let a = &loaded.config.agent;
@@ -132,6 +160,7 @@ pub fn dhcp_agent(loaded: &Loaded, host: Option<&str>) -> Result<DhcpAgent> {
         node_namespace: a.node_namespace.clone(),
         lease_duration: loaded.config.default.dhcp_lease_duration.max(0) as u32,
         dns_domain: "openstacklocal".into(),
+        metadata: metadata_config(loaded)?,
     };
     Ok(DhcpAgent::new(channel(loaded)?, host_name(loaded, host), config, u64::from(a.report_interval.max(1))))
 }

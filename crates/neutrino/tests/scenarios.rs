@@ -509,7 +509,33 @@ fn dhcp_serves_an_instance_its_fixed_ip() {
     );
     let url = line.split_whitespace().find(|t| t.starts_with("http://")).unwrap().trim_end_matches("/v2.0").to_string();
     let agent_conf = w.dir.join("agent.conf");
-    std::fs::write(&agent_conf, format!("[DEFAULT]\nhost = single\n{agent_section}server_url = {url}\n")).unwrap();
+    // A stand-in for Nova's metadata service: answers one request, recording it, then goes away.
+    let upstream = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let upstream_port = upstream.local_addr().unwrap().port();
+    let (seen_tx, seen_rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        if let Ok((mut conn, _)) = upstream.accept() {
+            use std::io::{Read, Write};
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 1024];
+            while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                match conn.read(&mut chunk) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                }
+            }
+            let _ = conn.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 16\r\nConnection: close\r\n\r\nami-id\nhostname\n");
+            let _ = seen_tx.send(String::from_utf8_lossy(&buf).to_string());
+        }
+    });
+    std::fs::write(
+        &agent_conf,
+        format!(
+            "[DEFAULT]\nhost = single\nenable_isolated_metadata = true\nnova_metadata_host = 127.0.0.1\n\
+             nova_metadata_port = {upstream_port}\nmetadata_proxy_shared_secret = mdsecret\n{agent_section}server_url = {url}\n"
+        ),
+    )
+    .unwrap();
     let dhcp_state = w.dir.join("dhcp-agent");
     start(
         &mut w,
@@ -561,6 +587,41 @@ fn dhcp_serves_an_instance_its_fixed_ip() {
         .unwrap()
         .to_string();
     assert!(pings(&vm, &dhcp_ip));
+
+    // Metadata: the route to 169.254.169.254 is offered via the DHCP port; the proxy there
+    // identifies the instance and signs its id for the metadata service.
+    let opts = std::fs::read_to_string(files.join("opts")).unwrap();
+    assert!(opts.contains(&format!("169.254.169.254/32,{dhcp_ip}")), "{opts}");
+    sh(&["ip", "-n", &vm, "route", "add", "169.254.169.254/32", "via", &dhcp_ip]);
+    let curl = |extra: &[&str]| {
+        let mut args = vec!["netns", "exec", vm.as_str(), "curl", "-s", "-m", "5", "-o", "-", "-w", " %{http_code}"];
+        args.extend_from_slice(extra);
+        args.push("http://169.254.169.254/latest/meta-data/");
+        let out = Command::new("ip").args(&args).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    let answer = curl(&[]);
+    assert_eq!(answer, "ami-id\nhostname\n 200");
+    let request = seen_rx.recv_timeout(Duration::from_secs(5)).unwrap().to_ascii_lowercase();
+    let expected_sig = sh(&[
+        "python3",
+        "-c",
+        &format!("import hmac,hashlib;print(hmac.new(b'mdsecret', b'{vm}', hashlib.sha256).hexdigest())"),
+    ]);
+    for header in [
+        "get /latest/meta-data/ http/1.1".to_string(),
+        format!("x-instance-id: {vm}"),
+        "x-tenant-id: noauth-project".to_string(),
+        "x-forwarded-for: 10.5.0.77".to_string(),
+        format!("x-instance-id-signature: {}", expected_sig.trim()),
+    ] {
+        assert!(request.contains(&header.to_ascii_lowercase()), "missing {header:?} in {request}");
+    }
+    // An address no instance has: 404. The metadata service gone: 502, not a hang.
+    sh(&["ip", "-n", &vm, "addr", "add", "10.5.0.200/24", "dev", "eth0"]);
+    assert!(curl(&["--interface", "10.5.0.200"]).ends_with(" 404"));
+    assert!(curl(&[]).ends_with(" 502"));
+    sh(&["ip", "-n", &vm, "addr", "del", "10.5.0.200/24", "dev", "eth0"]);
     // Another port: the files are rewritten and dnsmasq reloaded (SIGHUP), not restarted.
     let pid_file = dhcp_state.join("dhcp").join(&net_id).join("pid");
     let pid_before = std::fs::read_to_string(&pid_file).unwrap();

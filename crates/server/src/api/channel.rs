@@ -143,6 +143,21 @@ pub(crate) async fn dhcp_state(
     Ok(Json(serde_json::to_value(s).map_err(|e| ApiError(Fault::bad_request(e.to_string())))?))
 }
 
+/// `GET /agent/v1/metadata-lookup?network_id=N&ip=A`: the instance behind an address.
+pub(crate) async fn metadata_lookup(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Json<Value>> {
+    authorize(&state, &headers).await?;
+    let pairs: Vec<(String, String)> = form_urlencoded::parse(q.unwrap_or_default().as_bytes()).into_owned().collect();
+    let get = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).unwrap_or_default();
+    match state.plugin.metadata_lookup(&get("network_id"), &get("ip")).await? {
+        Some((instance, project)) => Ok(Json(json!({"instance_id": instance, "project_id": project}))),
+        None => Err(ApiError(Fault::not_found("No instance has that address on that network"))),
+    }
+}
+
 /// `POST /agent/v1/devices` with `{"host": H, "build"|"up"|"down": [port ids]}`:
 /// the agent wired (or unwired) these ports; their status follows.
 pub(crate) async fn devices(

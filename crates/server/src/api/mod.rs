@@ -53,6 +53,7 @@ pub fn app(state: AppState) -> Router {
         .route("/agent/v1/changes", get(channel::changes))
         .route("/agent/v1/state", get(channel::state))
         .route("/agent/v1/dhcp-state", get(channel::dhcp_state))
+        .route("/agent/v1/metadata-lookup", get(channel::metadata_lookup))
         .route("/agent/v1/devices", axum::routing::post(channel::devices))
         .route("/agent/v1/bind", axum::routing::post(channel::bind))
         .route("/v2.0/quotas", get(quotas::list))

@@ -333,3 +333,20 @@ impl Plugin {
         Ok(DhcpState { last, host: host.to_string(), networks })
     }
 }
+
+impl Plugin {
+    /// The instance behind `ip` on `network_id`, for the metadata proxy:
+    /// `(device_id, project_id)` of the port holding that address.
+    pub async fn metadata_lookup(&self, network_id: &str, ip: &str) -> PluginResult<Option<(String, String)>> {
+        let ports: Vec<Port> =
+            self.read_docs(Table::Ports, vec![by("network_id", SqlValue::Text(network_id.into()))]).await?;
+        Ok(ports
+            .into_iter()
+            .find(|p| {
+                p.fixed_ips.iter().any(|f| f.ip_address == ip)
+                    && !p.device_id.is_empty()
+                    && !p.device_owner.starts_with("network:")
+            })
+            .map(|p| (p.device_id, p.project_id)))
+    }
+}
