@@ -71,7 +71,13 @@ vni_ranges = 1:65535
 [identity]
 # noauth: the built-in identity is not needed (test_identity_cli.py runs one)
 enabled = false
+
+[agent]
+# what agents present on the agent channel (tests register agents with it)
+channel_secret = sdk-suite-secret
 """
+
+CHANNEL_SECRET = "sdk-suite-secret"
 
 VLAN_RANGE = range(100, 200)
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import uniq
+from conftest import CHANNEL_SECRET, uniq
 
 OPENSTACK = Path(sys.executable).parent / "openstack"
 
@@ -95,3 +95,39 @@ def test_openstack_network_agent_list_shows_the_in_process_l2_agent(neutrino, tm
         assert shown["topic"] == "N/A"
     finally:
         _run(neutrino, tmp_path, "network", "agent", "set", "--enable", agent["ID"])
+
+
+def _register_dhcp_agent(neutrino, host):
+    """Registers a DHCP agent the way `neutrino agent dhcp` does (its state
+    report on the agent channel); no dnsmasq runs for it here."""
+    import urllib.request
+    body = json.dumps({"agent": {"agent_type": "DHCP agent", "binary": "neutron-dhcp-agent",
+                                 "host": host, "topic": "dhcp_agent"}}).encode()
+    req = urllib.request.Request(neutrino.root + "/agent/v1/report", data=body, method="POST",
+                                 headers={"Content-Type": "application/json",
+                                          "X-Neutrino-Agent-Secret": CHANNEL_SECRET})
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        return json.loads(resp.read())["agent"]["id"]
+
+
+@pytest.mark.skipif(not OPENSTACK.exists(), reason="no openstack CLI in this venv")
+def test_openstack_dhcp_agent_scheduling(neutrino, mk, tmp_path):
+    agent_id = _register_dhcp_agent(neutrino, uniq("dhcp-host"))
+    net_name = uniq("dhcp-net")
+    net = json.loads(_run(neutrino, tmp_path, "network", "create", net_name, "-f", "json"))
+    mk.add("network", net["id"])
+    sub = json.loads(_run(neutrino, tmp_path, "subnet", "create", uniq("dhcp-sub"), "--network", net_name,
+                          "--subnet-range", "10.61.0.0/24", "-f", "json"))
+    mk.add("subnet", sub["id"])
+    hosting = json.loads(_run(neutrino, tmp_path, "network", "agent", "list", "--network", net_name, "-f", "json"))
+    assert [a["ID"] for a in hosting] == [agent_id]
+    ports = json.loads(_run(neutrino, tmp_path, "port", "list", "--network", net_name,
+                            "--device-owner", "network:dhcp", "-f", "json"))
+    assert len(ports) == 1, ports
+
+    _run(neutrino, tmp_path, "network", "agent", "remove", "network", "--dhcp", agent_id, net_name)
+    assert json.loads(_run(neutrino, tmp_path, "network", "agent", "list", "--network", net_name, "-f", "json")) == []
+    _run(neutrino, tmp_path, "network", "agent", "add", "network", "--dhcp", agent_id, net_name)
+    served = json.loads(_run(neutrino, tmp_path, "network", "list", "--agent", agent_id, "-f", "json"))
+    assert net_name in [n["Name"] for n in served]
+    _run(neutrino, tmp_path, "network", "agent", "delete", agent_id)
