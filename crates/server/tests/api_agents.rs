@@ -313,3 +313,35 @@ async fn networks_with_dhcp_are_scheduled_to_dhcp_agents() {
     assert_eq!(s.get(&format!("/v2.0/networks/{net}/dhcp-agents")).await.body["agents"], json!([]));
     assert_eq!(dhcp_ports(&s, &net).await.len(), 0);
 }
+
+#[tokio::test]
+async fn dhcp_edge_cases_follow_neutron() {
+    let s = Server::default().await;
+    let a = s.post("/agent/v1/report", dhcp_report("net-1")).await.body["agent"]["id"].as_str().unwrap().to_string();
+    // A pool with one address, taken: no DHCP port for that network, the others are served.
+    let full = s.network(json!({"name": "full"})).await;
+    let r = s
+        .post(
+            "/v2.0/subnets",
+            json!({"subnet": {"network_id": full, "cidr": "10.6.0.0/24", "ip_version": 4, "enable_dhcp": false,
+                   "allocation_pools": [{"start": "10.6.0.10", "end": "10.6.0.10"}]}}),
+        )
+        .await;
+    let full_sub = r.body["subnet"]["id"].as_str().unwrap().to_string();
+    s.port(json!({"network_id": full})).await;
+    let r = s.put(&format!("/v2.0/subnets/{full_sub}"), json!({"subnet": {"enable_dhcp": true}})).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(dhcp_ports(&s, &full).await.len(), 0, "no address left for a DHCP port");
+    let ok = s.network(json!({"name": "ok"})).await;
+    s.subnet(&ok, "10.7.0.0/24", json!({})).await;
+    assert_eq!(dhcp_ports(&s, &ok).await.len(), 1, "other networks are served");
+    let st = s.get("/agent/v1/dhcp-state?host=net-1").await;
+    let served: Vec<&str> = st.body["networks"].as_array().unwrap().iter().map(|n| n["id"].as_str().unwrap()).collect();
+    assert!(served.contains(&ok.as_str()));
+    // A disabled agent serves nothing, keeps its networks, and resumes when enabled.
+    s.put(&format!("/v2.0/agents/{a}"), json!({"agent": {"admin_state_up": false}})).await;
+    assert_eq!(s.get("/agent/v1/dhcp-state?host=net-1").await.body["networks"], json!([]));
+    assert_eq!(s.get(&format!("/v2.0/networks/{ok}/dhcp-agents")).await.body["agents"][0]["id"], a.as_str());
+    s.put(&format!("/v2.0/agents/{a}"), json!({"agent": {"admin_state_up": true}})).await;
+    assert!(!s.get("/agent/v1/dhcp-state?host=net-1").await.body["networks"].as_array().unwrap().is_empty());
+}

@@ -154,13 +154,22 @@ impl Plugin {
                 }
             }
         }
-        // Every hosting agent has its port.
-        for (net, agent) in tx.dhcp_bindings().await? {
+        let bindings = tx.dhcp_bindings().await?;
+        tx.commit().await?;
+        // Every hosting agent has its port, each in its own transaction: a
+        // network whose pools are exhausted stays without one (and says so)
+        // without holding up the others.
+        for (net, agent) in bindings {
             if let (Some(subnets), Some(a)) = (wanted.get(&net), agents.get(&agent)) {
-                self.ensure_dhcp_port(&mut tx, &a.host, &net, subnets).await?;
+                let mut tx = self.begin().await?;
+                match self.ensure_dhcp_port(&mut tx, &a.host, &net, subnets).await {
+                    Ok(()) => tx.commit().await?,
+                    Err(e) => {
+                        tracing::warn!(network = %net, host = %a.host, error = %e, "no DHCP port for the network")
+                    }
+                }
             }
         }
-        tx.commit().await?;
         self.changed();
         Ok(())
     }
@@ -306,7 +315,9 @@ impl Plugin {
                 vec![by("agent_type", SqlValue::Text(DHCP_AGENT.into())), by("host", SqlValue::Text(host.into()))],
             )
             .await?;
-        let Some(agent) = agents.into_iter().next() else {
+        // An agent the operator disabled serves nothing (its networks stay
+        // bound to it and come back when it is enabled), as Neutron's.
+        let Some(agent) = agents.into_iter().next().filter(|a| a.admin_state_up) else {
             return Ok(DhcpState { last, host: host.to_string(), networks: Vec::new() });
         };
         let hosted: Vec<String> = {
