@@ -165,6 +165,18 @@ pub enum DataplaneError {
     },
 }
 
+impl From<DataplaneError> for String {
+    fn from(e: DataplaneError) -> String {
+        e.to_string()
+    }
+}
+
+/// Runs one `ip [-n NETNS] ARGS…` (an argument vector, never a shell): the
+/// single-shot kernel changes of the compute side and the DHCP agent.
+pub async fn ip(netns: Option<&str>, args: &[&str]) -> Result<(), DataplaneError> {
+    IpRoute { netns: netns.map(str::to_string) }.run("ip", args).await
+}
+
 /// Reads and changes the kernel.
 pub trait Dataplane: Send + Sync {
     /// What the kernel has now.
@@ -219,7 +231,21 @@ impl IpRoute {
         serde_json::from_str::<Vec<Value>>(&text).map_err(|e| DataplaneError::Parse { tool, reason: e.to_string() })
     }
 
-    async fn batch(&self, tool: &'static str, lines: &[String]) -> Result<(), DataplaneError> {
+    async fn run(&self, tool: &'static str, args: &[&str]) -> Result<(), DataplaneError> {
+        let out =
+            self.command(tool).args(args).output().await.map_err(|source| DataplaneError::Spawn { tool, source })?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(DataplaneError::Failed {
+                tool,
+                stderr: format!("{} {}: {}", tool, args.join(" "), String::from_utf8_lossy(&out.stderr).trim()),
+            })
+        }
+    }
+
+    /// Runs `lines` as one `TOOL -force -batch -` (`ip` or `bridge`).
+    pub async fn batch(&self, tool: &'static str, lines: &[String]) -> Result<(), DataplaneError> {
         if lines.is_empty() {
             return Ok(());
         }

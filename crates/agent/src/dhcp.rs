@@ -17,6 +17,7 @@ use tokio::sync::Mutex;
 use tracing::{info, warn};
 
 use crate::channel::{Channel, ChannelError};
+use crate::dataplane::ip;
 
 /// A subnet as dnsmasq needs it.
 #[derive(Debug, Clone, Deserialize)]
@@ -37,15 +38,6 @@ pub struct DhcpSubnet {
     pub host_routes: Vec<Value>,
 }
 
-/// A fixed IP.
-#[derive(Debug, Clone, Deserialize)]
-pub struct DhcpFixedIp {
-    /// Subnet.
-    pub subnet_id: String,
-    /// Address.
-    pub ip_address: String,
-}
-
 /// A port as dnsmasq needs it.
 #[derive(Debug, Clone, Deserialize)]
 pub struct DhcpPort {
@@ -55,7 +47,7 @@ pub struct DhcpPort {
     pub mac_address: String,
     /// Addresses.
     #[serde(default)]
-    pub fixed_ips: Vec<DhcpFixedIp>,
+    pub fixed_ips: Vec<neutrino_model::FixedIp>,
     /// Extra DHCP options.
     #[serde(default)]
     pub extra_dhcp_opts: Vec<Value>,
@@ -136,19 +128,6 @@ pub struct DhcpAgent {
     pub report_interval: u64,
     procs: Mutex<BTreeMap<String, Dnsmasq>>,
     proxies: Mutex<BTreeMap<String, tokio::task::JoinHandle<()>>>,
-}
-
-async fn run(netns: Option<&str>, args: &[&str]) -> Result<(), String> {
-    let mut c = Command::new("ip");
-    if let Some(ns) = netns {
-        c.arg("-n").arg(ns);
-    }
-    let out = c.args(args).output().await.map_err(|e| format!("cannot run ip: {e}"))?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(format!("ip {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim()))
-    }
 }
 
 /// Writes `text` to `path` atomically when it differs; returns whether it changed.
@@ -258,6 +237,11 @@ pub fn opts_file(net: &DhcpNetwork, metadata_via: Option<&str>) -> String {
             if o.get("ip_version").and_then(Value::as_u64).is_some_and(|v| v == 6) {
                 continue;
             }
+            // One option per line: a user's name or value must not start another.
+            if name.contains(',') || name.chars().chain(value.chars()).any(char::is_control) {
+                warn!(port = %p.id, option = %name.escape_debug(), "extra_dhcp_opt with a line break or comma in its name skipped");
+                continue;
+            }
             let key =
                 if name.chars().all(|c| c.is_ascii_digit()) { name.to_string() } else { format!("option:{name}") };
             out.push_str(&format!("tag:port-{},{key},{value}\n", p.id));
@@ -297,15 +281,15 @@ impl DhcpAgent {
         let Some(port) = &net.dhcp_port else { return Ok(()) };
         let ns = self.namespace(&net.id);
         if !Path::new("/run/netns").join(&ns).exists() {
-            run(None, &["netns", "add", &ns]).await?;
-            run(Some(&ns), &["link", "set", "lo", "up"]).await?;
+            ip(None, &["netns", "add", &ns]).await?;
+            ip(Some(&ns), &["link", "set", "lo", "up"]).await?;
         }
         let short: String = port.id.chars().take(11).collect();
         let inner = format!("ns-{short}");
         let tap = names::tap_device(&port.id);
-        if run(Some(&ns), &["link", "show", &inner]).await.is_err() {
+        if ip(Some(&ns), &["link", "show", &inner]).await.is_err() {
             let mtu = net.mtu.to_string();
-            run(
+            ip(
                 self.config.node_namespace.as_deref(),
                 &[
                     "link",
@@ -328,14 +312,14 @@ impl DhcpAgent {
             )
             .await?;
         }
-        for ip in &port.fixed_ips {
-            let Some(s) = net.subnets.iter().find(|s| s.id == ip.subnet_id) else { continue };
+        for fixed in &port.fixed_ips {
+            let Some(s) = net.subnets.iter().find(|s| s.id == fixed.subnet_id) else { continue };
             let Some((_, len)) = prefix_len(&s.cidr) else { continue };
-            run(Some(&ns), &["addr", "replace", &format!("{}/{len}", ip.ip_address), "dev", &inner]).await?;
+            ip(Some(&ns), &["addr", "replace", &format!("{}/{len}", fixed.ip_address), "dev", &inner]).await?;
         }
-        run(Some(&ns), &["link", "set", &inner, "up"]).await?;
+        ip(Some(&ns), &["link", "set", &inner, "up"]).await?;
         if let Some(md) = &self.config.metadata {
-            run(Some(&ns), &["addr", "replace", "169.254.169.254/32", "dev", &inner]).await?;
+            ip(Some(&ns), &["addr", "replace", "169.254.169.254/32", "dev", &inner]).await?;
             let mut proxies = self.proxies.lock().await;
             let running = proxies.get(&net.id).is_some_and(|h| !h.is_finished());
             if !running {
@@ -476,7 +460,7 @@ impl DhcpAgent {
         }
         let ns = self.namespace(network_id);
         if Path::new("/run/netns").join(&ns).exists() {
-            if let Err(e) = run(None, &["netns", "del", &ns]).await {
+            if let Err(e) = ip(None, &["netns", "del", &ns]).await {
                 warn!(error = %e, "cannot delete {ns}");
             }
         }
@@ -615,6 +599,9 @@ mod tests {
         );
         assert_eq!(netmask(24), "255.255.255.0");
         let leases = "1 fa:16:3e:00:00:01 10.0.0.4 h 01:x\n2 fa:16:3e:00:00:02 10.0.0.9 h2 *\n";
+        let mut evil = net();
+        evil.ports[0].extra_dhcp_opts = vec![json!({"opt_name": "tftp-server", "opt_value": "1.2.3.4\ndhcp-range=x"})];
+        assert!(!opts_file(&evil, None).contains("dhcp-range"), "no line injected");
         let (kept, stale) = split_stale_leases(leases, &hosts_file(&net(), "d"));
         assert_eq!(stale, 1, "p1 moved from .4 to .5");
         assert_eq!(kept, "2 fa:16:3e:00:00:02 10.0.0.9 h2 *\n");

@@ -1,32 +1,8 @@
 //! The desired state of a host as the server sends it (`/agent/v1/state`).
 
+pub use neutrino_model::l2::{NetworkState, PeerPort};
+pub use neutrino_model::FixedIp;
 use serde::Deserialize;
-
-/// A network with ports on this host.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct NetworkState {
-    /// Id.
-    pub id: String,
-    /// MTU.
-    pub mtu: u32,
-    /// Whether it forwards.
-    pub admin_state_up: bool,
-    /// `vxlan`, `flat`, `vlan`, `local`, `gre`.
-    pub network_type: String,
-    /// Physical network (flat, vlan).
-    pub physical_network: Option<String>,
-    /// VNI or VLAN id.
-    pub segmentation_id: Option<u32>,
-}
-
-/// A fixed IP of a port.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct FixedIp {
-    /// Subnet.
-    pub subnet_id: String,
-    /// Address.
-    pub ip_address: String,
-}
 
 /// A port bound to this host.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -44,24 +20,6 @@ pub struct PortState {
     pub admin_state_up: bool,
     /// `ACTIVE`, `DOWN`, `BUILD`.
     pub status: String,
-}
-
-/// A port on another host (l2population).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct PeerPort {
-    /// Port id.
-    pub port_id: String,
-    /// Network.
-    pub network_id: String,
-    /// Host.
-    pub host: String,
-    /// That host's VTEP.
-    pub vtep: String,
-    /// MAC.
-    pub mac_address: String,
-    /// Fixed IPs.
-    #[serde(default)]
-    pub ips: Vec<String>,
 }
 
 /// Everything this host should have.

@@ -226,6 +226,12 @@ impl Identity {
             .collect())
     }
 
+    /// The service catalog as tokens carry it.
+    pub async fn service_catalog(&self) -> IdentityResult<Vec<CatalogEntry>> {
+        let mut db = self.store.read().await?;
+        Self::catalog(&mut db).await
+    }
+
     /// The body of a token whose user, scope and roles are still valid;
     /// `None` when they are not (disabled, deleted, no role left).
     async fn body_of(db: &mut impl Docs, p: &TokenPayload, catalog: bool) -> IdentityResult<Option<TokenBody>> {

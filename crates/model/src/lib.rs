@@ -7,6 +7,7 @@
 
 pub mod agent;
 pub mod fault;
+pub mod l2;
 pub mod names;
 pub mod network;
 pub mod port;

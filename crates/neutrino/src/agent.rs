@@ -6,13 +6,12 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
 use neutrino_agent::channel::Channel;
-use neutrino_agent::dataplane::IpRoute;
+use neutrino_agent::dataplane::{ip, IpRoute};
 use neutrino_agent::dhcp::{DhcpAgent, DhcpConfig};
 use neutrino_agent::l2::L2Agent;
 use neutrino_agent::metadata::MetadataConfig;
 use neutrino_agent::reconcile::L2Config;
 use neutrino_config::Loaded;
-use tokio::process::Command;
 use tracing::info;
 
 /// A value of a stored agent option.
@@ -192,18 +191,6 @@ pub async fn run(
     info!(%host, server = %loaded.config.agent.server_url, node_namespace = ?loaded.config.agent.node_namespace, "L2 agent starting");
     agent.run(shutdown, || println!("Neutrino L2 agent for host {host}: first sync done")).await?;
     Ok(ExitCode::SUCCESS)
-}
-
-async fn ip(netns: Option<&str>, args: &[&str]) -> Result<()> {
-    let mut c = Command::new("ip");
-    if let Some(ns) = netns {
-        c.arg("-n").arg(ns);
-    }
-    let out = c.args(args).output().await.context("cannot run ip")?;
-    if !out.status.success() {
-        bail!("ip {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim());
-    }
-    Ok(())
 }
 
 fn check_port_id(port: &str) -> Result<()> {

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use neutrino_agent::channel::Channel;
-use neutrino_agent::dataplane::IpRoute;
+use neutrino_agent::dataplane::{ip, IpRoute};
 use neutrino_agent::l2::L2Agent;
 use neutrino_agent::reconcile::L2Config;
 use serde_json::{json, Value};
@@ -28,30 +28,6 @@ impl Drop for Namespaces {
             }
         }
     }
-}
-
-async fn ip(args: &[&str]) -> Result<()> {
-    let out = Command::new("ip").args(args).output().await.context("cannot run ip")?;
-    if !out.status.success() {
-        bail!("ip {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim());
-    }
-    Ok(())
-}
-
-async fn ip_batch(netns: &str, lines: &[String]) -> Result<()> {
-    use tokio::io::AsyncWriteExt;
-    let mut child = Command::new("ip")
-        .args(["-n", netns, "-batch", "-"])
-        .stdin(std::process::Stdio::piped())
-        .spawn()
-        .context("cannot run ip")?;
-    if let Some(mut stdin) = child.stdin.take() {
-        stdin.write_all((lines.join("\n") + "\n").as_bytes()).await?;
-    }
-    if !child.wait().await?.success() {
-        bail!("ip -batch failed");
-    }
-    Ok(())
 }
 
 async fn pings(vm: &str, ip: &str) -> bool {
@@ -100,15 +76,18 @@ async fn instance(
     let (p, mtu) = channel.bind(&id, "bench", vm, "compute:nova").await?;
     let mac = p["mac_address"].as_str().context("no MAC")?.to_string();
     let tap = neutrino_model::names::tap_device(&id);
-    ip(&["netns", "add", vm]).await?;
+    ip(None, &["netns", "add", vm]).await?;
     let mtu = mtu.to_string();
-    ip(&[
-        "-n", node, "link", "add", &tap, "mtu", &mtu, "type", "veth", "peer", "name", "eth0", "mtu", &mtu, "address",
-        &mac, "netns", vm,
-    ])
+    ip(
+        None,
+        &[
+            "-n", node, "link", "add", &tap, "mtu", &mtu, "type", "veth", "peer", "name", "eth0", "mtu", &mtu,
+            "address", &mac, "netns", vm,
+        ],
+    )
     .await?;
-    ip(&["-n", vm, "addr", "add", &format!("{ip_addr}/16"), "dev", "eth0"]).await?;
-    ip(&["-n", vm, "link", "set", "eth0", "up"]).await?;
+    ip(Some(vm), &["addr", "add", &format!("{ip_addr}/16"), "dev", "eth0"]).await?;
+    ip(Some(vm), &["link", "set", "eth0", "up"]).await?;
     Ok(id)
 }
 
@@ -129,8 +108,8 @@ pub async fn run(rounds: usize, sync_ports: usize) -> Result<ExitCode> {
     let base = crate::bench::start_embedded(&dir).await?;
     let api = format!("{base}/v2.0");
     let node = format!("{prefix}-node");
-    ip(&["netns", "add", &node]).await?;
-    ip(&["-n", &node, "link", "set", "lo", "up"]).await?;
+    ip(None, &["netns", "add", &node]).await?;
+    ip(Some(&node), &["link", "set", "lo", "up"]).await?;
     let channel = Channel::new(&base, None)?;
     let agent = L2Agent {
         channel: channel.clone(),
@@ -224,7 +203,7 @@ pub async fn run(rounds: usize, sync_ports: usize) -> Result<ExitCode> {
         channel.bind(&id, "bench", &format!("vm-sync-{i}"), "compute:nova").await?;
         taps.push(format!("tuntap add dev {} mode tap", neutrino_model::names::tap_device(&id)));
     }
-    ip_batch(&node, &taps).await?;
+    IpRoute { netns: Some(node.clone()) }.batch("ip", &taps).await?;
     let expected = sync_ports + rounds + 1;
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {

@@ -43,6 +43,20 @@ struct World {
 }
 
 impl World {
+    /// A fresh world for `test` with namespaces `<tag><pid>-…`, or `None`
+    /// (after saying why) without root — a failure under CI, which has root.
+    fn new(test: &str, tag: &str) -> Option<World> {
+        if !is_root() {
+            assert!(std::env::var("CI").is_err(), "CI runs as root: this scenario must not skip");
+            eprintln!("SKIP {test}: needs root (network namespaces)");
+            return None;
+        }
+        let prefix = format!("{tag}{}", std::process::id() % 100_000);
+        let dir = std::env::temp_dir().join(format!("neutrino-scenario-{prefix}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        Some(World { prefix, dir, children: Vec::new() })
+    }
+
     fn ns(&self, name: &str) -> String {
         format!("{}-{name}", self.prefix)
     }
@@ -155,15 +169,7 @@ fn pings(ns: &str, ip: &str) -> bool {
 
 #[test]
 fn vxlan_between_two_nodes() {
-    if !is_root() {
-        assert!(std::env::var("CI").is_err(), "CI runs as root: this scenario must not skip");
-        eprintln!("SKIP vxlan_between_two_nodes: needs root (network namespaces)");
-        return;
-    }
-    let prefix = format!("nt{}", std::process::id() % 100_000);
-    let dir = std::env::temp_dir().join(format!("neutrino-scenario-{prefix}"));
-    std::fs::create_dir_all(&dir).unwrap();
-    let mut w = World { prefix, dir, children: Vec::new() };
+    let Some(mut w) = World::new("vxlan_between_two_nodes", "nt") else { return };
 
     // Underlay: a bridge in its own namespace, one veth per node.
     let under = w.ns("underlay");
@@ -381,15 +387,7 @@ fn vxlan_between_two_nodes() {
 
 #[test]
 fn all_in_one_wires_two_instances_on_one_node() {
-    if !is_root() {
-        assert!(std::env::var("CI").is_err(), "CI runs as root: this scenario must not skip");
-        eprintln!("SKIP all_in_one_wires_two_instances_on_one_node: needs root (network namespaces)");
-        return;
-    }
-    let prefix = format!("ns{}", std::process::id() % 100_000);
-    let dir = std::env::temp_dir().join(format!("neutrino-scenario-{prefix}"));
-    std::fs::create_dir_all(&dir).unwrap();
-    let mut w = World { prefix, dir, children: Vec::new() };
+    let Some(mut w) = World::new("all_in_one_wires_two_instances_on_one_node", "ns") else { return };
     let node = w.ns("node");
     sh(&["ip", "netns", "add", &node]);
     sh(&["ip", "-n", &node, "link", "set", "lo", "up"]);
@@ -481,15 +479,8 @@ fn dhcp_client(dir: &Path, vm: &str) -> Option<String> {
 
 #[test]
 fn dhcp_serves_an_instance_its_fixed_ip() {
-    if !is_root() {
-        assert!(std::env::var("CI").is_err(), "CI runs as root: this scenario must not skip");
-        eprintln!("SKIP dhcp_serves_an_instance_its_fixed_ip: needs root (network namespaces)");
-        return;
-    }
-    let prefix = format!("nd{}", std::process::id() % 100_000);
-    let dir = std::env::temp_dir().join(format!("neutrino-scenario-{prefix}"));
-    std::fs::create_dir_all(&dir).unwrap();
-    let mut w = World { prefix: prefix.clone(), dir, children: Vec::new() };
+    let Some(mut w) = World::new("dhcp_serves_an_instance_its_fixed_ip", "nd") else { return };
+    let prefix = w.prefix.clone();
     let node = w.ns("node");
     sh(&["ip", "netns", "add", &node]);
     sh(&["ip", "-n", &node, "link", "set", "lo", "up"]);

@@ -90,7 +90,8 @@ pub(crate) async fn revoke(
 
 /// `GET /v3/auth/catalog`
 pub(crate) async fn catalog(State(api): State<IdentityApi>, caller: Caller) -> ApiResult<Response> {
-    let catalog = caller.0.body.catalog.clone().unwrap_or_default();
+    let scoped = caller.0.body.project.is_some() || caller.0.body.domain.is_some();
+    let catalog = if scoped { api.identity.service_catalog().await.map_err(|e| api.err(e))? } else { Vec::new() };
     Ok(Json(json!({"catalog": catalog, "links": {"self": api.link("auth/catalog"), "previous": null, "next": null}}))
         .into_response())
 }

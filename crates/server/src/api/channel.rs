@@ -124,11 +124,9 @@ pub(crate) async fn state(
     State(state): State<AppState>,
     headers: HeaderMap,
     RawQuery(q): RawQuery,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<crate::core::l2state::HostState>> {
     authorize(&state, &headers).await?;
-    let host = host_param(q.as_deref())?;
-    let s = state.plugin.host_state(&host).await?;
-    Ok(Json(serde_json::to_value(s).map_err(|e| ApiError(Fault::bad_request(e.to_string())))?))
+    Ok(Json(state.plugin.host_state(&host_param(q.as_deref())?).await?))
 }
 
 /// `GET /agent/v1/dhcp-state?host=H`: the networks `H`'s DHCP agent serves.
@@ -136,11 +134,9 @@ pub(crate) async fn dhcp_state(
     State(state): State<AppState>,
     headers: HeaderMap,
     RawQuery(q): RawQuery,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<crate::core::dhcp::DhcpState>> {
     authorize(&state, &headers).await?;
-    let host = host_param(q.as_deref())?;
-    let s = state.plugin.dhcp_state(&host).await?;
-    Ok(Json(serde_json::to_value(s).map_err(|e| ApiError(Fault::bad_request(e.to_string())))?))
+    Ok(Json(state.plugin.dhcp_state(&host_param(q.as_deref())?).await?))
 }
 
 /// `GET /agent/v1/metadata-lookup?network_id=N&ip=A`: the instance behind an address.

@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use neutrino_model::agent::{LINUX_BRIDGE_AGENT, OVS_AGENT};
 use neutrino_model::fault::Resource;
+use neutrino_model::l2::{NetworkState, PeerPort};
 use neutrino_model::{Agent, Network, Port};
 use neutrino_store::{Filter, ListQuery, Reader, Scope, SqlValue, Table};
 use serde::Serialize;
@@ -15,40 +16,6 @@ use serde_json::Value;
 use super::changes::Op;
 use super::{from_doc, port_row, touch, Plugin};
 use crate::error::{PluginError, PluginResult};
-
-/// A network as an L2 agent needs it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct NetworkState {
-    /// Id.
-    pub id: String,
-    /// MTU.
-    pub mtu: u32,
-    /// Whether it forwards.
-    pub admin_state_up: bool,
-    /// `vxlan`, `flat`, `vlan`, `local`, `gre`.
-    pub network_type: String,
-    /// Physical network (flat, vlan).
-    pub physical_network: Option<String>,
-    /// VNI or VLAN id.
-    pub segmentation_id: Option<u32>,
-}
-
-/// A port on another host, for forwarding entries (l2population).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct PeerPort {
-    /// The port.
-    pub port_id: String,
-    /// Its network.
-    pub network_id: String,
-    /// Its host.
-    pub host: String,
-    /// That host's tunnel endpoint (`local_ip` of its L2 agent).
-    pub vtep: String,
-    /// MAC.
-    pub mac_address: String,
-    /// Fixed IPs.
-    pub ips: Vec<String>,
-}
 
 /// Everything an L2 agent's host should have.
 #[derive(Debug, Clone, PartialEq, Serialize)]
