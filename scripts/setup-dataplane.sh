@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the tools the agents and their scenario tests use (iproute2 for
-# `ip`/`bridge`, dnsmasq-base for DHCP; iputils-ping and busybox's udhcpc
-# as the instances' tools), with apt-get, when they are missing and we
+# `ip`/`bridge`, dnsmasq-base for DHCP; iputils-ping, busybox's udhcpc and ISC
+# dhclient for DHCPv6 as the instances' tools; procps for sysctl), with apt-get, when they are missing and we
 # are root. Without root it only says what is missing: the privileged tests
 # skip then (outside CI).
 set -euo pipefail
@@ -13,6 +13,8 @@ command -v ping >/dev/null 2>&1 || need+=(iputils-ping)
 command -v dnsmasq >/dev/null 2>&1 || need+=(dnsmasq-base)
 command -v busybox >/dev/null 2>&1 || need+=(busybox)
 command -v curl >/dev/null 2>&1 || need+=(curl)
+command -v dhclient >/dev/null 2>&1 || need+=(isc-dhcp-client)
+command -v sysctl >/dev/null 2>&1 || need+=(procps)
 if [ ${#need[@]} -eq 0 ]; then
     exit 0
 fi

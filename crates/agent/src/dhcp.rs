@@ -36,6 +36,41 @@ pub struct DhcpSubnet {
     /// Host routes.
     #[serde(default)]
     pub host_routes: Vec<Value>,
+    /// IPv6: how instances get addresses (`slaac`, `dhcpv6-stateful`, `dhcpv6-stateless`).
+    #[serde(default)]
+    pub ipv6_address_mode: Option<String>,
+    /// IPv6: whether (and with which flags) OpenStack advertises the prefix.
+    #[serde(default)]
+    pub ipv6_ra_mode: Option<String>,
+}
+
+impl DhcpSubnet {
+    /// How dnsmasq serves the subnet (its `--dhcp-range` mode), or `None`
+    /// when there is nothing to serve. IPv4 and DHCPv6 subnets are
+    /// `static` (only the hosts file's addresses); with `ipv6_ra_mode` set
+    /// dnsmasq also advertises the prefix: `ra-only` for SLAAC (A flag),
+    /// `ra-stateless` for SLAAC plus DHCPv6 options (A and O flags), and
+    /// `static` with RA enabled for stateful DHCPv6 (M flag). A SLAAC
+    /// subnet without `ipv6_ra_mode` is an outside router's to advertise.
+    pub fn range_mode(&self) -> Option<&'static str> {
+        if self.ip_version == 4 {
+            return Some("static");
+        }
+        let address = self.ipv6_address_mode.as_deref().or(self.ipv6_ra_mode.as_deref());
+        match (self.ipv6_ra_mode.is_some(), address) {
+            (true, Some("slaac")) => Some("ra-only"),
+            (true, Some("dhcpv6-stateless")) => Some("ra-stateless"),
+            (false, Some("slaac")) => None,
+            _ => Some("static"),
+        }
+    }
+
+    /// Whether dnsmasq hands out this subnet's addresses (IPv4, stateful DHCPv6).
+    fn serves_addresses(&self) -> bool {
+        self.range_mode() == Some("static")
+            && (self.ip_version == 4
+                || self.ipv6_address_mode.as_deref().or(self.ipv6_ra_mode.as_deref()) != Some("dhcpv6-stateless"))
+    }
 }
 
 /// A port as dnsmasq needs it.
@@ -160,14 +195,16 @@ fn netmask(len: u8) -> String {
     std::net::Ipv4Addr::from(m).to_string()
 }
 
-/// The dnsmasq hosts file: one line per IPv4 address of every port.
+/// The dnsmasq hosts file: one line per address dnsmasq hands out (IPv4
+/// and stateful DHCPv6, the latter in brackets) of every port.
 pub fn hosts_file(net: &DhcpNetwork, domain: &str) -> String {
-    let v4: BTreeSet<&str> = net.subnets.iter().filter(|s| s.ip_version == 4).map(|s| s.id.as_str()).collect();
+    let served: BTreeSet<&str> = net.subnets.iter().filter(|s| s.serves_addresses()).map(|s| s.id.as_str()).collect();
     let mut out = String::new();
     for p in &net.ports {
-        for ip in p.fixed_ips.iter().filter(|f| v4.contains(f.subnet_id.as_str())) {
-            let host = format!("host-{}", ip.ip_address.replace('.', "-"));
-            out.push_str(&format!("{},set:port-{},{},{host}.{domain}\n", p.mac_address, p.id, ip.ip_address));
+        for ip in p.fixed_ips.iter().filter(|f| served.contains(f.subnet_id.as_str())) {
+            let host = format!("host-{}", ip.ip_address.replace(['.', ':'], "-"));
+            let addr = if ip.ip_address.contains(':') { format!("[{}]", ip.ip_address) } else { ip.ip_address.clone() };
+            out.push_str(&format!("{},set:port-{},{addr},{host}.{domain}\n", p.mac_address, p.id));
         }
     }
     out
@@ -227,6 +264,13 @@ pub fn opts_file(net: &DhcpNetwork, metadata_via: Option<&str>) -> String {
         }
         out.push_str(&format!("{tag},option:classless-static-route,{}\n", routes.join(",")));
     }
+    for s in net.subnets.iter().filter(|s| s.ip_version == 6 && s.range_mode().is_some()) {
+        let tag = format!("tag:subnet-{}", s.id);
+        if !s.dns_nameservers.is_empty() {
+            let servers: Vec<String> = s.dns_nameservers.iter().map(|d| format!("[{d}]")).collect();
+            out.push_str(&format!("{tag},option6:dns-server,{}\n", servers.join(",")));
+        }
+    }
     for p in &net.ports {
         for o in &p.extra_dhcp_opts {
             let (Some(name), Some(value)) =
@@ -234,16 +278,19 @@ pub fn opts_file(net: &DhcpNetwork, metadata_via: Option<&str>) -> String {
             else {
                 continue;
             };
-            if o.get("ip_version").and_then(Value::as_u64).is_some_and(|v| v == 6) {
-                continue;
-            }
+            let space = match o.get("ip_version").and_then(Value::as_u64) {
+                Some(6) => "option6",
+                _ => "option",
+            };
             // One option per line: a user's name or value must not start another.
             if name.contains(',') || name.chars().chain(value.chars()).any(char::is_control) {
                 warn!(port = %p.id, option = %name.escape_debug(), "extra_dhcp_opt with a line break or comma in its name skipped");
                 continue;
             }
-            let key =
-                if name.chars().all(|c| c.is_ascii_digit()) { name.to_string() } else { format!("option:{name}") };
+            let key = match (name.chars().all(|c| c.is_ascii_digit()), space) {
+                (true, "option") => name.to_string(),
+                _ => format!("{space}:{name}"),
+            };
             out.push_str(&format!("tag:port-{},{key},{value}\n", p.id));
         }
     }
@@ -312,10 +359,29 @@ impl DhcpAgent {
             )
             .await?;
         }
+        if net.subnets.iter().any(|s| s.ip_version == 6) {
+            // Its addresses are the server's; no router's advertisement adds others.
+            let knob = format!("net.ipv6.conf.{inner}.accept_ra=0");
+            let ok = Command::new("ip")
+                .args(["netns", "exec", &ns, "sysctl", "-q", "-w", &knob])
+                .status()
+                .await
+                .is_ok_and(|s| s.success());
+            if !ok {
+                warn!(namespace = %ns, "cannot set {knob}");
+            }
+        }
         for fixed in &port.fixed_ips {
             let Some(s) = net.subnets.iter().find(|s| s.id == fixed.subnet_id) else { continue };
             let Some((_, len)) = prefix_len(&s.cidr) else { continue };
-            ip(Some(&ns), &["addr", "replace", &format!("{}/{len}", fixed.ip_address), "dev", &inner]).await?;
+            let cidr = format!("{}/{len}", fixed.ip_address);
+            // The server made the address unique: no duplicate detection
+            // delaying dnsmasq's use of it.
+            let mut args = vec!["addr", "replace", cidr.as_str(), "dev", inner.as_str()];
+            if s.ip_version == 6 {
+                args.push("nodad");
+            }
+            ip(Some(&ns), &args).await?;
         }
         ip(Some(&ns), &["link", "set", &inner, "up"]).await?;
         if let Some(md) = &self.config.metadata {
@@ -367,7 +433,37 @@ impl DhcpAgent {
         let changed = write_if_changed(&dir.join("host"), &hosts)?
             | write_if_changed(&dir.join("opts"), &opts_file(net, metadata_via.as_deref()))?
             | write_if_changed(&dir.join("addn_hosts"), "")?;
+        let args = self.dnsmasq_args(net, &inner, &dir);
         let mut procs = self.procs.lock().await;
+        // Subnets (ranges) and MTU are command-line options: when they
+        // change, dnsmasq restarts (keeping its leases file).
+        let outdated = procs.get(&net.id).map(|d| d.pid).or_else(|| self.adopt(&dir).map(|d| d.pid)).filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| {
+                let now: Vec<String> = c
+                    .split(|b| *b == 0)
+                    .filter(|a| !a.is_empty())
+                    .map(|a| String::from_utf8_lossy(a).into_owned())
+                    .collect();
+                now.get(1..).is_some_and(|rest| rest != args.as_slice())
+            })
+        });
+        if let Some(pid) = outdated {
+            info!(network = %net.id, pid, "dnsmasq's subnets changed; it restarts");
+            let _ = Command::new("kill").arg(pid.to_string()).status().await;
+            match procs.remove(&net.id).and_then(|d| d.child) {
+                Some(mut c) => {
+                    let _ = tokio::time::timeout(Duration::from_secs(5), c.wait()).await;
+                }
+                None => {
+                    for _ in 0..250 {
+                        if !Path::new(&format!("/proc/{pid}")).exists() {
+                            break;
+                        }
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    }
+                }
+            }
+        }
         let running = match procs.get_mut(&net.id) {
             Some(d) => d.alive(),
             None => match self.adopt(&dir) {
@@ -384,7 +480,7 @@ impl DhcpAgent {
                 let _ = Command::new("kill").args(["-HUP", &d.pid.to_string()]).status().await;
             }
         } else if !running {
-            let d = self.spawn(net, &ns, &inner, &dir)?;
+            let d = self.spawn(&ns, &args)?;
             info!(network = %net.id, pid = d.pid, "dnsmasq started");
             procs.insert(net.id.clone(), d);
         }
@@ -401,11 +497,20 @@ impl DhcpAgent {
         (mine && d.alive()).then_some(d)
     }
 
-    fn spawn(&self, net: &DhcpNetwork, ns: &str, inner: &str, dir: &Path) -> Result<Dnsmasq, String> {
+    /// dnsmasq's command line (after the program name) for a network.
+    fn dnsmasq_args(&self, net: &DhcpNetwork, inner: &str, dir: &Path) -> Vec<String> {
         let p = |name: &str| dir.join(name).to_string_lossy().to_string();
+        let served: Vec<(&DhcpSubnet, &str)> = net.subnets.iter().filter_map(|s| Some((s, s.range_mode()?))).collect();
+        // As many leases as the served subnets have addresses (a /64 counts 2^24).
+        let lease_max: u64 = served
+            .iter()
+            .filter_map(|(s, _)| {
+                let (_, len) = prefix_len(&s.cidr)?;
+                let bits = if s.ip_version == 4 { 32u32 } else { 128 }.saturating_sub(u32::from(len));
+                Some(1u64 << bits.min(24))
+            })
+            .sum();
         let mut args: Vec<String> = vec![
-            format!("--net=/run/netns/{ns}"),
-            "dnsmasq".into(),
             "--no-hosts".into(),
             "--no-resolv".into(),
             "--keep-in-foreground".into(),
@@ -422,18 +527,29 @@ impl DhcpAgent {
             "--conf-file=/dev/null".into(),
             format!("--domain={}", self.config.dns_domain),
             format!("--dhcp-option-force=option:mtu,{}", net.mtu),
-            format!("--dhcp-lease-max={}", net.ports.len().max(16) * 2),
+            format!("--dhcp-lease-max={}", lease_max.max(16)),
         ];
-        for s in net.subnets.iter().filter(|s| s.ip_version == 4) {
+        for (s, mode) in &served {
             if let Some((addr, len)) = prefix_len(&s.cidr) {
+                let mask = if s.ip_version == 4 { netmask(len) } else { len.to_string() };
                 args.push(format!(
-                    "--dhcp-range=set:subnet-{},{addr},static,{},{}s",
-                    s.id,
-                    netmask(len),
-                    self.config.lease_duration
+                    "--dhcp-range=set:subnet-{},{addr},{mode},{mask},{}s",
+                    s.id, self.config.lease_duration
                 ));
             }
         }
+        if served.iter().any(|(s, _)| s.ip_version == 6 && s.ipv6_ra_mode.is_some()) {
+            // Prefix advertisements from here carry a router lifetime of 0:
+            // the subnet's router (not the DHCP port) is the default router.
+            args.push("--enable-ra".into());
+            args.push(format!("--ra-param={inner},mtu:{},30,0", net.mtu));
+        }
+        args
+    }
+
+    fn spawn(&self, ns: &str, dnsmasq_args: &[String]) -> Result<Dnsmasq, String> {
+        let mut args: Vec<String> = vec![format!("--net=/run/netns/{ns}"), "dnsmasq".into()];
+        args.extend_from_slice(dnsmasq_args);
         let child = Command::new("nsenter")
             .args(&args)
             .stdin(std::process::Stdio::null())
@@ -595,7 +711,8 @@ mod tests {
             "tag:subnet-s1,option:dns-server,192.0.2.53\n\
              tag:subnet-s1,option:router,10.0.0.1\n\
              tag:subnet-s1,option:classless-static-route,192.0.2.0/24,10.0.0.254,0.0.0.0/0,10.0.0.1\n\
-             tag:port-p1,option:tftp-server,192.0.2.9\n"
+             tag:port-p1,option:tftp-server,192.0.2.9\n\
+             tag:port-p1,option6:66,x\n"
         );
         assert_eq!(netmask(24), "255.255.255.0");
         let leases = "1 fa:16:3e:00:00:01 10.0.0.4 h 01:x\n2 fa:16:3e:00:00:02 10.0.0.9 h2 *\n";
@@ -606,5 +723,44 @@ mod tests {
         assert_eq!(stale, 1, "p1 moved from .4 to .5");
         assert_eq!(kept, "2 fa:16:3e:00:00:02 10.0.0.9 h2 *\n");
         assert_eq!(netmask(16), "255.255.0.0");
+    }
+
+    #[test]
+    fn ipv6_modes_map_to_dnsmasq() {
+        let subnet = |id: &str, ra: Option<&str>, addr: Option<&str>| DhcpSubnet {
+            id: id.into(),
+            cidr: "2001:db8::/64".into(),
+            ip_version: 6,
+            gateway_ip: None,
+            dns_nameservers: vec!["2001:db8::53".into()],
+            host_routes: vec![],
+            ipv6_address_mode: addr.map(String::from),
+            ipv6_ra_mode: ra.map(String::from),
+        };
+        let slaac = Some("slaac");
+        let (stateful, stateless) = (Some("dhcpv6-stateful"), Some("dhcpv6-stateless"));
+        assert_eq!(subnet("a", slaac, slaac).range_mode(), Some("ra-only"));
+        assert_eq!(subnet("a", stateless, stateless).range_mode(), Some("ra-stateless"));
+        assert_eq!(subnet("a", stateful, stateful).range_mode(), Some("static"));
+        assert_eq!(subnet("a", None, stateful).range_mode(), Some("static"));
+        assert_eq!(subnet("a", None, stateless).range_mode(), Some("static"));
+        assert_eq!(subnet("a", None, None).range_mode(), Some("static"), "no modes: Neutron's legacy DHCPv6");
+        assert_eq!(subnet("a", None, slaac).range_mode(), None, "an outside router advertises");
+        assert_eq!(subnet("a", slaac, None).range_mode(), Some("ra-only"));
+        let mut n = net();
+        n.subnets = vec![subnet("v6full", stateful, stateful), subnet("v6info", stateless, stateless)];
+        n.ports[0].fixed_ips = vec![
+            neutrino_model::FixedIp { subnet_id: "v6full".into(), ip_address: "2001:db8::77".into() },
+            neutrino_model::FixedIp { subnet_id: "v6info".into(), ip_address: "2001:db8::f816:3eff:fe00:1".into() },
+        ];
+        // Only stateful addresses are dnsmasq's to hand out.
+        assert_eq!(hosts_file(&n, "d"), "fa:16:3e:00:00:01,set:port-p1,[2001:db8::77],host-2001-db8--77.d\n");
+        assert_eq!(
+            opts_file(&n, None),
+            "tag:subnet-v6full,option6:dns-server,[2001:db8::53]\n\
+             tag:subnet-v6info,option6:dns-server,[2001:db8::53]\n\
+             tag:port-p1,option:tftp-server,192.0.2.9\n\
+             tag:port-p1,option6:66,x\n"
+        );
     }
 }

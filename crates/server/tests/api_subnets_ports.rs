@@ -243,6 +243,20 @@ async fn port_update_changes_addresses_pairs_options_and_binding() {
         r.body["port"]["extra_dhcp_opts"],
         json!([{"opt_name": "tftp-server", "opt_value": "10.0.0.1", "ip_version": 4}])
     );
+    // dnsmasq reads options one per line: no line break gets into one, nothing changes.
+    for evil in [
+        json!({"opt_name": "tftp-server", "opt_value": "10.0.0.1\ndhcp-range=10.9.0.0,static"}),
+        json!({"opt_name": "tftp-server\r", "opt_value": "10.0.0.1"}),
+        json!({"opt_name": "tag:x,option:router", "opt_value": "10.0.0.1"}),
+    ] {
+        let r = s.put(&format!("/v2.0/ports/{id}"), json!({"port": {"extra_dhcp_opts": [evil]}})).await;
+        assert_eq!((r.status, r.error_type()), (400, "HTTPBadRequest"), "{}", r.body);
+    }
+    let r = s.get(&format!("/v2.0/ports/{id}")).await;
+    assert_eq!(
+        r.body["port"]["extra_dhcp_opts"],
+        json!([{"opt_name": "tftp-server", "opt_value": "10.0.0.1", "ip_version": 4}])
+    );
 
     // A host with no live L2 agent cannot bind the port (agents come later).
     let r = s.put(&format!("/v2.0/ports/{id}"), json!({"port": {"binding:host_id": "compute1"}})).await;
@@ -284,6 +298,43 @@ async fn ipv6_slaac_ports_get_eui64_addresses() {
         )
         .await;
     assert_eq!(direct.status, 400);
+    // Asking for an IPv4 address only still brings the SLAAC one; an update
+    // of the IPv4 address keeps it; a router interface takes none.
+    let given = s
+        .port(json!({"network_id": net, "mac_address": "fa:16:3e:33:44:66", "fixed_ips": [{"subnet_id": v4, "ip_address": "10.0.0.50"}]}))
+        .await;
+    let pid = given["id"].as_str().unwrap().to_string();
+    let pairs = |p: &serde_json::Value| -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = p["fixed_ips"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| (f["subnet_id"].as_str().unwrap().to_string(), f["ip_address"].as_str().unwrap().to_string()))
+            .collect();
+        out.sort_by(|a, b| a.1.cmp(&b.1));
+        out
+    };
+    let slaac = (v6.clone(), "2001:db8::f816:3eff:fe33:4466".to_string());
+    assert_eq!(pairs(&given), vec![(v4.clone(), "10.0.0.50".into()), slaac.clone()], "IPv4 sorts first");
+    let r = s
+        .put(
+            &format!("/v2.0/ports/{pid}"),
+            json!({"port": {"fixed_ips": [{"subnet_id": v4, "ip_address": "10.0.0.51"}]}}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(pairs(&r.body["port"]), vec![(v4.clone(), "10.0.0.51".into()), slaac.clone()]);
+    let r = s
+        .put(
+            &format!("/v2.0/ports/{pid}"),
+            json!({"port": {"fixed_ips": [{"subnet_id": v4, "ip_address": "10.0.0.51"}, {"subnet_id": v6}]}}),
+        )
+        .await;
+    assert_eq!(pairs(&r.body["port"]), vec![(v4.clone(), "10.0.0.51".into()), slaac], "{}", r.body);
+    let router = s
+        .port(json!({"network_id": net, "device_owner": "network:router_interface", "fixed_ips": [{"subnet_id": v4}]}))
+        .await;
+    assert_eq!(router["fixed_ips"].as_array().unwrap().len(), 1, "{router}");
 }
 
 #[tokio::test]

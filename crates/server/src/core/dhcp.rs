@@ -79,8 +79,20 @@ impl Plugin {
         network_id: &str,
         subnets: &[Subnet],
     ) -> PluginResult<()> {
-        if self.dhcp_port(tx, host, network_id).await?.is_some() {
-            return Ok(());
+        if let Some(port) = self.dhcp_port(tx, host, network_id).await? {
+            // A DHCP subnet added later: the port takes an address on it too.
+            let missing: Vec<&Subnet> =
+                subnets.iter().filter(|s| !port.fixed_ips.iter().any(|f| f.subnet_id == s.id)).collect();
+            if missing.is_empty() {
+                return Ok(());
+            }
+            let mut fixed: Vec<Value> =
+                port.fixed_ips.iter().map(|f| json!({"subnet_id": f.subnet_id, "ip_address": f.ip_address})).collect();
+            fixed.extend(missing.iter().map(|s| json!({"subnet_id": s.id})));
+            let ctx = RequestContext::admin(port.project_id.clone());
+            let updated = self.update_port(tx, &ctx, &port.id, json!({"fixed_ips": fixed}), None).await?;
+            let v = serde_json::to_value(&updated).map_err(|e| PluginError::BadRequest(e.to_string()))?;
+            return self.log_change(tx, Resource::Port, Op::Update, &v).await;
         }
         let owner = subnets.first().map(|s| s.project_id.clone()).unwrap_or_default();
         let ctx = RequestContext::admin(owner.clone());

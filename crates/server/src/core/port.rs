@@ -175,7 +175,7 @@ impl Plugin {
                 None => return Err(PluginError::NetworkExhausted(network_id.into())),
             }
         }
-        if !device_owner.starts_with("network:router_interface") {
+        if !is_router_interface(device_owner) {
             for s in subnets.iter().filter(|s| is_auto_address(s)) {
                 out.push(allocate(tx, s, port_id, mac, &Want::Eui64).await?);
             }
@@ -319,6 +319,15 @@ impl Plugin {
                 let mut ips = Vec::with_capacity(wants.len());
                 for (s, w) in &wants {
                     ips.push(allocate(tx, s, &id, mac, w).await?);
+                }
+                // As in Neutron, SLAAC / DHCPv6-stateless addresses come
+                // with every port but a router's, asked for or not.
+                if !is_router_interface(&port.device_owner) {
+                    for s in subnets.iter().filter(|s| is_auto_address(s)) {
+                        if !ips.iter().any(|f| f.subnet_id == s.id) {
+                            ips.push(allocate(tx, s, &id, mac, &Want::Eui64).await?);
+                        }
+                    }
                 }
                 ips
             }
@@ -470,11 +479,24 @@ impl Plugin {
                 _ => new_reqs.push(r),
             }
         }
+        // Automatic (SLAAC) addresses stay unless the port is a router's.
+        let automatic = |f: &FixedIp| {
+            !is_router_interface(&p.device_owner) && subnets.iter().any(|s| s.id == f.subnet_id && is_auto_address(s))
+        };
         for f in &p.fixed_ips {
             if !keep.contains(f) {
-                tx.delete_allocation(&f.subnet_id, &f.ip_address).await?;
+                if automatic(f) {
+                    keep.push(f.clone());
+                } else {
+                    tx.delete_allocation(&f.subnet_id, &f.ip_address).await?;
+                }
             }
         }
+        // Asking again for an automatic address the port has changes nothing.
+        new_reqs.retain(|r| {
+            !(r.ip.is_none()
+                && r.subnet_id.as_ref().is_some_and(|sid| keep.iter().any(|f| &f.subnet_id == sid && automatic(f))))
+        });
         let mac = neutrino_ipam::parse_mac(&p.mac_address)?;
         let wants = self.resolve_fixed_ips(tx, &p.network_id, subnets, new_reqs).await?;
         for (s, w) in &wants {
@@ -506,4 +528,9 @@ fn port_target(b: &Body, owner: &str, network: &Network) -> serde_json::Map<Stri
         t.insert("device_owner".into(), Value::String(o.to_string()));
     }
     t
+}
+
+/// Router ports take no automatic (SLAAC) addresses.
+fn is_router_interface(device_owner: &str) -> bool {
+    device_owner.starts_with("network:router_interface") || device_owner == "network:ha_router_replicated_interface"
 }

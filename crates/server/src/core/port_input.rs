@@ -144,6 +144,14 @@ pub(crate) fn parse_dhcp_opts(raw: Vec<Map<String, Value>>) -> PluginResult<Vec<
             Some(v) if v.as_u64() == Some(6) || v.as_str() == Some("6") => 6,
             Some(v) => return Err(bad_input("extra_dhcp_opts", format!("{} is not in [4, 6]", py(v)))),
         };
+        // The agents write options one per line into dnsmasq's files: a line
+        // break (or a comma in a name) would let a user add directives.
+        if name.contains(',') || name.chars().chain(value.iter().flat_map(|v| v.chars())).any(char::is_control) {
+            return Err(bad_input(
+                "extra_dhcp_opts",
+                format!("option {:?} has a line break or control character (or a comma in its name)", name),
+            ));
+        }
         out.push(ExtraDhcpOpt { opt_name: name.clone(), opt_value: value, ip_version });
     }
     Ok(out)
