@@ -8,6 +8,7 @@
 pub mod agent;
 pub mod fault;
 pub mod l2;
+pub mod l3;
 pub mod names;
 pub mod network;
 pub mod port;

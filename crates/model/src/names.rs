@@ -36,6 +36,16 @@ pub fn router_namespace(router_id: &str) -> String {
     format!("qrouter-{router_id}")
 }
 
+/// `qr-` + port id prefix: a router's interface on an internal network.
+pub fn router_interface_device(port_id: &str) -> String {
+    format!("qr-{}", short(port_id))
+}
+
+/// `qg-` + port id prefix: a router's gateway port on the external network.
+pub fn router_gateway_device(port_id: &str) -> String {
+    format!("qg-{}", short(port_id))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -49,5 +59,7 @@ mod tests {
         assert_eq!(vxlan_device(16_777_215), "vxlan-16777215");
         assert_eq!(dhcp_namespace(id), format!("qdhcp-{id}"));
         assert_eq!(router_namespace(id), format!("qrouter-{id}"));
+        assert_eq!(router_interface_device(id), "qr-4e8e5957-64");
+        assert_eq!(router_gateway_device(id), "qg-4e8e5957-64");
     }
 }
