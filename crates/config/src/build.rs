@@ -414,8 +414,14 @@ fn build_identity(r: &Reader<'_>, config: &mut Config) -> Result<(), ConfigError
 fn build_quotas(r: &Reader<'_>, config: &mut Config) -> Result<(), ConfigError> {
     const S: &str = "quotas";
     let q = &mut config.quotas;
-    for (key, slot) in [("quota_network", &mut q.network), ("quota_subnet", &mut q.subnet), ("quota_port", &mut q.port)]
-    {
+    for (key, slot) in [
+        ("quota_network", &mut q.network),
+        ("quota_subnet", &mut q.subnet),
+        ("quota_port", &mut q.port),
+        ("quota_rbac_policy", &mut q.rbac_policy),
+        ("quota_router", &mut q.router),
+        ("quota_floatingip", &mut q.floatingip),
+    ] {
         if let Some(v) = r.read(S, key, |t| parse_int_as(t, -1, i64::MAX))? {
             *slot = v;
         }

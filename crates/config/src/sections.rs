@@ -362,11 +362,15 @@ pub struct QuotasSection {
     pub port: i64,
     /// `quota_rbac_policy`.
     pub rbac_policy: i64,
+    /// `quota_router`.
+    pub router: i64,
+    /// `quota_floatingip`.
+    pub floatingip: i64,
 }
 
 impl Default for QuotasSection {
     fn default() -> Self {
-        QuotasSection { network: 100, subnet: 100, port: 500, rbac_policy: 10 }
+        QuotasSection { network: 100, subnet: 100, port: 500, rbac_policy: 10, router: 10, floatingip: 50 }
     }
 }
 

@@ -128,6 +128,8 @@ pub(crate) fn typed_fields(config: &Config) -> Vec<Field> {
         field("quotas", "quota_subnet", q.subnet.to_string(), json!(q.subnet)),
         field("quotas", "quota_port", q.port.to_string(), json!(q.port)),
         field("quotas", "quota_rbac_policy", q.rbac_policy.to_string(), json!(q.rbac_policy)),
+        field("quotas", "quota_router", q.router.to_string(), json!(q.router)),
+        field("quotas", "quota_floatingip", q.floatingip.to_string(), json!(q.floatingip)),
     ]);
     let ka = &config.keystone_authtoken;
     fields.push(field(

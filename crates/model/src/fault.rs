@@ -45,6 +45,8 @@ impl Fault {
             Resource::Network => ("NetworkNotFound", "Network"),
             Resource::Subnet => ("SubnetNotFound", "Subnet"),
             Resource::Port => ("PortNotFound", "Port"),
+            Resource::Router => ("RouterNotFound", "Router"),
+            Resource::FloatingIp => ("FloatingIPNotFound", "Floating IP"),
             Resource::RbacPolicy => {
                 return Fault::new(
                     404,
@@ -79,6 +81,10 @@ pub enum Resource {
     Port,
     /// `rbac_policy`
     RbacPolicy,
+    /// `router`
+    Router,
+    /// `floatingip`
+    FloatingIp,
 }
 
 impl Resource {
@@ -89,6 +95,8 @@ impl Resource {
             Resource::Subnet => "subnet",
             Resource::Port => "port",
             Resource::RbacPolicy => "rbac_policy",
+            Resource::Router => "router",
+            Resource::FloatingIp => "floatingip",
         }
     }
 
@@ -107,6 +115,8 @@ impl Resource {
             Resource::Subnet => "subnets",
             Resource::Port => "ports",
             Resource::RbacPolicy => "rbac_policies",
+            Resource::Router => "routers",
+            Resource::FloatingIp => "floatingips",
         }
     }
 }

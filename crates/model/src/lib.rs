@@ -13,6 +13,7 @@ pub mod names;
 pub mod network;
 pub mod port;
 pub mod rbac;
+pub mod router;
 pub mod subnet;
 pub mod time;
 
@@ -21,4 +22,5 @@ pub use fault::Fault;
 pub use network::Network;
 pub use port::{AllowedAddressPair, ExtraDhcpOpt, FixedIp, Port};
 pub use rbac::RbacPolicy;
+pub use router::{ExternalFixedIp, ExternalGatewayInfo, FloatingIp, Router};
 pub use subnet::{AllocationPool, HostRoute, Subnet};

@@ -12,7 +12,10 @@ async fn quotas_show_update_enforce_and_reset() {
     let s =
         Server::start("[DEFAULT]\nallow_overlapping_ips = true\n[quotas]\nquota_network = 3\nquota_port = 2\n").await;
     let r = s.get("/v2.0/quotas/proj-a").await;
-    assert_eq!(r.body, json!({"quota": {"network": 3, "port": 2, "rbac_policy": 10, "subnet": 100}}));
+    assert_eq!(
+        r.body,
+        json!({"quota": {"network": 3, "port": 2, "rbac_policy": 10, "subnet": 100, "router": 10, "floatingip": 50}})
+    );
     assert_eq!(s.get("/v2.0/quotas/proj-a/default").await.body, r.body);
 
     let a = Who::Member("proj-a");
@@ -60,7 +63,7 @@ async fn quotas_show_update_enforce_and_reset() {
     let list = s.get("/v2.0/quotas").await;
     assert_eq!(
         list.body["quotas"],
-        json!([{"network": 3, "port": 3, "rbac_policy": 10, "subnet": 100, "project_id": "proj-a", "tenant_id": "proj-a"}])
+        json!([{"network": 3, "port": 3, "rbac_policy": 10, "subnet": 100, "router": 10, "floatingip": 50, "project_id": "proj-a", "tenant_id": "proj-a"}])
     );
     assert_eq!(
         s.req(&a, "GET", "/v2.0/quotas/tenant", None, &[]).await.body,
@@ -70,8 +73,8 @@ async fn quotas_show_update_enforce_and_reset() {
     // Unlimited, bad values, unknown resources.
     assert_eq!(s.put("/v2.0/quotas/proj-a", json!({"quota": {"network": -1}})).await.body["quota"]["network"], -1);
     assert_eq!(s.put("/v2.0/quotas/proj-a", json!({"quota": {"network": -2}})).await.status, 400);
-    let unknown = s.put("/v2.0/quotas/proj-a", json!({"quota": {"router": 5}})).await;
-    assert_eq!((unknown.status, unknown.message()), (400, "Unrecognized attribute(s) 'router'"));
+    let unknown = s.put("/v2.0/quotas/proj-a", json!({"quota": {"security_group": 5}})).await;
+    assert_eq!((unknown.status, unknown.message()), (400, "Unrecognized attribute(s) 'security_group'"));
 
     assert_eq!(s.delete("/v2.0/quotas/proj-a").await.status, 204);
     assert_eq!(s.get("/v2.0/quotas/proj-a").await.body["quota"]["port"], 2, "back to the default");

@@ -12,8 +12,8 @@
 
 mod allocations;
 mod backend;
+mod bindings;
 mod changes;
-mod dhcp;
 pub mod dialect;
 mod docs;
 mod error;
@@ -28,6 +28,7 @@ mod writer;
 
 pub use allocations::Allocation;
 pub use backend::{Reader, SchemaState, Store, StoreOptions, Tx};
+pub use bindings::Hosting;
 pub use changes::Change;
 pub use error::StoreError;
 pub use identity::SigningKey;

@@ -49,6 +49,11 @@ pub const MIGRATIONS: &[Migration] = &[
         description: "DHCP agent scheduling",
         sql: include_str!("../migrations/sqlite/20261127000006_dhcp.sql"),
     },
+    Migration {
+        version: 20261127000007,
+        description: "routers, floating IPs, port forwardings, L3 agent scheduling",
+        sql: include_str!("../migrations/sqlite/20261127000007_l3.sql"),
+    },
 ];
 
 const LEDGER: &str = "CREATE TABLE IF NOT EXISTS neutrino_migrations (\

@@ -176,10 +176,16 @@ pub(crate) fn push_scope(sql: &mut Sql, dialect: Dialect, table: Table, scope: &
             sql.bind(dialect, SqlValue::Text(project.clone()));
             sql.push("))");
         }
-        Table::RbacPolicies => {
+        Table::RbacPolicies | Table::Routers | Table::FloatingIps => {
             sql.push(&format!("({t}.project_id = "));
             sql.bind(dialect, SqlValue::Text(project.clone()));
             sql.push(")");
+        }
+        // A port forwarding is its floating IP's owner's.
+        Table::PortForwardings => {
+            sql.push(&format!("({t}.floatingip_id IN (SELECT f.id FROM floatingips f WHERE f.project_id = "));
+            sql.bind(dialect, SqlValue::Text(project.clone()));
+            sql.push("))");
         }
         // Identity records are read only through the identity's own checks.
         _ => sql.push("1=0"),

@@ -13,6 +13,12 @@ pub enum Table {
     Ports,
     /// `rbac_policies`
     RbacPolicies,
+    /// `routers`
+    Routers,
+    /// `floatingips`
+    FloatingIps,
+    /// `port_forwardings`
+    PortForwardings,
     /// `identity_domains`
     Domains,
     /// `identity_projects`
@@ -41,6 +47,9 @@ impl Table {
             Table::Subnets => "subnets",
             Table::Ports => "ports",
             Table::RbacPolicies => "rbac_policies",
+            Table::Routers => "routers",
+            Table::FloatingIps => "floatingips",
+            Table::PortForwardings => "port_forwardings",
             Table::Domains => "identity_domains",
             Table::Projects => "identity_projects",
             Table::Users => "identity_users",
@@ -56,7 +65,17 @@ impl Table {
     /// Whether the table belongs to the built-in identity (administered by
     /// identity admins, never visible through a project scope).
     pub fn is_identity(self) -> bool {
-        !matches!(self, Table::Networks | Table::Subnets | Table::Ports | Table::RbacPolicies | Table::Agents)
+        !matches!(
+            self,
+            Table::Networks
+                | Table::Subnets
+                | Table::Ports
+                | Table::RbacPolicies
+                | Table::Routers
+                | Table::FloatingIps
+                | Table::PortForwardings
+                | Table::Agents
+        )
     }
 
     /// The resource type name used in the tags table.
@@ -66,6 +85,9 @@ impl Table {
             Table::Subnets => "subnet",
             Table::Ports => "port",
             Table::RbacPolicies => "rbac_policy",
+            Table::Routers => "router",
+            Table::FloatingIps => "floatingip",
+            Table::PortForwardings => "port_forwarding",
             Table::Domains => "domain",
             Table::Projects => "project",
             Table::Users => "user",
@@ -85,6 +107,23 @@ impl Table {
             Table::Subnets => &["project_id", "network_id", "name", "ip_version", "cidr"],
             Table::Ports => &["project_id", "network_id", "name", "mac_address", "device_id", "device_owner"],
             Table::RbacPolicies => &["project_id", "object_type", "object_id", "target_tenant", "action"],
+            Table::Routers => &["project_id", "name", "gw_network_id"],
+            Table::FloatingIps => &[
+                "project_id",
+                "floating_network_id",
+                "floating_ip_address",
+                "port_id",
+                "fixed_ip_address",
+                "router_id",
+            ],
+            Table::PortForwardings => &[
+                "floatingip_id",
+                "protocol",
+                "external_port",
+                "internal_port_id",
+                "internal_ip_address",
+                "internal_port",
+            ],
             Table::Domains => &["name", "enabled"],
             Table::Projects | Table::Users => &["domain_id", "name", "enabled"],
             Table::Roles => &["name"],

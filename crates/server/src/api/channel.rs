@@ -139,7 +139,18 @@ pub(crate) async fn dhcp_state(
     Ok(Json(state.plugin.dhcp_state(&host_param(q.as_deref())?).await?))
 }
 
-/// `GET /agent/v1/metadata-lookup?network_id=N&ip=A`: the instance behind an address.
+/// `GET /agent/v1/l3-state?host=H`: the routers `H`'s L3 agent builds.
+pub(crate) async fn l3_state(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Json<neutrino_model::l3::L3State>> {
+    authorize(&state, &headers).await?;
+    Ok(Json(state.plugin.l3_state(&host_param(q.as_deref())?).await?))
+}
+
+/// `GET /agent/v1/metadata-lookup?network_id=N&ip=A` (or `router_id=R&ip=A`,
+/// from a router's proxy): the instance behind an address.
 pub(crate) async fn metadata_lookup(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -148,7 +159,11 @@ pub(crate) async fn metadata_lookup(
     authorize(&state, &headers).await?;
     let pairs: Vec<(String, String)> = form_urlencoded::parse(q.unwrap_or_default().as_bytes()).into_owned().collect();
     let get = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).unwrap_or_default();
-    match state.plugin.metadata_lookup(&get("network_id"), &get("ip")).await? {
+    let found = match pairs.iter().any(|(k, _)| k == "router_id") {
+        true => state.plugin.metadata_lookup_by_router(&get("router_id"), &get("ip")).await?,
+        false => state.plugin.metadata_lookup(&get("network_id"), &get("ip")).await?,
+    };
+    match found {
         Some((instance, project)) => Ok(Json(json!({"instance_id": instance, "project_id": project}))),
         None => Err(ApiError(Fault::not_found("No instance has that address on that network"))),
     }

@@ -68,6 +68,15 @@ pub fn attributes(resource: Resource) -> &'static [(&'static str, Kind)] {
             ("binding:vnic_type", Str),
         ],
         Resource::RbacPolicy => &[("object_type", Str), ("object_id", Str), ("target_tenant", Str), ("action", Str)],
+        Resource::Router => &[("admin_state_up", Bool), ("status", Str), ("distributed", Bool), ("ha", Bool)],
+        Resource::FloatingIp => &[
+            ("floating_network_id", Str),
+            ("floating_ip_address", Str),
+            ("port_id", Str),
+            ("fixed_ip_address", Str),
+            ("router_id", Str),
+            ("status", Str),
+        ],
     }
 }
 

@@ -10,6 +10,7 @@ mod extensions;
 pub mod listing;
 mod quotas;
 mod resources;
+mod routers;
 mod versions;
 
 use std::sync::Arc;
@@ -49,10 +50,15 @@ pub fn app(state: AppState) -> Router {
         .route("/v2.0/agents/{id}/dhcp-networks", get(agents::dhcp_networks).post(agents::add_dhcp_network))
         .route("/v2.0/agents/{id}/dhcp-networks/{network_id}", axum::routing::delete(agents::remove_dhcp_network))
         .route("/v2.0/networks/{id}/dhcp-agents", get(agents::network_dhcp_agents))
+        .route("/v2.0/agents/{id}/l3-routers", get(routers::agent_routers).post(routers::add_agent_router))
+        .route("/v2.0/agents/{id}/l3-routers/{router_id}", axum::routing::delete(routers::remove_agent_router))
+        .route("/v2.0/routers/{id}/l3-agents", get(routers::router_agents))
+        .route("/v2.0/routers/{id}/{action}", axum::routing::put(routers::action))
         .route("/agent/v1/report", axum::routing::post(channel::report))
         .route("/agent/v1/changes", get(channel::changes))
         .route("/agent/v1/state", get(channel::state))
         .route("/agent/v1/dhcp-state", get(channel::dhcp_state))
+        .route("/agent/v1/l3-state", get(channel::l3_state))
         .route("/agent/v1/metadata-lookup", get(channel::metadata_lookup))
         .route("/agent/v1/devices", axum::routing::post(channel::devices))
         .route("/agent/v1/bind", axum::routing::post(channel::bind))

@@ -24,6 +24,8 @@ fn resource_of(collection: &str) -> ApiResult<Resource> {
         "subnets" => Ok(Resource::Subnet),
         "ports" => Ok(Resource::Port),
         "rbac-policies" => Ok(Resource::RbacPolicy),
+        "routers" => Ok(Resource::Router),
+        "floatingips" => Ok(Resource::FloatingIp),
         _ => Err(ApiError(Fault::not_found("The resource could not be found."))),
     }
 }
@@ -57,7 +59,8 @@ fn shape(ctx: &RequestContext, resource: Resource, mut v: Map<String, Value>, fi
         let hidden: &[&str] = match resource {
             Resource::Network => neutrino_model::network::ADMIN_ONLY_KEYS,
             Resource::Port => neutrino_model::port::ADMIN_ONLY_KEYS,
-            Resource::Subnet | Resource::RbacPolicy => &[],
+            Resource::Router => &["distributed", "ha"],
+            Resource::Subnet | Resource::RbacPolicy | Resource::FloatingIp => &[],
         };
         for k in hidden {
             v.remove(*k);

@@ -163,6 +163,9 @@ impl Plugin {
         if agent.agent_type == super::dhcp::DHCP_AGENT {
             self.reschedule_dhcp().await;
         }
+        if agent.agent_type == super::l3::L3_AGENT {
+            self.reschedule_l3().await;
+        }
         Ok(agent)
     }
 

@@ -33,6 +33,8 @@ pub(crate) fn change_of(resource: Resource, op: Op, doc: &Value) -> Change {
         Resource::Network => text("id"),
         Resource::Subnet | Resource::Port => text("network_id"),
         Resource::RbacPolicy => text("object_id"),
+        Resource::FloatingIp => text("floating_network_id"),
+        Resource::Router => None,
     };
     Change {
         seq: 0,

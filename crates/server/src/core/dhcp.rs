@@ -14,7 +14,7 @@ use neutrino_store::{Filter, ListQuery, Scope, SqlValue, Table, Tx};
 use serde_json::{json, Value};
 
 use super::changes::Op;
-use super::{from_doc, Plugin};
+use super::{by, docs, from_doc, Plugin};
 use crate::context::RequestContext;
 use crate::error::{PluginError, PluginResult};
 
@@ -26,17 +26,6 @@ pub const DHCP_OWNER: &str = "network:dhcp";
 /// The `device_id` Neutron gives the DHCP port of `host` on `network_id`.
 pub fn dhcp_device_id(host: &str, network_id: &str) -> String {
     format!("dhcp{}-{network_id}", uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_DNS, host.as_bytes()))
-}
-
-fn by(attr: &str, v: SqlValue) -> Filter {
-    Filter::Eq { attr: attr.into(), values: vec![v] }
-}
-
-async fn docs<T: serde::de::DeserializeOwned>(tx: &mut Tx, table: Table, filters: Vec<Filter>) -> PluginResult<Vec<T>> {
-    let mut q = ListQuery::all(Scope::Admin);
-    q.filters = filters;
-    let (docs, _) = tx.list_docs(table, &q).await?;
-    docs.iter().map(|d| from_doc(table, "?", d)).collect()
 }
 
 impl Plugin {

@@ -4,14 +4,17 @@
 pub mod agents;
 mod changes;
 pub mod dhcp;
+mod floatingip;
 pub mod input;
 mod ipalloc;
 pub mod l2state;
+pub mod l3;
 mod network;
 mod port;
 mod port_input;
 pub mod quotas;
 mod rbac;
+pub mod router;
 mod subnet;
 mod tags;
 
@@ -51,6 +54,8 @@ pub fn table_of(resource: Resource) -> Table {
         Resource::Subnet => Table::Subnets,
         Resource::Port => Table::Ports,
         Resource::RbacPolicy => Table::RbacPolicies,
+        Resource::Router => Table::Routers,
+        Resource::FloatingIp => Table::FloatingIps,
     }
 }
 
@@ -78,6 +83,23 @@ pub(crate) fn from_doc<T: DeserializeOwned>(table: Table, id: &str, doc: &str) -
             reason: e.to_string(),
         })
     })
+}
+
+/// An equality filter on one attribute.
+pub(crate) fn by(attr: &str, v: neutrino_store::SqlValue) -> neutrino_store::Filter {
+    neutrino_store::Filter::Eq { attr: attr.into(), values: vec![v] }
+}
+
+/// Every document of `table` matching `filters`, whoever owns it.
+pub(crate) async fn docs<T: DeserializeOwned>(
+    tx: &mut Tx,
+    table: Table,
+    filters: Vec<neutrino_store::Filter>,
+) -> PluginResult<Vec<T>> {
+    let mut q = neutrino_store::ListQuery::all(neutrino_store::Scope::Admin);
+    q.filters = filters;
+    let (docs, _) = tx.list_docs(table, &q).await?;
+    docs.iter().map(|d| from_doc(table, "?", d)).collect()
 }
 
 /// Loads a resource visible to `ctx`, or NotFound.
@@ -109,7 +131,13 @@ macro_rules! standard {
         }
     )*};
 }
-standard!(neutrino_model::Network, neutrino_model::Subnet, neutrino_model::Port);
+standard!(
+    neutrino_model::Network,
+    neutrino_model::Subnet,
+    neutrino_model::Port,
+    neutrino_model::Router,
+    neutrino_model::FloatingIp
+);
 
 /// Whether a change is an update or a delete (names the policy rule).
 #[derive(Debug, Clone, Copy)]
@@ -268,6 +296,8 @@ impl Plugin {
                 Resource::Subnet => serde_json::to_value(self.create_subnet(&mut tx, ctx, item).await?),
                 Resource::Port => serde_json::to_value(self.create_port(&mut tx, ctx, item).await?),
                 Resource::RbacPolicy => serde_json::to_value(self.create_rbac_policy(&mut tx, ctx, item).await?),
+                Resource::Router => serde_json::to_value(self.create_router(&mut tx, ctx, item).await?),
+                Resource::FloatingIp => serde_json::to_value(self.create_floatingip(&mut tx, ctx, item).await?),
             };
             let v = v.map_err(|e| PluginError::BadRequest(e.to_string()))?;
             self.log_change(&mut tx, resource, changes::Op::Create, &v).await?;
@@ -295,6 +325,10 @@ impl Plugin {
             Resource::Subnet => serde_json::to_value(self.update_subnet(&mut tx, ctx, id, body, if_match).await?),
             Resource::Port => serde_json::to_value(self.update_port(&mut tx, ctx, id, body, if_match).await?),
             Resource::RbacPolicy => serde_json::to_value(self.update_rbac_policy(&mut tx, ctx, id, body).await?),
+            Resource::Router => serde_json::to_value(self.update_router(&mut tx, ctx, id, body, if_match).await?),
+            Resource::FloatingIp => {
+                serde_json::to_value(self.update_floatingip(&mut tx, ctx, id, body, if_match).await?)
+            }
         }
         .map_err(|e| PluginError::BadRequest(e.to_string()))?;
         self.log_change(&mut tx, resource, changes::Op::Update, &v).await?;
@@ -318,8 +352,14 @@ impl Plugin {
         match resource {
             Resource::Network => self.delete_network(&mut tx, ctx, id, if_match).await?,
             Resource::Subnet => self.delete_subnet(&mut tx, ctx, id, if_match).await?,
-            Resource::Port => self.delete_port(&mut tx, ctx, id, if_match).await?,
+            Resource::Port => {
+                self.refuse_service_port_delete(&mut tx, ctx, id).await?;
+                self.release_floating_ips(&mut tx, id).await?;
+                self.delete_port(&mut tx, ctx, id, if_match).await?
+            }
             Resource::RbacPolicy => self.delete_rbac_policy(&mut tx, ctx, id).await?,
+            Resource::Router => self.delete_router(&mut tx, ctx, id, if_match).await?,
+            Resource::FloatingIp => self.delete_floatingip(&mut tx, ctx, id, if_match).await?,
         }
         if let Some(doc) = before {
             let v: serde_json::Value = from_doc(table_of(resource), id, &doc)?;
@@ -331,11 +371,29 @@ impl Plugin {
         Ok(())
     }
 
-    /// Subnets decide which networks need DHCP: schedule after they change.
+    /// Subnets decide which networks need DHCP, routers need an L3 agent
+    /// (and their ports its host): schedule after they change.
     async fn after_subnet_change(&self, resource: Resource) {
-        if resource == Resource::Subnet {
-            self.reschedule_dhcp().await;
+        match resource {
+            Resource::Subnet => self.reschedule_dhcp().await,
+            Resource::Router => self.reschedule_l3().await,
+            _ => {}
         }
+    }
+
+    /// Neutron's `prevent_l3_port_deletion`: a router's or floating IP's
+    /// port goes with its owner, not through the port API.
+    async fn refuse_service_port_delete(&self, tx: &mut Tx, ctx: &RequestContext, id: &str) -> PluginResult<()> {
+        let Some(doc) = tx.get_doc(Table::Ports, id, &ctx.scope()).await? else { return Ok(()) };
+        let p: neutrino_model::Port = from_doc(Table::Ports, id, &doc)?;
+        if [router::ROUTER_INTERFACE, router::ROUTER_GATEWAY, router::FLOATINGIP].contains(&p.device_owner.as_str()) {
+            return Err(PluginError::Fault(neutrino_model::Fault::new(
+                409,
+                "ServicePortInUse",
+                format!("Port {id} cannot be deleted directly via the port API: has device owner {}.", p.device_owner),
+            )));
+        }
+        Ok(())
     }
 
     /// The document of a resource visible to `ctx`.

@@ -18,6 +18,8 @@ pub const QUOTA_RESOURCES: &[(&str, Table)] = &[
     ("port", Table::Ports),
     ("rbac_policy", Table::RbacPolicies),
     ("subnet", Table::Subnets),
+    ("router", Table::Routers),
+    ("floatingip", Table::FloatingIps),
 ];
 
 /// One resource's quota with its usage (`quota_details`).
@@ -37,6 +39,8 @@ impl Plugin {
             "subnet" => q.subnet,
             "port" => q.port,
             "rbac_policy" => q.rbac_policy,
+            "router" => q.router,
+            "floatingip" => q.floatingip,
             _ => -1,
         }
     }

@@ -44,6 +44,10 @@ fn row_of(resource: Resource, id: &str, v: &Value) -> PluginResult<DocRow> {
         Resource::Network => network_row(&from_doc::<Network>(table, id, &doc)?),
         Resource::Subnet => subnet_row(&from_doc::<Subnet>(table, id, &doc)?),
         Resource::Port => port_row(&from_doc::<Port>(table, id, &doc)?),
+        Resource::Router => super::router::router_row(&from_doc::<neutrino_model::Router>(table, id, &doc)?),
+        Resource::FloatingIp => {
+            super::floatingip::floatingip_row(&from_doc::<neutrino_model::FloatingIp>(table, id, &doc)?)
+        }
         // RBAC policies carry no standard attributes, hence no tags.
         Resource::RbacPolicy => Err(PluginError::not_found(resource, id)),
     }

@@ -153,6 +153,46 @@ pub(crate) const DEFAULT_RULES: &[(&str, &str)] = &[
     ("update_agent", "rule:admin_only"),
     ("delete_agent", "rule:admin_only"),
 
+    // L3 agent scheduling (l3_agent.py... agent.py): administrators only.
+    ("add_router_to_l3_agent", "rule:admin_only"),
+    ("remove_router_from_l3_agent", "rule:admin_only"),
+    ("get_l3-routers", "rule:admin_only"),
+    ("get_l3-agents", "rule:admin_only"),
+
+    // Routers (router.py): a project member builds its routers; SNAT switches,
+    // chosen gateway addresses, DVR and HA are the admin's.
+    ("create_router", "(rule:admin_only) or (role:member and project_id:%(project_id)s)"),
+    ("create_router:distributed", "rule:admin_only"),
+    ("create_router:ha", "rule:admin_only"),
+    ("create_router:external_gateway_info", "(rule:admin_only) or (role:member and project_id:%(project_id)s)"),
+    ("create_router:external_gateway_info:network_id", "(rule:admin_only) or (role:member and project_id:%(project_id)s)"),
+    ("create_router:external_gateway_info:enable_snat", "rule:admin_only"),
+    ("create_router:external_gateway_info:external_fixed_ips", "rule:admin_only"),
+    ("create_router:tags", "(rule:admin_only) or (role:member and project_id:%(project_id)s)"),
+    ("get_router", "(rule:admin_only) or (role:reader and project_id:%(project_id)s)"),
+    ("get_router:distributed", "rule:admin_only"),
+    ("get_router:ha", "rule:admin_only"),
+    ("update_router", "(rule:admin_only) or (role:member and project_id:%(project_id)s)"),
+    ("update_router:distributed", "rule:admin_only"),
+    ("update_router:ha", "rule:admin_only"),
+    ("update_router:external_gateway_info", "(rule:admin_only) or (role:member and project_id:%(project_id)s)"),
+    ("update_router:external_gateway_info:network_id", "(rule:admin_only) or (role:member and project_id:%(project_id)s)"),
+    ("update_router:external_gateway_info:enable_snat", "rule:admin_only"),
+    ("update_router:external_gateway_info:external_fixed_ips", "rule:admin_only"),
+    ("delete_router", "(rule:admin_only) or (role:member and project_id:%(project_id)s)"),
+    ("add_router_interface", "(rule:admin_only) or (role:member and project_id:%(project_id)s)"),
+    ("remove_router_interface", "(rule:admin_only) or (role:member and project_id:%(project_id)s)"),
+    ("add_extraroutes", "(rule:admin_only) or (role:member and project_id:%(project_id)s)"),
+    ("remove_extraroutes", "(rule:admin_only) or (role:member and project_id:%(project_id)s)"),
+
+    // Floating IPs (floatingip.py): choosing the address is the admin's.
+    ("create_floatingip", "(rule:admin_only) or (role:member and project_id:%(project_id)s)"),
+    ("create_floatingip:floating_ip_address", "rule:admin_only"),
+    ("create_floatingip:tags", "(rule:admin_only) or (role:member and project_id:%(project_id)s)"),
+    ("get_floatingip", "(rule:admin_only) or (role:reader and project_id:%(project_id)s)"),
+    ("update_floatingip", "(rule:admin_only) or (role:member and project_id:%(project_id)s)"),
+    ("delete_floatingip", "(rule:admin_only) or (role:member and project_id:%(project_id)s)"),
+
     // Quotas (quotas.py): a project's manager may read its own quota.
     ("get_quota", "(rule:admin_only) or (role:manager and project_id:%(project_id)s)"),
     ("update_quota", "rule:admin_only"),

@@ -1,0 +1,245 @@
+//! Routers, interfaces, extra routes and floating IPs through the API, with
+//! Neutron's refusals (each leaving the state as it was).
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::{Server, Who};
+use serde_json::{json, Value};
+
+/// An external network 172.24.4.0/24 and a tenant network 10.0.0.0/24.
+async fn topology(s: &Server) -> (String, String, String, String) {
+    let ext = s.network(json!({"router:external": true, "project_id": "admin-project"})).await;
+    let ext_sub = s
+        .subnet(
+            &ext,
+            "172.24.4.0/24",
+            json!({"gateway_ip": "172.24.4.1", "enable_dhcp": false, "project_id": "admin-project"}),
+        )
+        .await;
+    let net = s.network(json!({})).await;
+    let sub = s.subnet(&net, "10.0.0.0/24", json!({})).await;
+    (ext, ext_sub, net, sub)
+}
+
+fn ids(v: &Value, key: &str) -> Vec<String> {
+    v[key].as_array().unwrap().iter().map(|x| x["id"].as_str().unwrap().to_string()).collect()
+}
+
+#[tokio::test]
+async fn router_gateway_interfaces_and_floating_ips() {
+    let s = Server::default().await;
+    let (ext, ext_sub, net, sub) = topology(&s).await;
+    // A router with a gateway: one address on the external subnet, SNAT on.
+    let r =
+        s.post("/v2.0/routers", json!({"router": {"name": "r1", "external_gateway_info": {"network_id": ext}}})).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let router = r.body["router"].clone();
+    let rid = router["id"].as_str().unwrap().to_string();
+    let gw = &router["external_gateway_info"];
+    assert_eq!(gw["network_id"], ext.as_str());
+    assert_eq!(gw["enable_snat"], true);
+    assert_eq!(gw["external_fixed_ips"][0]["subnet_id"], ext_sub.as_str());
+    assert_eq!(
+        (router["distributed"].clone(), router["ha"].clone(), router["routes"].clone()),
+        (json!(false), json!(false), json!([]))
+    );
+    let gw_ports = s.get(&format!("/v2.0/ports?device_id={rid}&device_owner=network:router_gateway")).await;
+    assert_eq!(gw_ports.body["ports"].as_array().unwrap().len(), 1);
+
+    // Interface by subnet: a port with the subnet's gateway IP.
+    let r = s.put(&format!("/v2.0/routers/{rid}/add_router_interface"), json!({"subnet_id": sub})).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["subnet_id"], sub.as_str());
+    assert_eq!(r.body["network_id"], net.as_str());
+    let if_port = r.body["port_id"].as_str().unwrap().to_string();
+    let p = s.get(&format!("/v2.0/ports/{if_port}")).await;
+    assert_eq!(p.body["port"]["fixed_ips"][0]["ip_address"], "10.0.0.1");
+    assert_eq!(p.body["port"]["device_owner"], "network:router_interface");
+    // Twice, or an overlapping subnet, or no gateway: refused.
+    let r = s.put(&format!("/v2.0/routers/{rid}/add_router_interface"), json!({"subnet_id": sub})).await;
+    assert_eq!((r.status, r.error_type()), (400, "BadRequest"), "{}", r.body);
+    let net2 = s.network(json!({})).await;
+    let overlapping = s.subnet(&net2, "10.0.0.0/25", json!({})).await;
+    let r = s.put(&format!("/v2.0/routers/{rid}/add_router_interface"), json!({"subnet_id": overlapping})).await;
+    assert_eq!((r.status, r.error_type()), (400, "BadRequest"));
+    assert!(r.message().contains("overlaps"), "{}", r.body);
+    let r = s.put(&format!("/v2.0/routers/{rid}/add_router_interface"), json!({})).await;
+    assert_eq!(r.status, 400);
+    let r = s
+        .put(&format!("/v2.0/routers/{rid}/add_router_interface"), json!({"subnet_id": sub, "port_id": if_port}))
+        .await;
+    assert_eq!(r.status, 400);
+    // The interface port cannot be deleted through the port API.
+    let r = s.delete(&format!("/v2.0/ports/{if_port}")).await;
+    assert_eq!((r.status, r.error_type()), (409, "ServicePortInUse"));
+
+    // Interface by port on a second network.
+    let net3 = s.network(json!({})).await;
+    let sub3 = s.subnet(&net3, "10.3.0.0/24", json!({})).await;
+    let own = s.port(json!({"network_id": net3})).await;
+    let r = s.put(&format!("/v2.0/routers/{rid}/add_router_interface"), json!({"port_id": own["id"]})).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["subnet_ids"], json!([sub3]));
+    let r = s.put(&format!("/v2.0/routers/{rid}/add_router_interface"), json!({"port_id": own["id"]})).await;
+    assert_eq!((r.status, r.error_type()), (409, "PortInUse"));
+
+    // Extra routes: via a connected next hop only.
+    let r = s
+        .put(
+            &format!("/v2.0/routers/{rid}"),
+            json!({"router": {"routes": [{"destination": "192.168.9.0/24", "nexthop": "10.0.0.254"}]}}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = s
+        .put(
+            &format!("/v2.0/routers/{rid}"),
+            json!({"router": {"routes": [{"destination": "192.168.9.0/24", "nexthop": "10.99.0.1"}]}}),
+        )
+        .await;
+    assert_eq!((r.status, r.error_type()), (400, "InvalidRoutes"));
+    let r = s
+        .put(
+            &format!("/v2.0/routers/{rid}/add_extraroutes"),
+            json!({"router": {"routes": [{"destination": "192.168.8.0/24", "nexthop": "10.0.0.253"}]}}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["router"]["routes"].as_array().unwrap().len(), 2);
+    let r = s
+        .put(
+            &format!("/v2.0/routers/{rid}/remove_extraroutes"),
+            json!({"router": {"routes": [{"destination": "192.168.9.0/24", "nexthop": "10.0.0.254"}]}}),
+        )
+        .await;
+    assert_eq!(r.body["router"]["routes"], json!([{"destination": "192.168.8.0/24", "nexthop": "10.0.0.253"}]));
+    // An interface a route needs stays.
+    let r = s.put(&format!("/v2.0/routers/{rid}/remove_router_interface"), json!({"subnet_id": sub})).await;
+    assert_eq!((r.status, r.error_type()), (409, "RouterInterfaceInUseByRoute"), "{}", r.body);
+    let r = s.put(&format!("/v2.0/routers/{rid}"), json!({"router": {"routes": []}})).await;
+    assert_eq!(r.status, 200);
+
+    // Floating IPs: created on the external network, associated through the router.
+    let vm = s.port(json!({"network_id": net, "device_id": "vm-1", "device_owner": "compute:nova"})).await;
+    let vm_id = vm["id"].as_str().unwrap().to_string();
+    let fixed = vm["fixed_ips"][0]["ip_address"].as_str().unwrap().to_string();
+    let r = s.post("/v2.0/floatingips", json!({"floatingip": {"floating_network_id": ext, "port_id": vm_id}})).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let fip = r.body["floatingip"].clone();
+    let fid = fip["id"].as_str().unwrap().to_string();
+    assert_eq!(fip["router_id"], rid.as_str());
+    assert_eq!(fip["fixed_ip_address"], fixed.as_str());
+    assert_eq!(fip["status"], "ACTIVE");
+    assert!(fip["floating_ip_address"].as_str().unwrap().starts_with("172.24.4."));
+    // One floating IP per fixed IP.
+    let r = s.post("/v2.0/floatingips", json!({"floatingip": {"floating_network_id": ext, "port_id": vm_id}})).await;
+    assert_eq!((r.status, r.error_type()), (409, "FloatingIPPortAlreadyAssociated"), "{}", r.body);
+    let before = s.get("/v2.0/floatingips").await;
+    assert_eq!(before.body["floatingips"].as_array().unwrap().len(), 1, "the refused one left nothing");
+    // A port on a network the router does not reach: 404.
+    let lonely_net = s.network(json!({})).await;
+    s.subnet(&lonely_net, "10.9.0.0/24", json!({})).await;
+    let lonely = s.port(json!({"network_id": lonely_net})).await;
+    let r = s.put(&format!("/v2.0/floatingips/{fid}"), json!({"floatingip": {"port_id": lonely["id"]}})).await;
+    assert_eq!((r.status, r.error_type()), (404, "ExternalGatewayForFloatingIPNotFound"), "{}", r.body);
+    let still = s.get(&format!("/v2.0/floatingips/{fid}")).await;
+    assert_eq!(still.body["floatingip"]["port_id"], vm_id.as_str(), "a refused update changes nothing");
+    // Not a floating pool.
+    let r = s.post("/v2.0/floatingips", json!({"floatingip": {"floating_network_id": net}})).await;
+    assert_eq!((r.status, r.error_type()), (400, "BadRequest"));
+    // The gateway and the interface are needed while the floating IP is.
+    let r = s.put(&format!("/v2.0/routers/{rid}"), json!({"router": {"external_gateway_info": {}}})).await;
+    assert_eq!((r.status, r.error_type()), (409, "RouterExternalGatewayInUseByFloatingIp"), "{}", r.body);
+    let r = s.put(&format!("/v2.0/routers/{rid}/remove_router_interface"), json!({"subnet_id": sub})).await;
+    assert_eq!((r.status, r.error_type()), (409, "RouterInterfaceInUseByFloatingIP"), "{}", r.body);
+    // Deleting the instance's port disassociates the floating IP.
+    let r = s.delete(&format!("/v2.0/ports/{vm_id}")).await;
+    assert_eq!(r.status, 204);
+    let f = s.get(&format!("/v2.0/floatingips/{fid}")).await;
+    assert_eq!(
+        (
+            f.body["floatingip"]["port_id"].clone(),
+            f.body["floatingip"]["router_id"].clone(),
+            f.body["floatingip"]["status"].clone()
+        ),
+        (Value::Null, Value::Null, json!("DOWN"))
+    );
+    let r = s.delete(&format!("/v2.0/floatingips/{fid}")).await;
+    assert_eq!(r.status, 204);
+    // A router with interfaces cannot be deleted; without them it can, gateway port and all.
+    let r = s.delete(&format!("/v2.0/routers/{rid}")).await;
+    assert_eq!((r.status, r.error_type()), (409, "RouterInUse"));
+    let r = s.put(&format!("/v2.0/routers/{rid}/remove_router_interface"), json!({"subnet_id": sub})).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = s.put(&format!("/v2.0/routers/{rid}/remove_router_interface"), json!({"subnet_id": sub})).await;
+    assert_eq!((r.status, r.error_type()), (404, "RouterInterfaceNotFoundForSubnet"));
+    let r = s.put(&format!("/v2.0/routers/{rid}/remove_router_interface"), json!({"port_id": own["id"]})).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = s.delete(&format!("/v2.0/routers/{rid}")).await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    let left = s.get(&format!("/v2.0/ports?device_id={rid}")).await;
+    assert_eq!(left.body["ports"], json!([]));
+    // The external network is free again.
+    let r = s.delete(&format!("/v2.0/networks/{ext}")).await;
+    assert_eq!(r.status, 204, "{}", r.body);
+}
+
+#[tokio::test]
+async fn members_see_their_routers_and_not_snat_switches() {
+    let s = Server::default().await;
+    let ext = s.network(json!({"router:external": true, "project_id": "admin-project"})).await;
+    s.subnet(&ext, "172.24.4.0/24", json!({"project_id": "admin-project"})).await;
+    let a = Who::Member("proj-a");
+    let r = s
+        .req(
+            &a,
+            "POST",
+            "/v2.0/routers",
+            Some(json!({"router": {"name": "mine", "external_gateway_info": {"network_id": ext}}})),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert!(r.body["router"].get("distributed").is_none(), "distributed/ha are admin-only attributes");
+    let rid = r.body["router"]["id"].as_str().unwrap().to_string();
+    let r = s
+        .req(
+            &a,
+            "POST",
+            "/v2.0/routers",
+            Some(json!({"router": {"external_gateway_info": {"network_id": ext, "enable_snat": false}}})),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 403, "enable_snat is the admin's: {}", r.body);
+    let b = Who::Member("proj-b");
+    let r = s.req(&b, "GET", &format!("/v2.0/routers/{rid}"), None, &[]).await;
+    assert_eq!(r.status, 404);
+    let r = s.req(&b, "GET", "/v2.0/routers", None, &[]).await;
+    assert!(ids(&r.body, "routers").is_empty());
+    let r = s.req(&a, "GET", "/v2.0/routers", None, &[]).await;
+    assert_eq!(ids(&r.body, "routers"), vec![rid.clone()]);
+    // Quotas count routers and floating IPs.
+    let r = s.req(&a, "GET", "/v2.0/quotas/proj-a", None, &[]).await;
+    assert_eq!((r.body["quota"]["router"].clone(), r.body["quota"]["floatingip"].clone()), (json!(10), json!(50)));
+    let r = s.put("/v2.0/quotas/proj-a", json!({"quota": {"floatingip": 1}})).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r =
+        s.req(&a, "POST", "/v2.0/floatingips", Some(json!({"floatingip": {"floating_network_id": ext}})), &[]).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let r =
+        s.req(&a, "POST", "/v2.0/floatingips", Some(json!({"floatingip": {"floating_network_id": ext}})), &[]).await;
+    assert_eq!((r.status, r.error_type()), (409, "OverQuota"));
+    // Choosing the address is the admin's.
+    let r = s
+        .req(
+            &a,
+            "POST",
+            "/v2.0/floatingips",
+            Some(json!({"floatingip": {"floating_network_id": ext, "floating_ip_address": "172.24.4.99"}})),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 403);
+}
