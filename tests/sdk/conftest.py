@@ -329,9 +329,14 @@ class Cleanup:
         return self.add("port", (c or self.conn).network.create_port(**attrs))
 
     def run(self):
-        order = {"port": 0, "subnet": 1, "network": 2}
+        order = {"ip": 0, "router": 1, "port": 2, "subnet": 3, "network": 4}
         for kind, rid in sorted(reversed(self.items), key=lambda kv: order[kv[0]]):
             try:
+                if kind == "router":
+                    # A router goes after its interfaces.
+                    for p in self.conn.network.ports(device_id=rid,
+                                                     device_owner="network:router_interface"):
+                        self.conn.network.remove_interface_from_router(rid, port=p.id)
                 getattr(self.conn.network, f"delete_{kind}")(rid, ignore_missing=True)
             except Exception as exc:  # keep cleaning; report at the end
                 print(f"cleanup: delete {kind} {rid}: {exc}", file=sys.stderr)
