@@ -22,5 +22,5 @@ pub use fault::Fault;
 pub use network::Network;
 pub use port::{AllowedAddressPair, ExtraDhcpOpt, FixedIp, Port};
 pub use rbac::RbacPolicy;
-pub use router::{ExternalFixedIp, ExternalGatewayInfo, FloatingIp, Router};
+pub use router::{ExternalFixedIp, ExternalGatewayInfo, FloatingIp, PortForwarding, Router};
 pub use subnet::{AllocationPool, HostRoute, Subnet};

@@ -98,3 +98,24 @@ pub struct FloatingIp {
     /// Incremented on every change.
     pub revision_number: u64,
 }
+
+/// A port forwarding of a floating IP as the API shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PortForwarding {
+    /// UUID.
+    pub id: String,
+    /// The floating IP it belongs to (stored; the API leaves it out).
+    pub floatingip_id: String,
+    /// Port on the floating IP.
+    pub external_port: u16,
+    /// Port on the internal address.
+    pub internal_port: u16,
+    /// The internal address (a fixed IPv4 of `internal_port_id`).
+    pub internal_ip_address: String,
+    /// `tcp` or `udp`.
+    pub protocol: String,
+    /// The internal port.
+    pub internal_port_id: String,
+    /// Description.
+    pub description: String,
+}

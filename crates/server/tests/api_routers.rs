@@ -243,3 +243,59 @@ async fn members_see_their_routers_and_not_snat_switches() {
         .await;
     assert_eq!(r.status, 403);
 }
+
+#[tokio::test]
+async fn port_forwardings_of_a_floating_ip() {
+    let s = Server::default().await;
+    let (ext, _, net, sub) = topology(&s).await;
+    let r = s.post("/v2.0/routers", json!({"router": {"external_gateway_info": {"network_id": ext}}})).await;
+    let rid = r.body["router"]["id"].as_str().unwrap().to_string();
+    s.put(&format!("/v2.0/routers/{rid}/add_router_interface"), json!({"subnet_id": sub})).await;
+    let vm = s.port(json!({"network_id": net})).await;
+    let vm_id = vm["id"].as_str().unwrap().to_string();
+    let ip = vm["fixed_ips"][0]["ip_address"].as_str().unwrap().to_string();
+    let fip = s.post("/v2.0/floatingips", json!({"floatingip": {"floating_network_id": ext}})).await.body["floatingip"]
+        .clone();
+    let fid = fip["id"].as_str().unwrap().to_string();
+    let path = format!("/v2.0/floatingips/{fid}/port_forwardings");
+    let body = |ext_port: u16, int_port: u16| {
+        json!({"port_forwarding": {"protocol": "tcp", "external_port": ext_port, "internal_port": int_port,
+               "internal_ip_address": ip, "internal_port_id": vm_id}})
+    };
+    let r = s.post(&path, body(2222, 22)).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let pf = r.body["port_forwarding"].clone();
+    assert!(pf.get("floatingip_id").is_none());
+    assert_eq!((pf["external_port"].clone(), pf["internal_port"].clone()), (json!(2222), json!(22)));
+    let f = s.get(&format!("/v2.0/floatingips/{fid}")).await;
+    assert_eq!(f.body["floatingip"]["router_id"], rid.as_str(), "the floating IP forwards through the router");
+    // Same external port, same internal target, a foreign address, bad values: refused.
+    assert_eq!(s.post(&path, body(2222, 2200)).await.status, 409);
+    assert_eq!(s.post(&path, body(2223, 22)).await.status, 409);
+    let mut wrong = body(2224, 24);
+    wrong["port_forwarding"]["internal_ip_address"] = json!("10.0.0.250");
+    assert_eq!(s.post(&path, wrong).await.status, 400);
+    assert_eq!(s.post(&path, body(0, 22)).await.status, 400);
+    let mut udp = body(2222, 22);
+    udp["port_forwarding"]["protocol"] = json!("sctp");
+    assert_eq!(s.post(&path, udp).await.status, 400);
+    assert_eq!(s.get(&path).await.body["port_forwardings"].as_array().unwrap().len(), 1, "refusals add nothing");
+    // A floating IP with port forwardings takes no port.
+    let r = s.put(&format!("/v2.0/floatingips/{fid}"), json!({"floatingip": {"port_id": vm_id}})).await;
+    assert_eq!((r.status, r.error_type()), (409, "FipInUseByPortForwarding"), "{}", r.body);
+    // Update, then the instance's port goes and takes its forwardings along.
+    let pid = pf["id"].as_str().unwrap();
+    let r = s.put(&format!("{path}/{pid}"), json!({"port_forwarding": {"external_port": 2022}})).await;
+    assert_eq!((r.status, r.body["port_forwarding"]["external_port"].clone()), (200, json!(2022)), "{}", r.body);
+    assert_eq!(
+        s.put(&format!("/v2.0/routers/{rid}/remove_router_interface"), json!({"subnet_id": sub})).await.status,
+        409
+    );
+    assert_eq!(s.delete(&format!("/v2.0/ports/{vm_id}")).await.status, 204);
+    assert_eq!(s.get(&path).await.body["port_forwardings"], json!([]));
+    assert_eq!(s.get(&format!("/v2.0/floatingips/{fid}")).await.body["floatingip"]["router_id"], Value::Null);
+    assert_eq!(s.get(&format!("{path}/{pid}")).await.status, 404);
+    // Other projects see none of it.
+    let r = s.req(&Who::Member("proj-b"), "GET", &path, None, &[]).await;
+    assert_eq!(r.status, 404);
+}

@@ -53,6 +53,16 @@ pub fn app(state: AppState) -> Router {
         .route("/v2.0/agents/{id}/l3-routers", get(routers::agent_routers).post(routers::add_agent_router))
         .route("/v2.0/agents/{id}/l3-routers/{router_id}", axum::routing::delete(routers::remove_agent_router))
         .route("/v2.0/routers/{id}/l3-agents", get(routers::router_agents))
+        .route(
+            "/v2.0/floatingips/{id}/port_forwardings",
+            get(routers::list_port_forwardings).post(routers::create_port_forwarding),
+        )
+        .route(
+            "/v2.0/floatingips/{id}/port_forwardings/{pf}",
+            get(routers::show_port_forwarding)
+                .put(routers::update_port_forwarding)
+                .delete(routers::delete_port_forwarding),
+        )
         .route("/v2.0/routers/{id}/{action}", axum::routing::put(routers::action))
         .route("/agent/v1/report", axum::routing::post(channel::report))
         .route("/agent/v1/changes", get(channel::changes))

@@ -43,6 +43,67 @@ pub(crate) async fn action(
     Ok(Json(out))
 }
 
+/// The `port_forwarding` object of a request body.
+fn pf_body(bytes: &Bytes) -> ApiResult<Value> {
+    match body_of(bytes)? {
+        Value::Object(mut m) => m
+            .remove("port_forwarding")
+            .ok_or_else(|| ApiError(Fault::bad_request("Resource body required: {\"port_forwarding\": {...}}"))),
+        _ => Err(ApiError(Fault::bad_request("Body contains invalid data"))),
+    }
+}
+
+/// `GET /v2.0/floatingips/{id}/port_forwardings`
+pub(crate) async fn list_port_forwardings(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+    Path(fip): Path<String>,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(json!({ "port_forwardings": state.plugin.list_port_forwardings(&ctx, &fip).await? })))
+}
+
+/// `POST /v2.0/floatingips/{id}/port_forwardings`
+pub(crate) async fn create_port_forwarding(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+    Path(fip): Path<String>,
+    bytes: Bytes,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let body = pf_body(&bytes)?;
+    let pf = state.plugin.create_port_forwarding(&ctx, &fip, body).await?;
+    Ok((StatusCode::CREATED, Json(json!({ "port_forwarding": pf }))))
+}
+
+/// `GET /v2.0/floatingips/{id}/port_forwardings/{pf}`
+pub(crate) async fn show_port_forwarding(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+    Path((fip, id)): Path<(String, String)>,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(json!({ "port_forwarding": state.plugin.get_port_forwarding(&ctx, &fip, strip(&id)).await? })))
+}
+
+/// `PUT /v2.0/floatingips/{id}/port_forwardings/{pf}`
+pub(crate) async fn update_port_forwarding(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+    Path((fip, id)): Path<(String, String)>,
+    bytes: Bytes,
+) -> ApiResult<Json<Value>> {
+    let body = pf_body(&bytes)?;
+    Ok(Json(json!({ "port_forwarding": state.plugin.update_port_forwarding(&ctx, &fip, strip(&id), body).await? })))
+}
+
+/// `DELETE /v2.0/floatingips/{id}/port_forwardings/{pf}`
+pub(crate) async fn delete_port_forwarding(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+    Path((fip, id)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    state.plugin.delete_port_forwarding(&ctx, &fip, strip(&id)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 /// `GET /v2.0/agents/{id}/l3-routers`
 pub(crate) async fn agent_routers(
     State(state): State<AppState>,

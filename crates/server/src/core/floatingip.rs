@@ -209,6 +209,18 @@ impl Plugin {
         fixed_ip: Option<&str>,
     ) -> PluginResult<()> {
         let port: Port = load(tx, ctx, Resource::Port, port_id).await?;
+        let forwardings = self.fip_port_forwardings(tx, &fip.id).await?;
+        if !forwardings.is_empty() {
+            return Err(PluginError::Fault(neutrino_model::Fault::new(
+                409,
+                "FipInUseByPortForwarding",
+                format!(
+                    "Floating IP {} has port forwardings ({}); it cannot be associated with a port.",
+                    fip.id,
+                    forwardings.iter().map(|p| p.id.as_str()).collect::<Vec<_>>().join(", ")
+                ),
+            )));
+        }
         if !ctx.is_admin && port.project_id != fip.project_id {
             return Err(bad_fip(format!(
                 "Port {port_id} is associated with a different tenant than Floating IP {} and therefore cannot be bound",
@@ -274,7 +286,12 @@ impl Plugin {
     }
 
     /// The router with a gateway on `network_id` and an interface on `subnet_id`.
-    async fn router_for(&self, tx: &mut Tx, network_id: &str, subnet_id: &str) -> PluginResult<Option<String>> {
+    pub(crate) async fn router_for(
+        &self,
+        tx: &mut Tx,
+        network_id: &str,
+        subnet_id: &str,
+    ) -> PluginResult<Option<String>> {
         let routers: Vec<Router> =
             docs(tx, Table::Routers, vec![by("gw_network_id", SqlValue::Text(network_id.into()))]).await?;
         for r in routers {

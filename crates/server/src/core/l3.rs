@@ -8,7 +8,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use neutrino_model::fault::Resource;
-use neutrino_model::l3::{ExtraRoute, FloatingIpState, L3State, RouterPort, RouterState, RouterSubnet};
+use neutrino_model::l3::{
+    ExtraRoute, FloatingIpState, L3State, PortForwardingState, RouterPort, RouterState, RouterSubnet,
+};
 use neutrino_model::{Agent, FloatingIp, Network, Port, Router, Subnet};
 use neutrino_store::{Hosting, ListQuery, Scope, SqlValue, Table, Tx};
 use serde_json::{json, Value};
@@ -228,6 +230,19 @@ impl Plugin {
                 }
             }
             let fips: Vec<FloatingIp> = self.router_floating_ips(&mut tx, &id).await?;
+            let mut port_forwardings = Vec::new();
+            for f in &fips {
+                for pf in self.fip_port_forwardings(&mut tx, &f.id).await? {
+                    port_forwardings.push(PortForwardingState {
+                        id: pf.id,
+                        floating_ip_address: f.floating_ip_address.clone(),
+                        protocol: pf.protocol,
+                        external_port: pf.external_port,
+                        internal_ip_address: pf.internal_ip_address,
+                        internal_port: pf.internal_port,
+                    });
+                }
+            }
             routers.push(RouterState {
                 id: r.id.clone(),
                 admin_state_up: r.admin_state_up,
@@ -250,7 +265,7 @@ impl Plugin {
                         })
                     })
                     .collect(),
-                port_forwardings: Vec::new(),
+                port_forwardings,
             });
         }
         Ok(L3State { last, routers })

@@ -11,6 +11,7 @@ pub mod l2state;
 pub mod l3;
 mod network;
 mod port;
+pub mod port_forwarding;
 mod port_input;
 pub mod quotas;
 mod rbac;
@@ -355,6 +356,7 @@ impl Plugin {
             Resource::Port => {
                 self.refuse_service_port_delete(&mut tx, ctx, id).await?;
                 self.release_floating_ips(&mut tx, id).await?;
+                self.release_port_forwardings(&mut tx, id).await?;
                 self.delete_port(&mut tx, ctx, id, if_match).await?
             }
             Resource::RbacPolicy => self.delete_rbac_policy(&mut tx, ctx, id).await?,

@@ -589,7 +589,15 @@ impl Plugin {
             let s: Subnet = load(&mut tx, &admin, Resource::Subnet, &f.subnet_id).await?;
             let Ok(cidr) = s.cidr.parse::<IpNet>() else { continue };
             let inside = |ip: &str| ip.parse::<IpAddr>().is_ok_and(|a| cidr.contains(&a));
-            if fips.iter().any(|fip| fip.fixed_ip_address.as_deref().is_some_and(inside)) {
+            let mut forwarded = Vec::new();
+            for fip in &fips {
+                forwarded.extend(
+                    self.fip_port_forwardings(&mut tx, &fip.id).await?.into_iter().map(|p| p.internal_ip_address),
+                );
+            }
+            if fips.iter().any(|fip| fip.fixed_ip_address.as_deref().is_some_and(inside))
+                || forwarded.iter().any(|ip| inside(ip))
+            {
                 return Err(fault(
                     409,
                     "RouterInterfaceInUseByFloatingIP",

@@ -193,6 +193,12 @@ pub(crate) const DEFAULT_RULES: &[(&str, &str)] = &[
     ("update_floatingip", "(rule:admin_only) or (role:member and project_id:%(project_id)s)"),
     ("delete_floatingip", "(rule:admin_only) or (role:member and project_id:%(project_id)s)"),
 
+    // Port forwardings (port_forwarding.py): the floating IP's project.
+    ("create_floatingip_port_forwarding", "(rule:admin_only) or (role:member and project_id:%(project_id)s)"),
+    ("get_floatingip_port_forwarding", "(rule:admin_only) or (role:reader and project_id:%(project_id)s)"),
+    ("update_floatingip_port_forwarding", "(rule:admin_only) or (role:member and project_id:%(project_id)s)"),
+    ("delete_floatingip_port_forwarding", "(rule:admin_only) or (role:member and project_id:%(project_id)s)"),
+
     // Quotas (quotas.py): a project's manager may read its own quota.
     ("get_quota", "(rule:admin_only) or (role:manager and project_id:%(project_id)s)"),
     ("update_quota", "rule:admin_only"),
