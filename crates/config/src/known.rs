@@ -288,7 +288,10 @@ pub const BUILT_MECHANISM_DRIVERS: &[&str] = &["linuxbridge", "openvswitch", "l2
 /// ML2 extension drivers Neutrino builds; the others are warned about and ignored.
 pub const BUILT_EXTENSION_DRIVERS: &[&str] = &["port_security"];
 /// Service plugins Neutrino builds; the others are warned about and ignored.
-pub const BUILT_SERVICE_PLUGINS: &[&str] = &[];
+pub const BUILT_SERVICE_PLUGINS: &[&str] = &["router", L3_ROUTER_PLUGIN];
+
+/// The L3 router service plugin's class path, as Neutron's configuration may name it.
+pub const L3_ROUTER_PLUGIN: &str = "neutron.services.l3_router.l3_router_plugin.L3RouterPlugin";
 
 #[cfg(test)]
 mod tests {

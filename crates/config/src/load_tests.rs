@@ -213,8 +213,6 @@ fn not_built_keys_name_their_fallback() {
         warning_texts(&loaded),
         [
             "[DEFAULT] service_plugins = router,metering in /etc/neutron/neutron.conf:3: \
-             service plugin 'router' is not built yet, ignored",
-            "[DEFAULT] service_plugins = router,metering in /etc/neutron/neutron.conf:3: \
              service plugin 'metering' is not built yet, ignored",
             "[DEFAULT] dhcp_agent_notification = true in /etc/neutron/neutron.conf:4: DHCP agent \
              notifications are not built yet; ignored",

@@ -193,6 +193,10 @@ async fn serve(args: &ConfigArgs, listen: &ListenArgs, mode: Mode) -> Result<Exi
         }
     }
     let mut plugin = Plugin::from_config(store.clone(), &loaded.config).map_err(anyhow::Error::msg)?;
+    // The all-in-one is a whole cloud's networking: routers included, as in DevStack.
+    if mode == Mode::AllInOne {
+        plugin.settings.l3_router = true;
+    }
     // The all-in-one's own L2 agent talks to this process with a secret of its own.
     let agent_secret = match (&plugin.settings.channel_secret, mode) {
         (Some(s), _) => s.clone(),

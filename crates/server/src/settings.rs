@@ -33,6 +33,8 @@ pub struct Settings {
     pub channel_secret: Option<String>,
     /// `[DEFAULT] dhcp_agents_per_network`.
     pub dhcp_agents_per_network: usize,
+    /// `service_plugins` names the L3 router plugin: routers and floating IPs are served.
+    pub l3_router: bool,
 }
 
 impl Settings {
@@ -54,6 +56,11 @@ impl Settings {
             channel_secret: cfg.agent.channel_secret.clone(),
             dhcp_agents_per_network: cfg.default.dhcp_agents_per_network as usize,
             quotas: cfg.quotas.clone(),
+            l3_router: cfg
+                .default
+                .service_plugins
+                .iter()
+                .any(|p| p == "router" || p == neutrino_config::known::L3_ROUTER_PLUGIN),
         })
     }
 }

@@ -299,3 +299,16 @@ async fn port_forwardings_of_a_floating_ip() {
     let r = s.req(&Who::Member("proj-b"), "GET", &path, None, &[]).await;
     assert_eq!(r.status, 404);
 }
+
+#[tokio::test]
+async fn without_the_router_plugin_there_are_no_routers() {
+    let s = Server::start("[DEFAULT]\nservice_plugins =\n").await;
+    for path in ["/v2.0/routers", "/v2.0/floatingips", "/v2.0/extensions/router"] {
+        let r = s.get(path).await;
+        assert_eq!((r.status, r.error_type()), (404, "HTTPNotFound"), "{path}");
+    }
+    let r = s.put("/v2.0/routers/5f5b9f8e-7f3e-4c55-9a3b-0d9b1b9f0a11/add_router_interface", json!({})).await;
+    assert_eq!(r.status, 404);
+    let aliases = s.get("/v2.0/extensions").await.body["extensions"].to_string();
+    assert!(!aliases.contains("\"router\"") && !aliases.contains("floating-ip-port-forwarding"));
+}

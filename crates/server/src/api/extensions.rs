@@ -1,10 +1,10 @@
 //! `GET /v2.0/extensions`: exactly the extensions this server implements.
 
-use axum::extract::Path;
+use axum::extract::{Path, State};
 use axum::Json;
 use serde_json::{json, Value};
 
-use super::{ApiError, ApiResult};
+use super::{ApiError, ApiResult, AppState};
 
 /// (alias, name, description, updated).
 const EXTENSIONS: &[(&str, &str, &str, &str)] = &[
@@ -48,13 +48,23 @@ fn ext(e: &(&str, &str, &str, &str)) -> Value {
     json!({"alias": e.0, "name": e.1, "description": e.2, "updated": e.3, "links": []})
 }
 
-pub(crate) async fn list() -> Json<Value> {
-    Json(json!({ "extensions": EXTENSIONS.iter().map(ext).collect::<Vec<_>>() }))
+/// The extensions of the L3 router service plugin.
+const L3_ALIASES: &[&str] =
+    &["router", "ext-gw-mode", "extraroute", "extraroute-atomic", "l3_agent_scheduler", "floating-ip-port-forwarding"];
+
+/// The extensions this server's configuration loads.
+fn loaded(state: &AppState) -> impl Iterator<Item = &'static (&'static str, &'static str, &'static str, &'static str)> {
+    let l3 = state.plugin.settings.l3_router;
+    EXTENSIONS.iter().filter(move |e| l3 || !L3_ALIASES.contains(&e.0))
 }
 
-pub(crate) async fn show(Path(alias): Path<String>) -> ApiResult<Json<Value>> {
+pub(crate) async fn list(State(state): State<AppState>) -> Json<Value> {
+    Json(json!({ "extensions": loaded(&state).map(ext).collect::<Vec<_>>() }))
+}
+
+pub(crate) async fn show(State(state): State<AppState>, Path(alias): Path<String>) -> ApiResult<Json<Value>> {
     let alias = alias.strip_suffix(".json").unwrap_or(&alias);
-    EXTENSIONS.iter().find(|e| e.0 == alias).map(|e| Json(json!({ "extension": ext(e) }))).ok_or_else(|| {
+    loaded(&state).find(|e| e.0 == alias).map(|e| Json(json!({ "extension": ext(e) }))).ok_or_else(|| {
         ApiError(neutrino_model::Fault::not_found(format!("Extension with alias {alias} does not exist")))
     })
 }

@@ -18,14 +18,15 @@ fn strip_json(s: &str) -> &str {
     s.strip_suffix(".json").unwrap_or(s)
 }
 
-fn resource_of(collection: &str) -> ApiResult<Resource> {
+fn resource_of(state: &AppState, collection: &str) -> ApiResult<Resource> {
+    let l3 = state.plugin.settings.l3_router;
     match strip_json(collection) {
         "networks" => Ok(Resource::Network),
         "subnets" => Ok(Resource::Subnet),
         "ports" => Ok(Resource::Port),
         "rbac-policies" => Ok(Resource::RbacPolicy),
-        "routers" => Ok(Resource::Router),
-        "floatingips" => Ok(Resource::FloatingIp),
+        "routers" if l3 => Ok(Resource::Router),
+        "floatingips" if l3 => Ok(Resource::FloatingIp),
         _ => Err(ApiError(Fault::not_found("The resource could not be found."))),
     }
 }
@@ -138,7 +139,7 @@ pub(crate) async fn list(
     Extension(ctx): Extension<RequestContext>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let resource = resource_of(&collection)?;
+    let resource = resource_of(&state, &collection)?;
     let req = listing::parse(resource, query.as_deref(), ctx.scope(), state.plugin.settings.pagination_max_limit)?;
     let (docs, more) = state.plugin.list(resource, &req.query).await?;
     let mut body = String::with_capacity(docs.iter().map(|d| d.len() + 1).sum::<usize>() + 64);
@@ -166,7 +167,7 @@ pub(crate) async fn show(
     RawQuery(query): RawQuery,
     Extension(ctx): Extension<RequestContext>,
 ) -> ApiResult<Response> {
-    let resource = resource_of(&collection)?;
+    let resource = resource_of(&state, &collection)?;
     let fields: Vec<String> = query
         .map(|q| {
             form_urlencoded::parse(q.as_bytes())
@@ -187,7 +188,7 @@ pub(crate) async fn create(
     Extension(ctx): Extension<RequestContext>,
     body: Bytes,
 ) -> ApiResult<Response> {
-    let resource = resource_of(&collection)?;
+    let resource = resource_of(&state, &collection)?;
     let mut body = match parse_body(&body)? {
         Value::Object(m) => m,
         _ => return Err(ApiError(Fault::bad_request("Body contains invalid data"))),
@@ -231,7 +232,7 @@ pub(crate) async fn update(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Response> {
-    let resource = resource_of(&collection)?;
+    let resource = resource_of(&state, &collection)?;
     let revision = if_match(&headers)?;
     let mut body = match parse_body(&body)? {
         Value::Object(m) => m,
@@ -254,7 +255,7 @@ pub(crate) async fn delete(
     Extension(ctx): Extension<RequestContext>,
     headers: HeaderMap,
 ) -> ApiResult<StatusCode> {
-    let resource = resource_of(&collection)?;
+    let resource = resource_of(&state, &collection)?;
     let revision = if_match(&headers)?;
     state.plugin.delete(&ctx, resource, strip_json(&id), revision).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -277,7 +278,7 @@ pub(crate) async fn tags_get(
     Path((collection, id)): Path<(String, String)>,
     Extension(ctx): Extension<RequestContext>,
 ) -> ApiResult<Response> {
-    let resource = resource_of(&collection)?;
+    let resource = resource_of(&state, &collection)?;
     let tags = current_tags(&state, &ctx, resource, &id).await?;
     Ok(json_response(StatusCode::OK, serde_json::json!({ "tags": tags }).to_string()))
 }
@@ -308,7 +309,7 @@ async fn set_tags(
     body: &Bytes,
     change: fn(Vec<String>) -> TagTarget,
 ) -> ApiResult<Response> {
-    let resource = resource_of(collection)?;
+    let resource = resource_of(&state, collection)?;
     let tags = state.plugin.change_tags(ctx, resource, id, change(tag_list(body)?)).await?;
     Ok(json_response(StatusCode::OK, serde_json::json!({ "tags": tags }).to_string()))
 }
@@ -336,7 +337,7 @@ pub(crate) async fn tags_clear(
     Path((collection, id)): Path<(String, String)>,
     Extension(ctx): Extension<RequestContext>,
 ) -> ApiResult<StatusCode> {
-    let resource = resource_of(&collection)?;
+    let resource = resource_of(&state, &collection)?;
     state.plugin.change_tags(&ctx, resource, &id, TagTarget::RemoveAll).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -346,7 +347,7 @@ pub(crate) async fn tag_check(
     Path((collection, id, tag)): Path<(String, String, String)>,
     Extension(ctx): Extension<RequestContext>,
 ) -> ApiResult<StatusCode> {
-    let resource = resource_of(&collection)?;
+    let resource = resource_of(&state, &collection)?;
     if current_tags(&state, &ctx, resource, &id).await?.contains(&tag) {
         Ok(StatusCode::NO_CONTENT)
     } else {
@@ -359,7 +360,7 @@ pub(crate) async fn tag_add(
     Path((collection, id, tag)): Path<(String, String, String)>,
     Extension(ctx): Extension<RequestContext>,
 ) -> ApiResult<StatusCode> {
-    let resource = resource_of(&collection)?;
+    let resource = resource_of(&state, &collection)?;
     state.plugin.change_tags(&ctx, resource, &id, TagTarget::Add(tag)).await?;
     Ok(StatusCode::CREATED)
 }
@@ -369,7 +370,7 @@ pub(crate) async fn tag_remove(
     Path((collection, id, tag)): Path<(String, String, String)>,
     Extension(ctx): Extension<RequestContext>,
 ) -> ApiResult<StatusCode> {
-    let resource = resource_of(&collection)?;
+    let resource = resource_of(&state, &collection)?;
     state.plugin.change_tags(&ctx, resource, &id, TagTarget::Remove(tag)).await?;
     Ok(StatusCode::NO_CONTENT)
 }

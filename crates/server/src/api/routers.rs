@@ -12,6 +12,15 @@ use serde_json::{json, Value};
 use super::{ApiError, ApiResult, AppState};
 use crate::context::RequestContext;
 
+/// 404 unless `service_plugins` loads the L3 router plugin.
+fn l3_on(state: &AppState) -> ApiResult<()> {
+    if state.plugin.settings.l3_router {
+        Ok(())
+    } else {
+        Err(ApiError(Fault::not_found("The resource could not be found.")))
+    }
+}
+
 fn strip(id: &str) -> &str {
     id.strip_suffix(".json").unwrap_or(id)
 }
@@ -31,6 +40,7 @@ pub(crate) async fn action(
     Path((id, action)): Path<(String, String)>,
     bytes: Bytes,
 ) -> ApiResult<Json<Value>> {
+    l3_on(&state)?;
     let body = body_of(&bytes)?;
     let p = &state.plugin;
     let out = match action.as_str() {
@@ -59,6 +69,7 @@ pub(crate) async fn list_port_forwardings(
     Extension(ctx): Extension<RequestContext>,
     Path(fip): Path<String>,
 ) -> ApiResult<Json<Value>> {
+    l3_on(&state)?;
     Ok(Json(json!({ "port_forwardings": state.plugin.list_port_forwardings(&ctx, &fip).await? })))
 }
 
@@ -69,6 +80,7 @@ pub(crate) async fn create_port_forwarding(
     Path(fip): Path<String>,
     bytes: Bytes,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
+    l3_on(&state)?;
     let body = pf_body(&bytes)?;
     let pf = state.plugin.create_port_forwarding(&ctx, &fip, body).await?;
     Ok((StatusCode::CREATED, Json(json!({ "port_forwarding": pf }))))
@@ -80,6 +92,7 @@ pub(crate) async fn show_port_forwarding(
     Extension(ctx): Extension<RequestContext>,
     Path((fip, id)): Path<(String, String)>,
 ) -> ApiResult<Json<Value>> {
+    l3_on(&state)?;
     Ok(Json(json!({ "port_forwarding": state.plugin.get_port_forwarding(&ctx, &fip, strip(&id)).await? })))
 }
 
@@ -90,6 +103,7 @@ pub(crate) async fn update_port_forwarding(
     Path((fip, id)): Path<(String, String)>,
     bytes: Bytes,
 ) -> ApiResult<Json<Value>> {
+    l3_on(&state)?;
     let body = pf_body(&bytes)?;
     Ok(Json(json!({ "port_forwarding": state.plugin.update_port_forwarding(&ctx, &fip, strip(&id), body).await? })))
 }
@@ -100,6 +114,7 @@ pub(crate) async fn delete_port_forwarding(
     Extension(ctx): Extension<RequestContext>,
     Path((fip, id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
+    l3_on(&state)?;
     state.plugin.delete_port_forwarding(&ctx, &fip, strip(&id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -110,6 +125,7 @@ pub(crate) async fn agent_routers(
     Extension(ctx): Extension<RequestContext>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
+    l3_on(&state)?;
     Ok(Json(json!({ "routers": state.plugin.l3_routers_of(&ctx, strip(&id)).await? })))
 }
 
@@ -120,6 +136,7 @@ pub(crate) async fn add_agent_router(
     Path(id): Path<String>,
     bytes: Bytes,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
+    l3_on(&state)?;
     let body = body_of(&bytes)?;
     let router_id = body
         .get("router_id")
@@ -135,6 +152,7 @@ pub(crate) async fn remove_agent_router(
     Extension(ctx): Extension<RequestContext>,
     Path((id, router_id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
+    l3_on(&state)?;
     state.plugin.remove_router_from_agent(&ctx, strip(&id), strip(&router_id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -145,5 +163,6 @@ pub(crate) async fn router_agents(
     Extension(ctx): Extension<RequestContext>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
+    l3_on(&state)?;
     Ok(Json(json!({ "agents": state.plugin.l3_agents_of(&ctx, strip(&id)).await? })))
 }

@@ -91,7 +91,7 @@ impl Server {
     }
 
     pub async fn default() -> Server {
-        Server::start("[DEFAULT]\nallow_overlapping_ips = true\n").await
+        Server::start("[DEFAULT]\nallow_overlapping_ips = true\nservice_plugins = router\n").await
     }
 
     pub async fn req(
