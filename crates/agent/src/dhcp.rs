@@ -101,6 +101,9 @@ pub struct DhcpNetwork {
     pub ports: Vec<DhcpPort>,
     /// This agent's DHCP port.
     pub dhcp_port: Option<DhcpPort>,
+    /// A router has an interface on the network: metadata is the router's.
+    #[serde(default)]
+    pub routed: bool,
 }
 
 /// What this agent serves.
@@ -384,7 +387,15 @@ impl DhcpAgent {
             ip(Some(&ns), &args).await?;
         }
         ip(Some(&ns), &["link", "set", &inner, "up"]).await?;
-        if let Some(md) = &self.config.metadata {
+        let isolated_metadata = self.config.metadata.as_ref().filter(|_| !net.routed);
+        if isolated_metadata.is_none() {
+            // A router came: the namespace lets go of the metadata address.
+            if let Some(h) = self.proxies.lock().await.remove(&net.id) {
+                h.abort();
+                let _ = ip(Some(&ns), &["addr", "del", "169.254.169.254/32", "dev", &inner]).await;
+            }
+        }
+        if let Some(md) = isolated_metadata {
             ip(Some(&ns), &["addr", "replace", "169.254.169.254/32", "dev", &inner]).await?;
             let mut proxies = self.proxies.lock().await;
             let running = proxies.get(&net.id).is_some_and(|h| !h.is_finished());
@@ -405,7 +416,7 @@ impl DhcpAgent {
         std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
         set_mode(&dir, 0o755);
         let hosts = hosts_file(net, &self.config.dns_domain);
-        let metadata_via = self.config.metadata.as_ref().and(port.fixed_ips.first()).map(|f| f.ip_address.clone());
+        let metadata_via = isolated_metadata.and(port.fixed_ips.first()).map(|f| f.ip_address.clone());
         // dnsmasq 2.90 crashes when a client renews after SIGHUP moved its
         // static address away from the one it leased: for such a change,
         // stop it, drop those leases (keeping every other) and start again.

@@ -282,6 +282,9 @@ pub struct DhcpNetwork {
     pub ports: Vec<Port>,
     /// This agent's own DHCP port, once scheduled.
     pub dhcp_port: Option<Port>,
+    /// Whether a router has an interface on the network (then the router,
+    /// not the DHCP namespace, serves metadata).
+    pub routed: bool,
 }
 
 /// What a DHCP agent serves.
@@ -340,7 +343,8 @@ impl Plugin {
                 self.read_docs(Table::Ports, vec![by("network_id", SqlValue::Text(id.clone()))]).await?;
             let device = dhcp_device_id(host, &id);
             let dhcp_port = ports.iter().find(|p| p.device_id == device).cloned();
-            networks.push(DhcpNetwork { id, mtu: n.mtu, subnets, ports, dhcp_port });
+            let routed = ports.iter().any(|p| p.device_owner == super::router::ROUTER_INTERFACE);
+            networks.push(DhcpNetwork { id, mtu: n.mtu, subnets, ports, dhcp_port, routed });
         }
         Ok(DhcpState { last, host: host.to_string(), networks })
     }
