@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs the tools the agents and their scenario tests use (iproute2 for
 # `ip`/`bridge`, dnsmasq-base for DHCP; iputils-ping, busybox's udhcpc and ISC
-# dhclient for DHCPv6 as the instances' tools; procps for sysctl), with apt-get, when they are missing and we
+# dhclient for DHCPv6 as the instances' tools; procps for sysctl; nftables,
+# conntrack and iputils-arping for the L3 agent's NAT, its conntrack flushes
+# and gratuitous ARP), with apt-get, when they are missing and we
 # are root. Without root it only says what is missing: the privileged tests
 # skip then (outside CI).
 set -euo pipefail
@@ -15,6 +17,9 @@ command -v busybox >/dev/null 2>&1 || need+=(busybox)
 command -v curl >/dev/null 2>&1 || need+=(curl)
 command -v dhclient >/dev/null 2>&1 || need+=(isc-dhcp-client)
 command -v sysctl >/dev/null 2>&1 || need+=(procps)
+command -v nft >/dev/null 2>&1 || need+=(nftables)
+command -v conntrack >/dev/null 2>&1 || need+=(conntrack)
+command -v arping >/dev/null 2>&1 || need+=(iputils-arping)
 if [ ${#need[@]} -eq 0 ]; then
     exit 0
 fi

@@ -210,7 +210,8 @@ impl IpRoute {
         c
     }
 
-    async fn json(&self, tool: &'static str, args: &[&str]) -> Result<Vec<Value>, DataplaneError> {
+    /// Runs `TOOL [-n NETNS] -j ARGS…` and parses its JSON array (empty output: none).
+    pub async fn json(&self, tool: &'static str, args: &[&str]) -> Result<Vec<Value>, DataplaneError> {
         let out = self
             .command(tool)
             .arg("-j")

@@ -9,6 +9,8 @@ pub mod channel;
 pub mod dataplane;
 pub mod dhcp;
 pub mod l2;
+pub mod l3;
 pub mod metadata;
+pub mod nat;
 pub mod reconcile;
 pub mod state;

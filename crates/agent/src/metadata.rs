@@ -1,7 +1,9 @@
-//! The metadata proxy of isolated networks: a listener on
-//! 169.254.169.254:80 inside a `qdhcp-…` namespace (its socket made there,
-//! the process staying where it is) that identifies the calling instance by
-//! its network and source address (through the agent channel) and forwards
+//! The metadata proxy: for isolated networks a listener on
+//! 169.254.169.254:80 inside a `qdhcp-…` namespace, for routed networks one
+//! on 0.0.0.0:9697 inside a `qrouter-…` namespace (where nftables redirects
+//! 169.254.169.254:80 to it). Its socket is made there, the process staying
+//! where it is. It identifies the calling instance by its network or router
+//! and source address (through the agent channel) and forwards
 //! to the metadata service with `X-Instance-ID`, `X-Tenant-ID`,
 //! `X-Forwarded-For` and `X-Instance-ID-Signature` (HMAC-SHA256 of the
 //! instance id with `metadata_proxy_shared_secret`, as Nova checks it).
@@ -35,10 +37,29 @@ pub struct MetadataConfig {
     pub secret: String,
 }
 
+/// What the proxy serves, which tells the server where to look up a caller's address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// An isolated network (`metadata-lookup?network_id=`).
+    Network(String),
+    /// The networks attached to a router (`metadata-lookup?router_id=`).
+    Router(String),
+}
+
+impl Scope {
+    /// The lookup's query parameter.
+    fn param(&self) -> (&'static str, &str) {
+        match self {
+            Scope::Network(id) => ("network_id", id),
+            Scope::Router(id) => ("router_id", id),
+        }
+    }
+}
+
 #[derive(Clone)]
 struct Proxy {
     channel: Channel,
-    network_id: String,
+    scope: Scope,
     config: MetadataConfig,
     client: reqwest::Client,
 }
@@ -59,10 +80,8 @@ fn plain(status: StatusCode, text: &str) -> Response {
 
 async fn forward(State(p): State<Proxy>, ConnectInfo(peer): ConnectInfo<SocketAddr>, req: Request) -> Response {
     let ip = peer.ip().to_string();
-    let query = form_urlencoded::Serializer::new(String::new())
-        .append_pair("network_id", &p.network_id)
-        .append_pair("ip", &ip)
-        .finish();
+    let (key, id) = p.scope.param();
+    let query = form_urlencoded::Serializer::new(String::new()).append_pair(key, id).append_pair("ip", &ip).finish();
     let who: serde_json::Value = match p.channel.get_json(&format!("/agent/v1/metadata-lookup?{query}")).await {
         Ok(v) => v,
         Err(crate::channel::ChannelError::Status { status: 404, .. }) => {
@@ -130,21 +149,51 @@ pub fn listen_in(netns: &str, addr: SocketAddr) -> std::io::Result<std::net::Tcp
     .map_err(|_| std::io::Error::other("the namespace thread panicked"))?
 }
 
-/// Serves the metadata proxy of `network_id` in `netns` until aborted.
+/// Serves the metadata proxy of `network_id` on 169.254.169.254:80 in `netns` until aborted.
 pub async fn serve(channel: Channel, network_id: String, netns: String, config: MetadataConfig) -> std::io::Result<()> {
-    let listener = tokio::net::TcpListener::from_std(listen_in(&netns, SocketAddr::new(IpAddr::V4(METADATA_IP), 80))?)?;
+    let addr = SocketAddr::new(IpAddr::V4(METADATA_IP), 80);
+    serve_at(channel, Scope::Network(network_id), &netns, addr, config).await
+}
+
+/// Serves the metadata proxy of `router_id` on 0.0.0.0:`port` in `netns` until aborted.
+pub async fn serve_router(
+    channel: Channel,
+    router_id: String,
+    netns: String,
+    port: u16,
+    config: MetadataConfig,
+) -> std::io::Result<()> {
+    let addr = SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port);
+    serve_at(channel, Scope::Router(router_id), &netns, addr, config).await
+}
+
+/// Serves the metadata proxy for `scope` on `addr` in `netns` until aborted.
+pub async fn serve_at(
+    channel: Channel,
+    scope: Scope,
+    netns: &str,
+    addr: SocketAddr,
+    config: MetadataConfig,
+) -> std::io::Result<()> {
+    let listener = tokio::net::TcpListener::from_std(listen_in(netns, addr)?)?;
     let client = reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(5))
         .timeout(Duration::from_secs(30))
         .build()
         .map_err(std::io::Error::other)?;
-    let app = axum::Router::new().fallback(forward).with_state(Proxy { channel, network_id, config, client });
+    let app = axum::Router::new().fallback(forward).with_state(Proxy { channel, scope, config, client });
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lookups_name_the_network_or_the_router() {
+        assert_eq!(Scope::Network("n1".into()).param(), ("network_id", "n1"));
+        assert_eq!(Scope::Router("r1".into()).param(), ("router_id", "r1"));
+    }
 
     #[test]
     fn signatures_are_novas() {

@@ -1,5 +1,6 @@
 //! `neutrino agent ROLE…` and `neutrino vif plug|unplug`: the node side,
-//! configured like Neutron's agents (linuxbridge_agent.ini and `[agent]`).
+//! configured like Neutron's agents (linuxbridge_agent.ini, dhcp_agent.ini,
+//! l3_agent.ini and `[agent]`).
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
@@ -9,6 +10,7 @@ use neutrino_agent::channel::Channel;
 use neutrino_agent::dataplane::{ip, IpRoute};
 use neutrino_agent::dhcp::{DhcpAgent, DhcpConfig};
 use neutrino_agent::l2::L2Agent;
+use neutrino_agent::l3::{L3Agent, L3Config};
 use neutrino_agent::metadata::MetadataConfig;
 use neutrino_agent::reconcile::L2Config;
 use neutrino_config::Loaded;
@@ -120,6 +122,21 @@ fn metadata_config(loaded: &Loaded) -> Result<Option<MetadataConfig>> {
     if !opt(loaded, "DEFAULT", "enable_isolated_metadata").is_some_and(|v| v.eq_ignore_ascii_case("true")) {
         return Ok(None);
     }
+    metadata_service(loaded).map(Some)
+}
+
+/// The metadata service of routed networks: set when `nova_metadata_host`
+/// (or `nova_metadata_ip`) is.
+fn router_metadata_config(loaded: &Loaded) -> Result<Option<MetadataConfig>> {
+    if opt(loaded, "DEFAULT", "nova_metadata_host").or(opt(loaded, "DEFAULT", "nova_metadata_ip")).is_none() {
+        return Ok(None);
+    }
+    metadata_service(loaded).map(Some)
+}
+
+/// Where the metadata service is: `nova_metadata_host` (or `_ip`), `_port`,
+/// `_protocol` and `metadata_proxy_shared_secret` of [DEFAULT].
+fn metadata_service(loaded: &Loaded) -> Result<MetadataConfig> {
     let host = opt(loaded, "DEFAULT", "nova_metadata_host")
         .or(opt(loaded, "DEFAULT", "nova_metadata_ip"))
         .unwrap_or("127.0.0.1");
@@ -134,12 +151,12 @@ fn metadata_config(loaded: &Loaded) -> Result<Option<MetadataConfig>> {
     if host.chars().any(|c| c.is_whitespace() || c == '/') {
         bail!("[DEFAULT] nova_metadata_host: '{host}' is not a host");
     }
-    Ok(Some(MetadataConfig {
+    Ok(MetadataConfig {
         host: host.to_string(),
         port,
         protocol: protocol.to_string(),
         secret: opt(loaded, "DEFAULT", "metadata_proxy_shared_secret").unwrap_or_default().to_string(),
-    }))
+    })
 }
 
 /// The DHCP agent of this node.
@@ -164,7 +181,30 @@ pub fn dhcp_agent(loaded: &Loaded, host: Option<&str>) -> Result<DhcpAgent> {
     Ok(DhcpAgent::new(channel(loaded)?, host_name(loaded, host), config, u64::from(a.report_interval.max(1))))
 }
 
-/// `neutrino agent ROLE…`: `l2`, `dhcp`, or both in one process.
+/// The L3 agent of this node (l3_agent.ini and `[agent]`).
+pub fn l3_agent(loaded: &Loaded, host: Option<&str>) -> Result<L3Agent> {
+    let a = &loaded.config.agent;
+    if let Some(p) = &a.namespace_prefix {
+        check_netns_name(p)?;
+    }
+    if let Some(ns) = &a.node_namespace {
+        check_netns_name(ns)?;
+    }
+    if let Some(mode) = opt(loaded, "DEFAULT", "agent_mode") {
+        if mode != "legacy" {
+            bail!("[DEFAULT] agent_mode = {mode}: only legacy is built");
+        }
+    }
+    let config = L3Config {
+        namespace_prefix: a.namespace_prefix.clone(),
+        node_namespace: a.node_namespace.clone(),
+        state_dir: std::path::Path::new(&loaded.config.default.state_path).join("l3"),
+        metadata: router_metadata_config(loaded)?,
+    };
+    Ok(L3Agent::new(channel(loaded)?, host_name(loaded, host), config, u64::from(a.report_interval.max(1))))
+}
+
+/// `neutrino agent ROLE`: `l2`, `dhcp` or `l3` (one role per process for now).
 pub async fn run(
     loaded: &Loaded,
     roles: &[String],
@@ -172,19 +212,27 @@ pub async fn run(
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<ExitCode> {
     for r in roles {
-        if r != "l2" && r != "dhcp" {
-            bail!("agent role '{r}' is not built yet (built: l2, dhcp)");
+        if !matches!(r.as_str(), "l2" | "dhcp" | "l3") {
+            bail!("agent role '{r}' is not built yet (built: l2, dhcp, l3)");
         }
     }
-    if !roles.iter().any(|r| r == "l2") {
+    let distinct: std::collections::BTreeSet<&str> = roles.iter().map(String::as_str).collect();
+    if distinct.len() > 1 {
+        bail!("run the {} roles as separate processes for now", distinct.into_iter().collect::<Vec<_>>().join(", "));
+    }
+    if distinct.contains("dhcp") {
         let agent = dhcp_agent(loaded, host)?;
         let host = agent.host.clone();
         info!(%host, state = %agent.config.state_dir.display(), "DHCP agent starting");
         agent.run(shutdown, || println!("Neutrino DHCP agent for host {host}: first sync done")).await?;
         return Ok(ExitCode::SUCCESS);
     }
-    if roles.iter().any(|r| r == "dhcp") {
-        bail!("run the dhcp and l2 roles as separate processes for now");
+    if distinct.contains("l3") {
+        let agent = l3_agent(loaded, host)?;
+        let host = agent.host.clone();
+        info!(%host, state = %agent.config.state_dir.display(), metadata = agent.config.metadata.is_some(), "L3 agent starting");
+        agent.run(shutdown, || println!("Neutrino L3 agent for host {host}: first sync done")).await?;
+        return Ok(ExitCode::SUCCESS);
     }
     let agent = l2_agent(loaded, host, None, None)?;
     let host = agent.host.clone();

@@ -68,11 +68,11 @@ pub enum Command {
         #[command(subcommand)]
         action: DbAction,
     },
-    /// Node agents: `l2` (the Linux bridge agent).
+    /// Node agents: `l2` (the Linux bridge agent), `dhcp`, `l3` (legacy routers).
     Agent {
         #[command(flatten)]
         config: ConfigArgs,
-        /// Roles to run (`l2`).
+        /// Role to run (`l2`, `dhcp` or `l3`).
         #[arg(required = true)]
         roles: Vec<String>,
         /// This node's name (default: [DEFAULT] host, else the hostname).

@@ -243,6 +243,10 @@ impl Plugin {
                     });
                 }
             }
+            port_forwardings.sort_by(|a, b| a.id.cmp(&b.id));
+            interfaces.sort_by(|a, b| a.id.cmp(&b.id));
+            let mut fips = fips;
+            fips.sort_by(|a, b| a.id.cmp(&b.id));
             routers.push(RouterState {
                 id: r.id.clone(),
                 admin_state_up: r.admin_state_up,
