@@ -66,25 +66,7 @@ fn dhcp_site(w: &mut World, agent_default: &str) -> DhcpSite {
 fn dhcp_serves_an_instance_its_fixed_ip() {
     let Some(mut w) = World::new("dhcp_serves_an_instance_its_fixed_ip", "nd") else { return };
     let prefix = w.prefix.clone();
-    // A stand-in for Nova's metadata service: answers one request, recording it, then goes away.
-    let upstream = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let upstream_port = upstream.local_addr().unwrap().port();
-    let (seen_tx, seen_rx) = std::sync::mpsc::channel::<String>();
-    std::thread::spawn(move || {
-        if let Ok((mut conn, _)) = upstream.accept() {
-            use std::io::{Read, Write};
-            let mut buf = Vec::new();
-            let mut chunk = [0u8; 1024];
-            while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
-                match conn.read(&mut chunk) {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                }
-            }
-            let _ = conn.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 16\r\nConnection: close\r\n\r\nami-id\nhostname\n");
-            let _ = seen_tx.send(String::from_utf8_lossy(&buf).to_string());
-        }
-    });
+    let (upstream_port, seen_rx) = metadata_upstream();
     let DhcpSite { api, agent_conf, dhcp_state } = dhcp_site(
         &mut w,
         &format!(
@@ -142,27 +124,17 @@ fn dhcp_serves_an_instance_its_fixed_ip() {
     let opts = std::fs::read_to_string(files.join("opts")).unwrap();
     assert!(opts.contains(&format!("169.254.169.254/32,{dhcp_ip}")), "{opts}");
     sh(&["ip", "-n", &vm, "route", "add", "169.254.169.254/32", "via", &dhcp_ip]);
-    let curl = |extra: &[&str]| {
-        let mut args = vec!["netns", "exec", vm.as_str(), "curl", "-s", "-m", "5", "-o", "-", "-w", " %{http_code}"];
-        args.extend_from_slice(extra);
-        args.push("http://169.254.169.254/latest/meta-data/");
-        let out = Command::new("ip").args(&args).output().unwrap();
-        String::from_utf8_lossy(&out.stdout).to_string()
-    };
+    let curl = |extra: &[&str]| curl_metadata(&vm, extra);
     let answer = curl(&[]);
     assert_eq!(answer, "ami-id\nhostname\n 200");
     let request = seen_rx.recv_timeout(Duration::from_secs(5)).unwrap().to_ascii_lowercase();
-    let expected_sig = sh(&[
-        "python3",
-        "-c",
-        &format!("import hmac,hashlib;print(hmac.new(b'mdsecret', b'{vm}', hashlib.sha256).hexdigest())"),
-    ]);
+    let expected_sig = nova_signature("mdsecret", &vm);
     for header in [
         "get /latest/meta-data/ http/1.1".to_string(),
         format!("x-instance-id: {vm}"),
         "x-tenant-id: noauth-project".to_string(),
         "x-forwarded-for: 10.5.0.77".to_string(),
-        format!("x-instance-id-signature: {}", expected_sig.trim()),
+        format!("x-instance-id-signature: {expected_sig}"),
     ] {
         assert!(request.contains(&header.to_ascii_lowercase()), "missing {header:?} in {request}");
     }

@@ -70,7 +70,7 @@ struct Site {
 
 /// Two nodes on a VXLAN underlay; node1 also has the flat `extnet` wire
 /// to the external namespace; server, two L2 agents, one L3 agent.
-fn site(w: World) -> Site {
+fn site(w: World, metadata_port: u16) -> Site {
     let mut w = w;
     let under = w.ns("underlay");
     sh(&["ip", "netns", "add", &under]);
@@ -138,8 +138,9 @@ fn site(w: World) -> Site {
     std::fs::write(
         &l3_conf,
         format!(
-            "[DEFAULT]\nhost = node1\n[agent]\nserver_url = {url}\nnode_namespace = {}\nnamespace_prefix = {}\n\
-             report_interval = 5\n",
+            "[DEFAULT]\nhost = node1\nnova_metadata_host = 127.0.0.1\nnova_metadata_port = {metadata_port}\n\
+             metadata_proxy_shared_secret = mdsecret\n[agent]\nserver_url = {url}\nnode_namespace = {}\n\
+             namespace_prefix = {}\nreport_interval = 5\n",
             w.ns("node1"),
             w.prefix
         ),
@@ -247,7 +248,8 @@ fn routers_snat_floating_ips_and_port_forwardings() {
             return;
         }
     }
-    let mut site = site(w);
+    let (metadata_port, metadata_seen) = metadata_upstream();
+    let mut site = site(w, metadata_port);
     std::fs::write(site.w.dir.join("peer_echo.py"), PEER_ECHO).unwrap();
     std::fs::write(site.w.dir.join("ask.py"), ASK).unwrap();
     let echo = site.w.dir.join("peer_echo.py");
@@ -292,6 +294,19 @@ fn routers_snat_floating_ips_and_port_forwardings() {
     assert_eq!(site.ask(&vm_a, "172.24.4.1", 8000).as_deref(), Some(gw_a.as_str()));
     assert_eq!(site.ask(&vm_b, "172.24.4.1", 8000).as_deref(), Some(gw_b.as_str()));
     assert!(!pings(&ext, "10.0.0.5"), "the outside has no route to fixed IPs");
+
+    // Metadata for a routed network comes through the router's namespace,
+    // which identifies the instance by its router and address.
+    assert_eq!(curl_metadata(&vm_a, &[]), "ami-id\nhostname\n 200");
+    let request = metadata_seen.recv_timeout(Duration::from_secs(5)).unwrap().to_ascii_lowercase();
+    for header in [
+        format!("x-instance-id: {vm_a}"),
+        "x-tenant-id: tenant-a".to_string(),
+        "x-forwarded-for: 10.0.0.5".to_string(),
+        format!("x-instance-id-signature: {}", nova_signature("mdsecret", &vm_a)),
+    ] {
+        assert!(request.contains(&header.to_ascii_lowercase()), "missing {header:?} in {request}");
+    }
 
     // A floating IP: the outside reaches tenant a's instance, which sees the real peer.
     let fip =

@@ -312,3 +312,58 @@ async fn without_the_router_plugin_there_are_no_routers() {
     let aliases = s.get("/v2.0/extensions").await.body["extensions"].to_string();
     assert!(!aliases.contains("\"router\"") && !aliases.contains("floating-ip-port-forwarding"));
 }
+
+fn report(agent_type: &str, binary: &str, host: &str) -> Value {
+    json!({"agent": {"agent_type": agent_type, "binary": binary, "host": host, "topic": "N/A", "start_flag": true,
+                     "configurations": {"tunnel_types": ["vxlan"], "interface_mappings": {"physnet1": "eth1"}}}})
+}
+
+#[tokio::test]
+async fn routers_are_scheduled_to_live_l3_agents_and_fail_over() {
+    let s = Server::start("[DEFAULT]\nagent_down_time = 2\nservice_plugins = router\n").await;
+    for host in ["net-1", "net-2"] {
+        s.post("/agent/v1/report", report("Linux bridge agent", "neutron-linuxbridge-agent", host)).await;
+    }
+    let l3 = |host: &'static str| report("L3 agent", "neutron-l3-agent", host);
+    let a1 = s.post("/agent/v1/report", l3("net-1")).await.body["agent"]["id"].as_str().unwrap().to_string();
+    let (ext, _, _, sub) = topology(&s).await;
+    let r = s.post("/v2.0/routers", json!({"router": {"external_gateway_info": {"network_id": ext}}})).await;
+    let rid = r.body["router"]["id"].as_str().unwrap().to_string();
+    s.put(&format!("/v2.0/routers/{rid}/add_router_interface"), json!({"subnet_id": sub})).await;
+    let hosted = s.get(&format!("/v2.0/routers/{rid}/l3-agents")).await;
+    assert_eq!(hosted.body["agents"][0]["id"], a1.as_str(), "{}", hosted.body);
+    let ports = s.get(&format!("/v2.0/ports?device_id={rid}")).await.body["ports"].clone();
+    assert_eq!(ports.as_array().unwrap().len(), 2, "gateway and interface");
+    assert!(ports.as_array().unwrap().iter().all(|p| p["binding:host_id"] == "net-1"), "{ports}");
+    assert_eq!(s.get(&format!("/v2.0/agents/{a1}/l3-routers")).await.body["routers"][0]["id"], rid.as_str());
+    // What the agent is told.
+    let state = s.get("/agent/v1/l3-state?host=net-1").await.body;
+    assert_eq!(state["routers"][0]["id"], rid.as_str());
+    assert_eq!(state["routers"][0]["enable_snat"], true);
+    assert_eq!(state["routers"][0]["interfaces"][0]["fixed_ips"][0]["ip_address"], "10.0.0.1");
+    assert_eq!(state["routers"][0]["gateway"]["subnets"][0]["gateway_ip"], "172.24.4.1");
+    assert_eq!(s.get("/agent/v1/l3-state?host=net-2").await.body["routers"], json!([]));
+    // Members see no scheduling.
+    let member =
+        s.req(&Who::Member("noauth-project"), "GET", &format!("/v2.0/routers/{rid}/l3-agents"), None, &[]).await;
+    assert_eq!(member.status, 403);
+
+    // net-1 dies; net-2's agent reports; the router and its ports move.
+    tokio::time::sleep(std::time::Duration::from_millis(3100)).await;
+    let a2 = s.post("/agent/v1/report", l3("net-2")).await.body["agent"]["id"].as_str().unwrap().to_string();
+    let hosted = s.get(&format!("/v2.0/routers/{rid}/l3-agents")).await;
+    assert_eq!(hosted.body["agents"][0]["id"], a2.as_str(), "{}", hosted.body);
+    let ports = s.get(&format!("/v2.0/ports?device_id={rid}")).await.body["ports"].clone();
+    assert!(ports.as_array().unwrap().iter().all(|p| p["binding:host_id"] == "net-2"), "{ports}");
+    // The operator moves it back by hand (once the first agent lives again).
+    s.post("/agent/v1/report", l3("net-1")).await;
+    let path = format!("/v2.0/agents/{a1}/l3-routers");
+    assert_eq!(s.post(&path, json!({"router_id": rid})).await.status, 409, "still hosted by net-2");
+    assert_eq!(s.delete(&format!("/v2.0/agents/{a2}/l3-routers/{rid}")).await.status, 204);
+    assert_eq!(s.delete(&format!("/v2.0/agents/{a2}/l3-routers/{rid}")).await.status, 404);
+    assert_eq!(s.post(&path, json!({"router_id": rid})).await.status, 201);
+    assert_eq!(s.get("/agent/v1/l3-state?host=net-1").await.body["routers"][0]["id"], rid.as_str());
+    // A disabled agent builds nothing.
+    assert_eq!(s.put(&format!("/v2.0/agents/{a1}"), json!({"agent": {"admin_state_up": false}})).await.status, 200);
+    assert_eq!(s.get("/agent/v1/l3-state?host=net-1").await.body["routers"], json!([]));
+}

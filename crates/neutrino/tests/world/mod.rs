@@ -195,3 +195,47 @@ pub fn dhcp_client(dir: &Path, vm: &str) -> Option<String> {
     }
     None
 }
+
+/// A stand-in for Nova's metadata service on 127.0.0.1: answers one request
+/// (`ami-id\nhostname\n`), hands over what it received, then goes away.
+pub fn metadata_upstream() -> (u16, std::sync::mpsc::Receiver<String>) {
+    let upstream = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = upstream.local_addr().unwrap().port();
+    let (seen_tx, seen_rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        if let Ok((mut conn, _)) = upstream.accept() {
+            use std::io::{Read, Write};
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 1024];
+            while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                match conn.read(&mut chunk) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                }
+            }
+            let _ = conn.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 16\r\nConnection: close\r\n\r\nami-id\nhostname\n");
+            let _ = seen_tx.send(String::from_utf8_lossy(&buf).to_string());
+        }
+    });
+    (port, seen_rx)
+}
+
+/// `curl` of the metadata address from `vm`: the body and the HTTP status.
+pub fn curl_metadata(vm: &str, extra: &[&str]) -> String {
+    let mut args = vec!["netns", "exec", vm, "curl", "-s", "-m", "5", "-o", "-", "-w", " %{http_code}"];
+    args.extend_from_slice(extra);
+    args.push("http://169.254.169.254/latest/meta-data/");
+    let out = Command::new("ip").args(&args).output().unwrap();
+    String::from_utf8_lossy(&out.stdout).to_string()
+}
+
+/// The signature Nova expects for `instance_id` (HMAC-SHA256 with `secret`).
+pub fn nova_signature(secret: &str, instance_id: &str) -> String {
+    sh(&[
+        "python3",
+        "-c",
+        &format!("import hmac,hashlib;print(hmac.new(b'{secret}', b'{instance_id}', hashlib.sha256).hexdigest())"),
+    ])
+    .trim()
+    .to_string()
+}
