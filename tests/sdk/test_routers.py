@@ -65,6 +65,25 @@ def test_openstack_cli_router_gateway_interface_floating_ip(neutrino, conn, mk, 
     listed = json.loads(cli("floating", "ip", "list", "--port", port["id"], "-f", "json"))
     assert [f["ID"] for f in listed] == [fip["id"]]
 
+    # A port forwarding on a second floating IP.
+    fip2 = json.loads(cli("floating", "ip", "create", ext_name, "-f", "json"))
+    mk.add("ip", fip2["id"])
+    port2 = json.loads(cli("port", "create", uniq("vm2"), "--network", net_name, "-f", "json"))
+    mk.add("port", port2["id"])
+    pf = json.loads(cli("floating", "ip", "port", "forwarding", "create",
+                        "--internal-ip-address", port2["fixed_ips"][0]["ip_address"],
+                        "--port", port2["id"],
+                        "--internal-protocol-port", "22", "--external-protocol-port", "2222",
+                        "--protocol", "tcp", fip2["id"], "-f", "json"))
+    assert (pf["internal_port"], pf["external_port"], pf["protocol"]) == (22, 2222, "tcp"), pf
+    listed = json.loads(cli("floating", "ip", "port", "forwarding", "list", fip2["id"], "-f", "json"))
+    assert [p["ID"] for p in listed] == [pf["id"]]
+    cli("floating", "ip", "port", "forwarding", "set", "--external-protocol-port", "2022", fip2["id"], pf["id"])
+    shown_pf = json.loads(cli("floating", "ip", "port", "forwarding", "show", fip2["id"], pf["id"], "-f", "json"))
+    assert shown_pf["external_port"] == 2022
+    cli("floating", "ip", "port", "forwarding", "delete", fip2["id"], pf["id"])
+    cli("floating", "ip", "delete", fip2["id"])
+
     cli("router", "set", r_name, "--route", "destination=192.168.5.0/24,gateway=10.61.0.254")
     routed = json.loads(cli("router", "show", r_name, "-f", "json"))
     assert routed["routes"] in ([{"destination": "192.168.5.0/24", "nexthop": "10.61.0.254"}],

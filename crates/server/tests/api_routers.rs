@@ -283,6 +283,24 @@ async fn port_forwardings_of_a_floating_ip() {
     // A floating IP with port forwardings takes no port.
     let r = s.put(&format!("/v2.0/floatingips/{fid}"), json!({"floatingip": {"port_id": vm_id}})).await;
     assert_eq!((r.status, r.error_type()), (409, "FipInUseByPortForwarding"), "{}", r.body);
+    // A port with port forwardings takes no floating IP, and the reverse.
+    let fip3 = s.post("/v2.0/floatingips", json!({"floatingip": {"floating_network_id": ext}})).await.body
+        ["floatingip"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = s.put(&format!("/v2.0/floatingips/{fip3}"), json!({"floatingip": {"port_id": vm_id}})).await;
+    assert_eq!((r.status, r.error_type()), (400, "PortHasPortForwarding"), "{}", r.body);
+    let other = s.port(json!({"network_id": net})).await;
+    let other_ip = other["fixed_ips"][0]["ip_address"].as_str().unwrap().to_string();
+    let r = s.put(&format!("/v2.0/floatingips/{fip3}"), json!({"floatingip": {"port_id": other["id"]}})).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let mut to_bound = body(3333, 33);
+    to_bound["port_forwarding"]["internal_port_id"] = other["id"].clone();
+    to_bound["port_forwarding"]["internal_ip_address"] = json!(other_ip);
+    let r = s.post(&path, to_bound).await;
+    assert_eq!((r.status, r.error_type()), (409, "PortHasBindingFloatingIP"), "{}", r.body);
+    assert_eq!(s.delete(&format!("/v2.0/floatingips/{fip3}")).await.status, 204);
     // Update, then the instance's port goes and takes its forwardings along.
     let pid = pf["id"].as_str().unwrap();
     let r = s.put(&format!("{path}/{pid}"), json!({"port_forwarding": {"external_port": 2022}})).await;

@@ -221,6 +221,15 @@ impl Plugin {
                 ),
             )));
         }
+        let forwarded: Vec<neutrino_model::PortForwarding> =
+            docs(tx, Table::PortForwardings, vec![by("internal_port_id", SqlValue::Text(port_id.into()))]).await?;
+        if !forwarded.is_empty() {
+            return Err(PluginError::Fault(neutrino_model::Fault::new(
+                400,
+                "PortHasPortForwarding",
+                format!("Cannot associate floating IP to port {port_id}, as the port already has port forwardings."),
+            )));
+        }
         if !ctx.is_admin && port.project_id != fip.project_id {
             return Err(bad_fip(format!(
                 "Port {port_id} is associated with a different tenant than Floating IP {} and therefore cannot be bound",

@@ -198,6 +198,18 @@ impl Plugin {
             return Err(bad_pf("port forwardings are IPv4"));
         }
         let port: Port = load(tx, ctx, Resource::Port, &pf.internal_port_id).await?;
+        let bound: Vec<FloatingIp> =
+            docs(tx, Table::FloatingIps, vec![by("port_id", SqlValue::Text(pf.internal_port_id.clone()))]).await?;
+        if let Some(other) = bound.first() {
+            return Err(PluginError::Fault(Fault::new(
+                409,
+                "PortHasBindingFloatingIP",
+                format!(
+                    "Cannot create port forwarding to floating IP {} ({}) with port {} using fixed IP {}, as that port already has a binding floating IP {}.",
+                    fip.floating_ip_address, fip.id, pf.internal_port_id, pf.internal_ip_address, other.floating_ip_address
+                ),
+            )));
+        }
         let Some(fixed) = port.fixed_ips.iter().find(|f| f.ip_address == pf.internal_ip_address) else {
             return Err(bad_pf(format!(
                 "The internal IP address {} is not a fixed IP of port {}",
