@@ -90,7 +90,7 @@ pub static KNOWN_KEYS: &[KnownKey] = &[
     not_built("DEFAULT", "notify_nova_on_port_status_changes", NO_NOVA_NOTIFIER),
     not_built("DEFAULT", "notify_nova_on_port_data_changes", NO_NOVA_NOTIFIER),
     // [DEFAULT] of dhcp_agent.ini, l3_agent.ini, metadata_agent.ini
-    agent("DEFAULT", "interface_driver"),
+    stored("DEFAULT", "interface_driver"),
     agent("DEFAULT", "ovs_integration_bridge"),
     agent("DEFAULT", "ovs_use_veth"),
     agent("DEFAULT", "resync_interval"),
@@ -110,7 +110,11 @@ pub static KNOWN_KEYS: &[KnownKey] = &[
     agent("DEFAULT", "dnsmasq_local_resolv"),
     agent("DEFAULT", "dnsmasq_lease_max"),
     agent("DEFAULT", "dnsmasq_enable_addr6_list"),
-    agent("DEFAULT", "external_network_bridge"),
+    not_built(
+        "DEFAULT",
+        "external_network_bridge",
+        "routers reach the external network through its own bridge (its provider mapping); ignored",
+    ),
     stored("DEFAULT", "agent_mode"),
     agent("DEFAULT", "handle_internal_only_routers"),
     agent("DEFAULT", "gateway_external_network_id"),

@@ -165,7 +165,7 @@ fn agent_sections_warn_once_per_file_section() {
             "[DEFAULT]\nauth_strategy = noauth\n[agent]\ntunnel_types = vxlan\nl2_population = True\n\
              [ovs]\nlocal_ip = 192.168.6.134\ntunnel_bridge = br-tun\n",
         ),
-        ("/etc/neutron/dhcp_agent.ini", "[DEFAULT]\ninterface_driver = openvswitch\nenable_isolated_metadata = true\n"),
+        ("/etc/neutron/dhcp_agent.ini", "[DEFAULT]\ndnsmasq_lease_max = 100\nforce_metadata = true\n"),
     ])
     .expect("loads");
     assert_eq!(

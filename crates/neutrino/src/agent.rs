@@ -159,8 +159,20 @@ fn metadata_service(loaded: &Loaded) -> Result<MetadataConfig> {
     })
 }
 
+/// `[DEFAULT] interface_driver` of dhcp_agent.ini / l3_agent.ini: the
+/// Linux bridge driver is the one built (Open vSwitch comes with its agent).
+fn check_interface_driver(loaded: &Loaded) -> Result<()> {
+    match opt(loaded, "DEFAULT", "interface_driver") {
+        None | Some("linuxbridge" | "neutron.agent.linux.interface.BridgeInterfaceDriver") => Ok(()),
+        Some(other) => bail!(
+            "[DEFAULT] interface_driver = {other}: only linuxbridge (neutron.agent.linux.interface.BridgeInterfaceDriver) is built"
+        ),
+    }
+}
+
 /// The DHCP agent of this node.
 pub fn dhcp_agent(loaded: &Loaded, host: Option<&str>) -> Result<DhcpAgent> {
+    check_interface_driver(loaded)?;
     let a = &loaded.config.agent;
     if let Some(driver) = opt(loaded, "DEFAULT", "dhcp_driver") {
         if !matches!(driver, "neutron.agent.linux.dhcp.Dnsmasq" | "dnsmasq" | "Dnsmasq") {
@@ -183,6 +195,7 @@ pub fn dhcp_agent(loaded: &Loaded, host: Option<&str>) -> Result<DhcpAgent> {
 
 /// The L3 agent of this node (l3_agent.ini and `[agent]`).
 pub fn l3_agent(loaded: &Loaded, host: Option<&str>) -> Result<L3Agent> {
+    check_interface_driver(loaded)?;
     let a = &loaded.config.agent;
     if let Some(p) = &a.namespace_prefix {
         check_netns_name(p)?;

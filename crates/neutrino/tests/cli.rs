@@ -97,6 +97,23 @@ fn a_bad_value_names_file_section_and_key() {
     assert!(err.contains("ml2.ini:2") && err.contains("[ml2_type_vxlan]") && err.contains("vni_ranges"), "{err}");
 }
 
+#[test]
+fn agents_refuse_drivers_that_are_not_built() {
+    let dir = Dir::new("drivers");
+    for (role, ini, needle) in [
+        ("l3", "[DEFAULT]\ninterface_driver = openvswitch\n", "interface_driver = openvswitch"),
+        ("dhcp", "[DEFAULT]\ninterface_driver = openvswitch\n", "interface_driver = openvswitch"),
+        ("l3", "[DEFAULT]\nagent_mode = dvr_snat\n", "agent_mode = dvr_snat"),
+    ] {
+        let f = dir.0.join(format!("{role}.ini"));
+        std::fs::write(&f, format!("{ini}[agent]\nserver_url = http://127.0.0.1:9\n")).unwrap();
+        let out = bin().args(["agent", role, "--config-file"]).arg(&f).arg("--state-dir").arg(&dir.0).output().unwrap();
+        assert!(!out.status.success(), "{role} started with {ini}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(needle), "{err}");
+    }
+}
+
 /// The stdout lines up to the API's "listening" line, and the API root URL.
 fn wait_for_url_lines(child: &mut Child) -> (String, Vec<String>) {
     let stdout = child.stdout.take().unwrap();
