@@ -88,7 +88,8 @@ async fn an_older_schema_is_refused_until_upgraded_in_place() {
          DROP TABLE identity_role_assignments; DROP TABLE identity_endpoints; DROP TABLE identity_users; \
          DROP TABLE identity_projects; DROP TABLE identity_roles; DROP TABLE identity_services; \
          DROP TABLE identity_regions; DROP TABLE identity_domains; DROP TABLE identity_signing_keys; \
-         DROP TABLE identity_revocations; DROP TABLE network_dhcp_agents; DROP TABLE agents; DROP TABLE change_log; \
+         DROP TABLE identity_revocations; DROP TABLE network_dhcp_agents; DROP TABLE router_l3_agents; \
+         DROP TABLE port_forwardings; DROP TABLE floatingips; DROP TABLE routers; DROP TABLE agents; DROP TABLE change_log; \
          DELETE FROM neutrino_migrations WHERE version > 20261127000001;",
     )
     .unwrap();
