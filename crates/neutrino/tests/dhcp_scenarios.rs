@@ -33,19 +33,10 @@ fn dhcp_site(w: &mut World, agent_default: &str) -> DhcpSite {
     sh(&["ip", "-n", &node, "link", "set", "lo", "up"]);
     let agent_section =
         format!("[agent]\nnode_namespace = {node}\nnamespace_prefix = {prefix}\nchannel_secret = s3cret\n");
-    let conf = w.dir.join("aio.conf");
-    std::fs::write(
-        &conf,
-        format!("[DEFAULT]\nauth_strategy = noauth\nhost = single\n[identity]\nenabled = false\n{agent_section}"),
-    )
-    .unwrap();
-    let state_dir = w.dir.join("state");
-    let line = start(
+    let url = start_all_in_one(
         w,
-        bin().args(["all-in-one", "--bind-port", "0", "--config-file"]).arg(&conf).arg("--state-dir").arg(&state_dir),
-        "API listening",
+        &format!("[DEFAULT]\nauth_strategy = noauth\nhost = single\n[identity]\nenabled = false\n{agent_section}"),
     );
-    let url = line.split_whitespace().find(|t| t.starts_with("http://")).unwrap().trim_end_matches("/v2.0").to_string();
     let agent_conf = w.dir.join("agent.conf");
     std::fs::write(
         &agent_conf,

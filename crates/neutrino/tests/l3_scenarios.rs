@@ -96,27 +96,11 @@ fn site(w: World, metadata_port: u16) -> Site {
     sh(&["ip", "-n", &ext, "addr", "add", "172.24.4.1/24", "dev", "eth0"]);
     sh(&["ip", "-n", &ext, "link", "set", "eth0", "up"]);
 
-    let conf = w.dir.join("server.conf");
-    std::fs::write(
-        &conf,
+    let url = start_server(
+        &mut w,
         "[DEFAULT]\nauth_strategy = noauth\nallow_overlapping_ips = true\nservice_plugins = router\n[identity]\nenabled = false\n\
          [ml2]\nmechanism_drivers = linuxbridge,l2population\n[ml2_type_flat]\nflat_networks = extnet\n",
-    )
-    .unwrap();
-    let state_dir = w.dir.join("state");
-    let up =
-        bin().args(["db", "upgrade", "--config-file"]).arg(&conf).arg("--state-dir").arg(&state_dir).output().unwrap();
-    assert!(up.status.success(), "{}", String::from_utf8_lossy(&up.stderr));
-    let line = start(
-        &mut w,
-        bin()
-            .args(["server", "--bind-host", "127.0.0.1", "--bind-port", "0", "--config-file"])
-            .arg(&conf)
-            .arg("--state-dir")
-            .arg(&state_dir),
-        "API listening",
     );
-    let url = line.split_whitespace().find(|t| t.starts_with("http://")).unwrap().trim_end_matches("/v2.0").to_string();
     let mut l2_confs = Vec::new();
     for (node, ip) in nodes {
         let p = w.dir.join(format!("{node}-l2.ini"));

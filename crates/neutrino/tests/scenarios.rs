@@ -46,22 +46,7 @@ fn vxlan_between_two_nodes() {
     }
 
     // The server (noauth, its own state), then one agent per node.
-    let conf = w.dir.join("server.conf");
-    std::fs::write(&conf, "[DEFAULT]\nauth_strategy = noauth\nallow_overlapping_ips = true\n[identity]\nenabled = false\n[ml2]\nmechanism_drivers = linuxbridge,l2population\n[ml2_type_flat]\nflat_networks = physnet1\n").unwrap();
-    let state_dir = w.dir.join("state");
-    let up =
-        bin().args(["db", "upgrade", "--config-file"]).arg(&conf).arg("--state-dir").arg(&state_dir).output().unwrap();
-    assert!(up.status.success(), "{}", String::from_utf8_lossy(&up.stderr));
-    let line = start(
-        &mut w,
-        bin()
-            .args(["server", "--bind-host", "127.0.0.1", "--bind-port", "0", "--config-file"])
-            .arg(&conf)
-            .arg("--state-dir")
-            .arg(&state_dir),
-        "API listening",
-    );
-    let url = line.split_whitespace().find(|t| t.starts_with("http://")).unwrap().trim_end_matches("/v2.0").to_string();
+    let url = start_server(&mut w, "[DEFAULT]\nauth_strategy = noauth\nallow_overlapping_ips = true\n[identity]\nenabled = false\n[ml2]\nmechanism_drivers = linuxbridge,l2population\n[ml2_type_flat]\nflat_networks = physnet1\n");
     let agent_conf = |node: &str, ip: &str| {
         let p = w.dir.join(format!("{node}.ini"));
         std::fs::write(
@@ -243,19 +228,10 @@ fn all_in_one_wires_two_instances_on_one_node() {
     sh(&["ip", "-n", &node, "link", "set", "lo", "up"]);
     // The all-in-one runs its own L2 agent, working in the node namespace.
     let agent_section = format!("[agent]\nnode_namespace = {node}\nchannel_secret = s3cret\n");
-    let conf = w.dir.join("aio.conf");
-    std::fs::write(
-        &conf,
-        format!("[DEFAULT]\nauth_strategy = noauth\nhost = single\n[identity]\nenabled = false\n{agent_section}"),
-    )
-    .unwrap();
-    let state_dir = w.dir.join("state");
-    let line = start(
+    let url = start_all_in_one(
         &mut w,
-        bin().args(["all-in-one", "--bind-port", "0", "--config-file"]).arg(&conf).arg("--state-dir").arg(&state_dir),
-        "API listening",
+        &format!("[DEFAULT]\nauth_strategy = noauth\nhost = single\n[identity]\nenabled = false\n{agent_section}"),
     );
-    let url = line.split_whitespace().find(|t| t.starts_with("http://")).unwrap().trim_end_matches("/v2.0").to_string();
     // What the compute side needs: the server, the secret, the node namespace.
     let vif_conf = w.dir.join("vif.conf");
     std::fs::write(&vif_conf, format!("[DEFAULT]\nhost = single\n{agent_section}server_url = {url}\n")).unwrap();

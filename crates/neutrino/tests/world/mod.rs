@@ -239,3 +239,42 @@ pub fn nova_signature(secret: &str, instance_id: &str) -> String {
     .trim()
     .to_string()
 }
+
+/// The API root URL in a "listening" line.
+fn url_in(line: &str) -> String {
+    line.split_whitespace().find(|t| t.starts_with("http://")).unwrap().trim_end_matches("/v2.0").to_string()
+}
+
+/// Starts `neutrino server` with `conf` (Neutron INI text) over its own
+/// state, the schema upgraded first; returns the API's root URL.
+pub fn start_server(w: &mut World, conf: &str) -> String {
+    let path = w.dir.join("server.conf");
+    std::fs::write(&path, conf).unwrap();
+    let state_dir = w.dir.join("state");
+    let up =
+        bin().args(["db", "upgrade", "--config-file"]).arg(&path).arg("--state-dir").arg(&state_dir).output().unwrap();
+    assert!(up.status.success(), "{}", String::from_utf8_lossy(&up.stderr));
+    let line = start(
+        w,
+        bin()
+            .args(["server", "--bind-host", "127.0.0.1", "--bind-port", "0", "--config-file"])
+            .arg(&path)
+            .arg("--state-dir")
+            .arg(&state_dir),
+        "API listening",
+    );
+    url_in(&line)
+}
+
+/// Starts `neutrino all-in-one` with `conf` on an ephemeral port; returns the API's root URL.
+pub fn start_all_in_one(w: &mut World, conf: &str) -> String {
+    let path = w.dir.join("aio.conf");
+    std::fs::write(&path, conf).unwrap();
+    let state_dir = w.dir.join("state");
+    let line = start(
+        w,
+        bin().args(["all-in-one", "--bind-port", "0", "--config-file"]).arg(&path).arg("--state-dir").arg(&state_dir),
+        "API listening",
+    );
+    url_in(&line)
+}
