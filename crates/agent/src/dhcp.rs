@@ -12,11 +12,12 @@ use std::time::Duration;
 use neutrino_model::names;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use tokio::process::{Child, Command};
+use tokio::process::Command;
 use tokio::sync::Mutex;
 use tracing::{info, warn};
 
 use crate::channel::{Channel, ChannelError};
+use crate::daemon::Daemon;
 use crate::dataplane::ip;
 
 /// A subnet as dnsmasq needs it.
@@ -133,26 +134,6 @@ pub struct DhcpConfig {
     pub metadata: Option<crate::metadata::MetadataConfig>,
 }
 
-/// A dnsmasq this agent runs or adopted.
-#[derive(Debug)]
-struct Dnsmasq {
-    child: Option<Child>,
-    pid: u32,
-}
-
-impl Dnsmasq {
-    /// Whether it still runs (a zombie is dead).
-    fn alive(&mut self) -> bool {
-        match &mut self.child {
-            Some(c) => matches!(c.try_wait(), Ok(None)),
-            None => std::fs::read_to_string(format!("/proc/{}/stat", self.pid))
-                .ok()
-                .and_then(|s| s.rsplit(')').next().map(|rest| !rest.trim_start().starts_with('Z')))
-                .unwrap_or(false),
-        }
-    }
-}
-
 /// The DHCP agent of one host.
 #[derive(Debug)]
 pub struct DhcpAgent {
@@ -164,7 +145,7 @@ pub struct DhcpAgent {
     pub config: DhcpConfig,
     /// Seconds between heartbeats.
     pub report_interval: u64,
-    procs: Mutex<BTreeMap<String, Dnsmasq>>,
+    procs: Mutex<BTreeMap<String, Daemon>>,
     proxies: Mutex<BTreeMap<String, tokio::task::JoinHandle<()>>>,
 }
 
@@ -424,19 +405,8 @@ impl DhcpAgent {
         let leases = std::fs::read_to_string(&leases_path).unwrap_or_default();
         let (kept, stale) = split_stale_leases(&leases, &hosts);
         if stale > 0 {
-            if let Some(mut d) = self.procs.lock().await.remove(&net.id) {
-                let _ = Command::new("kill").arg(d.pid.to_string()).status().await;
-                if let Some(c) = &mut d.child {
-                    let _ = tokio::time::timeout(Duration::from_secs(5), c.wait()).await;
-                }
-            } else if let Some(d) = self.adopt(&dir) {
-                let _ = Command::new("kill").arg(d.pid.to_string()).status().await;
-                for _ in 0..50 {
-                    if !Path::new(&format!("/proc/{}", d.pid)).exists() {
-                        break;
-                    }
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                }
+            if let Some(d) = self.procs.lock().await.remove(&net.id).or_else(|| self.adopt(&dir)) {
+                d.stop().await;
             }
             write_if_changed(&leases_path, &kept)?;
             info!(network = %net.id, stale, "leases of moved addresses dropped; dnsmasq restarts");
@@ -448,50 +418,29 @@ impl DhcpAgent {
         let mut procs = self.procs.lock().await;
         // Subnets (ranges) and MTU are command-line options: when they
         // change, dnsmasq restarts (keeping its leases file).
-        let outdated = procs.get(&net.id).map(|d| d.pid).or_else(|| self.adopt(&dir).map(|d| d.pid)).filter(|pid| {
-            std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| {
-                let now: Vec<String> = c
-                    .split(|b| *b == 0)
-                    .filter(|a| !a.is_empty())
-                    .map(|a| String::from_utf8_lossy(a).into_owned())
-                    .collect();
-                now.get(1..).is_some_and(|rest| rest != args.as_slice())
-            })
-        });
-        if let Some(pid) = outdated {
-            info!(network = %net.id, pid, "dnsmasq's subnets changed; it restarts");
-            let _ = Command::new("kill").arg(pid.to_string()).status().await;
-            match procs.remove(&net.id).and_then(|d| d.child) {
-                Some(mut c) => {
-                    let _ = tokio::time::timeout(Duration::from_secs(5), c.wait()).await;
-                }
-                None => {
-                    for _ in 0..250 {
-                        if !Path::new(&format!("/proc/{pid}")).exists() {
-                            break;
-                        }
-                        tokio::time::sleep(Duration::from_millis(20)).await;
-                    }
-                }
+        if !procs.contains_key(&net.id) {
+            if let Some(d) = self.adopt(&dir) {
+                info!(network = %net.id, pid = d.pid, "adopted a running dnsmasq");
+                procs.insert(net.id.clone(), d);
             }
         }
-        let running = match procs.get_mut(&net.id) {
-            Some(d) => d.alive(),
-            None => match self.adopt(&dir) {
-                Some(d) => {
-                    info!(network = %net.id, pid = d.pid, "adopted a running dnsmasq");
-                    procs.insert(net.id.clone(), d);
-                    true
-                }
-                None => false,
-            },
-        };
+        let outdated = procs
+            .get(&net.id)
+            .and_then(Daemon::cmdline)
+            .is_some_and(|now| now.get(1..).is_some_and(|rest| rest != args.as_slice()));
+        if outdated {
+            if let Some(d) = procs.remove(&net.id) {
+                info!(network = %net.id, pid = d.pid, "dnsmasq's subnets changed; it restarts");
+                d.stop().await;
+            }
+        }
+        let running = procs.get_mut(&net.id).is_some_and(Daemon::alive);
         if running && changed {
             if let Some(d) = procs.get(&net.id) {
-                let _ = Command::new("kill").args(["-HUP", &d.pid.to_string()]).status().await;
+                d.reload().await;
             }
         } else if !running {
-            let d = self.spawn(&ns, &args)?;
+            let d = Daemon::spawn(&ns, "dnsmasq", &args)?;
             info!(network = %net.id, pid = d.pid, "dnsmasq started");
             procs.insert(net.id.clone(), d);
         }
@@ -499,13 +448,8 @@ impl DhcpAgent {
     }
 
     /// A dnsmasq of an earlier run serving this directory, if one lives.
-    fn adopt(&self, dir: &Path) -> Option<Dnsmasq> {
-        let pid: u32 = std::fs::read_to_string(dir.join("pid")).ok()?.trim().parse().ok()?;
-        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
-        let text = String::from_utf8_lossy(&cmdline);
-        let mine = text.contains("dnsmasq") && text.contains(&*dir.join("host").to_string_lossy());
-        let mut d = Dnsmasq { child: None, pid };
-        (mine && d.alive()).then_some(d)
+    fn adopt(&self, dir: &Path) -> Option<Daemon> {
+        Daemon::adopt(&dir.join("pid"), &["dnsmasq", &dir.join("host").to_string_lossy()])
     }
 
     /// dnsmasq's command line (after the program name) for a network.
@@ -558,32 +502,13 @@ impl DhcpAgent {
         args
     }
 
-    fn spawn(&self, ns: &str, dnsmasq_args: &[String]) -> Result<Dnsmasq, String> {
-        let mut args: Vec<String> = vec![format!("--net=/run/netns/{ns}"), "dnsmasq".into()];
-        args.extend_from_slice(dnsmasq_args);
-        let child = Command::new("nsenter")
-            .args(&args)
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .kill_on_drop(false)
-            .spawn()
-            .map_err(|e| format!("cannot start dnsmasq: {e}"))?;
-        let pid = child.id().ok_or("dnsmasq exited at once")?;
-        Ok(Dnsmasq { child: Some(child), pid })
-    }
-
     /// Tears down a network no longer hosted here.
     async fn remove(&self, network_id: &str) {
         if let Some(h) = self.proxies.lock().await.remove(network_id) {
             h.abort();
         }
-        if let Some(mut d) = self.procs.lock().await.remove(network_id) {
-            let _ = Command::new("kill").arg(d.pid.to_string()).status().await;
-            if let Some(c) = &mut d.child {
-                let _ = tokio::time::timeout(Duration::from_secs(5), c.wait()).await;
-            }
-        } else if let Some(d) = self.adopt(&self.dir(network_id)) {
-            let _ = Command::new("kill").arg(d.pid.to_string()).status().await;
+        if let Some(d) = self.procs.lock().await.remove(network_id).or_else(|| self.adopt(&self.dir(network_id))) {
+            d.stop().await;
         }
         let ns = self.namespace(network_id);
         if Path::new("/run/netns").join(&ns).exists() {

@@ -6,6 +6,7 @@
 #![warn(missing_docs)]
 
 pub mod channel;
+pub mod daemon;
 pub mod dataplane;
 pub mod dhcp;
 pub mod l2;
