@@ -20,6 +20,7 @@ command -v sysctl >/dev/null 2>&1 || need+=(procps)
 command -v nft >/dev/null 2>&1 || need+=(nftables)
 command -v conntrack >/dev/null 2>&1 || need+=(conntrack)
 command -v arping >/dev/null 2>&1 || need+=(iputils-arping)
+command -v radvd >/dev/null 2>&1 || need+=(radvd)
 if [ ${#need[@]} -eq 0 ]; then
     exit 0
 fi

@@ -233,6 +233,8 @@ mod tests {
                 cidr: cidr.into(),
                 ip_version: if cidr.contains(':') { 6 } else { 4 },
                 gateway_ip: gateway_ip.map(String::from),
+                ipv6_ra_mode: None,
+                ipv6_address_mode: None,
             }],
         }
     }

@@ -307,6 +307,8 @@ fn router_port(id: &str, mac: &str, mtu: u32, subnet: &str, cidr: &str, ip: &str
             cidr: cidr.into(),
             ip_version: 4,
             gateway_ip: Some(gateway.into()),
+            ipv6_ra_mode: None,
+            ipv6_address_mode: None,
         }],
     }
 }
@@ -339,6 +341,8 @@ fn with_v6(mut port: RouterPort, subnet: &str, cidr: &str, ip: &str, gateway: &s
         cidr: cidr.into(),
         ip_version: 6,
         gateway_ip: Some(gateway.into()),
+        ipv6_ra_mode: None,
+        ipv6_address_mode: None,
     });
     port
 }

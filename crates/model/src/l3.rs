@@ -69,6 +69,13 @@ pub struct RouterSubnet {
     pub ip_version: u8,
     /// Gateway (for the external subnet: the next hop of the default route).
     pub gateway_ip: Option<String>,
+    /// IPv6: how the router advertises the prefix (`slaac`,
+    /// `dhcpv6-stateful`, `dhcpv6-stateless`); none: it does not.
+    #[serde(default)]
+    pub ipv6_ra_mode: Option<String>,
+    /// IPv6: how instances get addresses.
+    #[serde(default)]
+    pub ipv6_address_mode: Option<String>,
 }
 
 /// An extra route.

@@ -225,7 +225,7 @@ impl Site {
 #[test]
 fn routers_snat_floating_ips_and_port_forwardings() {
     let Some(w) = World::new("routers_snat_floating_ips_and_port_forwardings", "l3") else { return };
-    for tool in ["nft", "python3", "conntrack"] {
+    for tool in ["nft", "python3", "conntrack", "radvd"] {
         if !try_sh(&["sh", "-c", &format!("command -v {tool}")]) {
             assert!(std::env::var("CI").is_err(), "CI installs {tool} (scripts/setup-dataplane.sh)");
             eprintln!("SKIP routers…: no {tool}; scripts/setup-dataplane.sh installs it");
@@ -278,6 +278,39 @@ fn routers_snat_floating_ips_and_port_forwardings() {
     assert_eq!(site.ask(&vm_a, "172.24.4.1", 8000).as_deref(), Some(gw_a.as_str()));
     assert_eq!(site.ask(&vm_b, "172.24.4.1", 8000).as_deref(), Some(gw_b.as_str()));
     assert!(!pings(&ext, "10.0.0.5"), "the outside has no route to fixed IPs");
+
+    // IPv6: a SLAAC subnet on the router; its namespace advertises the prefix
+    // and itself as the default router.
+    let v6 = Site::id(
+        &site.api.post(
+            "/v2.0/subnets",
+            json!({"subnet": {"network_id": net_a, "cidr": "2001:db8:a::/64", "ip_version": 6, "project_id": "tenant-a",
+                              "ipv6_ra_mode": "slaac", "ipv6_address_mode": "slaac"}}),
+        ),
+        "subnet",
+    );
+    let (s, body) = site.api.call(
+        reqwest::Method::PUT,
+        &format!("/v2.0/routers/{router_a}/add_router_interface"),
+        Some(json!({"subnet_id": v6})),
+    );
+    assert_eq!(s, 200, "{body}");
+    let slaac_a = site.api.get(&format!("/v2.0/ports/{port_a}"))["port"]["fixed_ips"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["subnet_id"] == v6.as_str())
+        .map(|f| f["ip_address"].as_str().unwrap().to_string())
+        .expect("the instance's SLAAC address");
+    wait_until("the instance's SLAAC address and IPv6 default route", Duration::from_secs(30), || {
+        let addrs = sh(&["ip", "-n", &vm_a, "-6", "-o", "addr", "show", "scope", "global"]);
+        let route = sh(&["ip", "-n", &vm_a, "-6", "route", "show", "default"]);
+        addrs.contains(&format!("{slaac_a}/64")) && route.contains("via fe80::")
+    });
+    assert!(
+        try_sh(&["ip", "netns", "exec", &vm_a, "ping", "-6", "-c", "1", "-W", "2", "2001:db8:a::1"]),
+        "the router answers on its IPv6 interface"
+    );
 
     // Metadata for a routed network comes through the router's namespace,
     // which identifies the instance by its router and address.
@@ -372,14 +405,17 @@ fn routers_snat_floating_ips_and_port_forwardings() {
     let qrouter = format!("{}-qrouter-{router_a}", site.w.prefix);
     assert!(std::path::Path::new("/run/netns").join(&qrouter).exists());
     assert_eq!(site.api.call(reqwest::Method::DELETE, &format!("/v2.0/floatingips/{fip_id}"), None).0, 204);
-    let subnet_a =
-        site.api.get(&format!("/v2.0/subnets?network_id={net_a}"))["subnets"][0]["id"].as_str().unwrap().to_string();
-    let (s, body) = site.api.call(
-        reqwest::Method::PUT,
-        &format!("/v2.0/routers/{router_a}/remove_router_interface"),
-        Some(json!({"subnet_id": subnet_a})),
-    );
-    assert_eq!(s, 200, "{body}");
+    let radvd_conf = site.w.dir.join("l3-state").join("l3").join(format!("{router_a}.radvd.conf"));
+    assert!(radvd_conf.exists(), "the router advertises its IPv6 subnet");
+    for subnet in site.api.get(&format!("/v2.0/subnets?network_id={net_a}"))["subnets"].as_array().unwrap() {
+        let (s, body) = site.api.call(
+            reqwest::Method::PUT,
+            &format!("/v2.0/routers/{router_a}/remove_router_interface"),
+            Some(json!({"subnet_id": subnet["id"]})),
+        );
+        assert_eq!(s, 200, "{body}");
+    }
+    wait_until("radvd stopped with the IPv6 interface gone", Duration::from_secs(15), || !radvd_conf.exists());
     assert_eq!(site.api.call(reqwest::Method::DELETE, &format!("/v2.0/routers/{router_a}"), None).0, 204);
     wait_until("router a's namespace gone", Duration::from_secs(15), || {
         !std::path::Path::new("/run/netns").join(&qrouter).exists()

@@ -33,6 +33,7 @@ use crate::dataplane::{ip, IpRoute};
 use crate::nat;
 
 mod plan;
+mod radvd;
 
 use plan::*;
 
@@ -64,12 +65,20 @@ pub struct L3Agent {
     /// Seconds between heartbeats.
     pub report_interval: u64,
     proxies: Mutex<BTreeMap<String, tokio::task::JoinHandle<()>>>,
+    radvds: Mutex<BTreeMap<String, crate::daemon::Daemon>>,
 }
 
 impl L3Agent {
     /// An L3 agent.
     pub fn new(channel: Channel, host: String, config: L3Config, report_interval: u64) -> L3Agent {
-        L3Agent { channel, host, config, report_interval, proxies: Mutex::new(BTreeMap::new()) }
+        L3Agent {
+            channel,
+            host,
+            config,
+            report_interval,
+            proxies: Mutex::new(BTreeMap::new()),
+            radvds: Mutex::new(BTreeMap::new()),
+        }
     }
 
     /// The start of this agent's router namespace names (`[prefix-]qrouter-`).
@@ -178,6 +187,7 @@ impl L3Agent {
             }
         }
         self.ensure_proxy(&ns, r).await;
+        self.ensure_radvd(&ns, r).await?;
         let text = serde_json::to_string_pretty(&applied).map_err(|e| e.to_string())?;
         if std::fs::read_to_string(self.applied_path(&r.id)).ok().as_deref() != Some(text.as_str()) {
             write_atomic(&self.applied_path(&r.id), &text)?;
@@ -384,7 +394,67 @@ impl L3Agent {
 
     /// Tears down a router no longer hosted here: its proxy, its ports
     /// (the `tap…` ends go with them), its namespace and its record.
+    /// The router's radvd: started, reloaded when its configuration
+    /// changed, restarted when it died, stopped when nothing is advertised.
+    async fn ensure_radvd(&self, ns: &str, r: &RouterState) -> Result<(), String> {
+        let conf = self.config.state_dir.join(format!("{}.radvd.conf", r.id));
+        let pid = self.config.state_dir.join(format!("{}.radvd.pid", r.id));
+        let mut radvds = self.radvds.lock().await;
+        if !radvds.contains_key(&r.id) {
+            if let Some(d) = crate::daemon::Daemon::adopt(&pid, &["radvd", &conf.to_string_lossy()]) {
+                info!(router = %r.id, pid = d.pid, "adopted a running radvd");
+                radvds.insert(r.id.clone(), d);
+            }
+        }
+        let Some(text) = radvd::config(r) else {
+            if let Some(d) = radvds.remove(&r.id) {
+                d.stop().await;
+                info!(router = %r.id, "radvd stopped: nothing to advertise");
+            }
+            let _ = std::fs::remove_file(&conf);
+            return Ok(());
+        };
+        let changed = std::fs::read_to_string(&conf).ok().as_deref() != Some(text.as_str());
+        if changed {
+            write_atomic(&conf, &text)?;
+        }
+        let alive = radvds.get_mut(&r.id).is_some_and(crate::daemon::Daemon::alive);
+        match radvds.get(&r.id) {
+            Some(d) if alive => {
+                if changed {
+                    d.reload().await;
+                }
+            }
+            _ => {
+                let args: Vec<String> = vec![
+                    "--nodaemon".into(),
+                    "--config".into(),
+                    conf.to_string_lossy().into_owned(),
+                    "--pidfile".into(),
+                    pid.to_string_lossy().into_owned(),
+                    "--logmethod".into(),
+                    "stderr".into(),
+                ];
+                let d = crate::daemon::Daemon::spawn(ns, "radvd", &args)?;
+                info!(router = %r.id, pid = d.pid, "radvd started");
+                radvds.insert(r.id.clone(), d);
+            }
+        }
+        Ok(())
+    }
+
     async fn remove(&self, router_id: &str) {
+        let radvd = self.radvds.lock().await.remove(router_id).or_else(|| {
+            let conf = self.config.state_dir.join(format!("{router_id}.radvd.conf"));
+            let pid = self.config.state_dir.join(format!("{router_id}.radvd.pid"));
+            crate::daemon::Daemon::adopt(&pid, &["radvd", &conf.to_string_lossy()])
+        });
+        if let Some(d) = radvd {
+            d.stop().await;
+        }
+        for ext in ["radvd.conf", "radvd.pid"] {
+            let _ = std::fs::remove_file(self.config.state_dir.join(format!("{router_id}.{ext}")));
+        }
         if let Some(h) = self.proxies.lock().await.remove(router_id) {
             h.abort();
             // Its listening socket holds the namespace: wait until it closed.
@@ -541,6 +611,8 @@ mod tests {
                     cidr: (*cidr).into(),
                     ip_version: if cidr.contains(':') { 6 } else { 4 },
                     gateway_ip: Some(if cidr.contains(':') { "2001:db8::1".into() } else { "172.24.4.1".into() }),
+                    ipv6_ra_mode: None,
+                    ipv6_address_mode: None,
                 })
                 .collect(),
         }

@@ -213,6 +213,8 @@ impl Plugin {
                         cidr: s.cidr,
                         ip_version: s.ip_version,
                         gateway_ip: s.gateway_ip,
+                        ipv6_ra_mode: s.ipv6_ra_mode,
+                        ipv6_address_mode: s.ipv6_address_mode,
                     });
                 }
                 let rp = RouterPort {

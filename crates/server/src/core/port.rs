@@ -96,6 +96,7 @@ impl Plugin {
         network_id: &str,
         subnets: &[Subnet],
         reqs: Vec<FixedIpRequest>,
+        device_owner: &str,
     ) -> PluginResult<Vec<(Subnet, Want)>> {
         let mut out = Vec::with_capacity(reqs.len());
         for r in reqs {
@@ -126,7 +127,8 @@ impl Plugin {
                 (None, None) => return Err(bad_input("fixed_ips", "Invalid data format for fixed IP: '{}'")),
             };
             let want = match r.ip {
-                Some(ip) if is_auto_address(&subnet) => {
+                // A router's interface holds the subnet's gateway address.
+                Some(ip) if is_auto_address(&subnet) && !is_router_interface(device_owner) => {
                     return Err(PluginError::InvalidInput(format!(
                         "IPv6 address {ip} cannot be directly assigned to a port on subnet {} as the subnet is configured for automatic addresses",
                         subnet.id
@@ -315,7 +317,7 @@ impl Plugin {
         let subnets: Vec<Subnet> = docs(tx, Table::Subnets, "network_id", &network_id).await?;
         port.fixed_ips = match fixed_reqs {
             Some(reqs) => {
-                let wants = self.resolve_fixed_ips(tx, &network_id, &subnets, reqs).await?;
+                let wants = self.resolve_fixed_ips(tx, &network_id, &subnets, reqs, &port.device_owner).await?;
                 let mut ips = Vec::with_capacity(wants.len());
                 for (s, w) in &wants {
                     ips.push(allocate(tx, s, &id, mac, w).await?);
@@ -498,7 +500,7 @@ impl Plugin {
                 && r.subnet_id.as_ref().is_some_and(|sid| keep.iter().any(|f| &f.subnet_id == sid && automatic(f))))
         });
         let mac = neutrino_ipam::parse_mac(&p.mac_address)?;
-        let wants = self.resolve_fixed_ips(tx, &p.network_id, subnets, new_reqs).await?;
+        let wants = self.resolve_fixed_ips(tx, &p.network_id, subnets, new_reqs, &p.device_owner).await?;
         for (s, w) in &wants {
             keep.push(allocate(tx, s, &p.id, mac, w).await?);
         }
