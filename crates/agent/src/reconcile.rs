@@ -176,7 +176,7 @@ fn wire(p: &mut Plan, actual: &Snapshot, dev: &str, bridge: &str) {
 mod tests {
     use super::*;
     use crate::dataplane::{Dataplane, Memory};
-    use crate::state::{NetworkState, PeerPort, PortState};
+    use crate::state::{HostFirewall, NetworkState, PeerPort, PortState};
 
     const NET: &str = "0a1b2c3d-4e5f-6789-abcd-ef0123456789";
     const PORT: &str = "11111111-2222-3333-4444-555555555555";
@@ -204,8 +204,13 @@ mod tests {
                 fixed_ips: vec![],
                 admin_state_up: true,
                 status: "DOWN".into(),
+                device_owner: "compute:nova".into(),
+                port_security_enabled: true,
+                security_groups: vec![],
+                allowed_address_pairs: vec![],
             }],
             peers,
+            firewall: HostFirewall::default(),
         }
     }
 

@@ -14,6 +14,8 @@ pub mod network;
 pub mod port;
 pub mod rbac;
 pub mod router;
+pub mod security_group;
+pub mod sg;
 pub mod subnet;
 pub mod time;
 
@@ -23,4 +25,5 @@ pub use network::Network;
 pub use port::{AllowedAddressPair, ExtraDhcpOpt, FixedIp, Port};
 pub use rbac::RbacPolicy;
 pub use router::{ExternalFixedIp, ExternalGatewayInfo, FloatingIp, PortForwarding, Router};
+pub use security_group::{SecurityGroup, SecurityGroupRule};
 pub use subnet::{AllocationPool, HostRoute, Subnet};
