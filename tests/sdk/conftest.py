@@ -329,7 +329,7 @@ class Cleanup:
         return self.add("port", (c or self.conn).network.create_port(**attrs))
 
     def run(self):
-        order = {"ip": 0, "router": 1, "port": 2, "subnet": 3, "network": 4}
+        order = {"ip": 0, "router": 1, "port": 2, "subnet": 3, "network": 4, "security_group": 5}
         for kind, rid in sorted(reversed(self.items), key=lambda kv: order[kv[0]]):
             try:
                 if kind == "router":

@@ -421,6 +421,8 @@ fn build_quotas(r: &Reader<'_>, config: &mut Config) -> Result<(), ConfigError> 
         ("quota_rbac_policy", &mut q.rbac_policy),
         ("quota_router", &mut q.router),
         ("quota_floatingip", &mut q.floatingip),
+        ("quota_security_group", &mut q.security_group),
+        ("quota_security_group_rule", &mut q.security_group_rule),
     ] {
         if let Some(v) = r.read(S, key, |t| parse_int_as(t, -1, i64::MAX))? {
             *slot = v;

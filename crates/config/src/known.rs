@@ -82,6 +82,8 @@ pub static KNOWN_KEYS: &[KnownKey] = &[
     typed("quotas", "quota_rbac_policy"),
     typed("quotas", "quota_router"),
     typed("quotas", "quota_floatingip"),
+    typed("quotas", "quota_security_group"),
+    typed("quotas", "quota_security_group_rule"),
     typed("DEFAULT", "max_dns_nameservers"),
     typed("DEFAULT", "max_subnet_host_routes"),
     typed("DEFAULT", "pagination_max_limit"),

@@ -366,11 +366,24 @@ pub struct QuotasSection {
     pub router: i64,
     /// `quota_floatingip`.
     pub floatingip: i64,
+    /// `quota_security_group`.
+    pub security_group: i64,
+    /// `quota_security_group_rule`.
+    pub security_group_rule: i64,
 }
 
 impl Default for QuotasSection {
     fn default() -> Self {
-        QuotasSection { network: 100, subnet: 100, port: 500, rbac_policy: 10, router: 10, floatingip: 50 }
+        QuotasSection {
+            network: 100,
+            subnet: 100,
+            port: 500,
+            rbac_policy: 10,
+            router: 10,
+            floatingip: 50,
+            security_group: 10,
+            security_group_rule: 100,
+        }
     }
 }
 

@@ -130,6 +130,8 @@ pub(crate) fn typed_fields(config: &Config) -> Vec<Field> {
         field("quotas", "quota_rbac_policy", q.rbac_policy.to_string(), json!(q.rbac_policy)),
         field("quotas", "quota_router", q.router.to_string(), json!(q.router)),
         field("quotas", "quota_floatingip", q.floatingip.to_string(), json!(q.floatingip)),
+        field("quotas", "quota_security_group", q.security_group.to_string(), json!(q.security_group)),
+        field("quotas", "quota_security_group_rule", q.security_group_rule.to_string(), json!(q.security_group_rule)),
     ]);
     let ka = &config.keystone_authtoken;
     fields.push(field(

@@ -47,6 +47,12 @@ impl Fault {
             Resource::Port => ("PortNotFound", "Port"),
             Resource::Router => ("RouterNotFound", "Router"),
             Resource::FloatingIp => ("FloatingIPNotFound", "Floating IP"),
+            Resource::SecurityGroup => {
+                return Fault::new(404, "SecurityGroupNotFound", format!("Security group {id} does not exist"))
+            }
+            Resource::SecurityGroupRule => {
+                return Fault::new(404, "SecurityGroupRuleNotFound", format!("Security group rule {id} does not exist"))
+            }
             Resource::RbacPolicy => {
                 return Fault::new(
                     404,
@@ -85,6 +91,10 @@ pub enum Resource {
     Router,
     /// `floatingip`
     FloatingIp,
+    /// `security_group`
+    SecurityGroup,
+    /// `security_group_rule`
+    SecurityGroupRule,
 }
 
 impl Resource {
@@ -97,6 +107,8 @@ impl Resource {
             Resource::RbacPolicy => "rbac_policy",
             Resource::Router => "router",
             Resource::FloatingIp => "floatingip",
+            Resource::SecurityGroup => "security_group",
+            Resource::SecurityGroupRule => "security_group_rule",
         }
     }
 
@@ -104,6 +116,8 @@ impl Resource {
     pub fn collection_path(self) -> &'static str {
         match self {
             Resource::RbacPolicy => "rbac-policies",
+            Resource::SecurityGroup => "security-groups",
+            Resource::SecurityGroupRule => "security-group-rules",
             other => other.plural(),
         }
     }
@@ -117,6 +131,8 @@ impl Resource {
             Resource::RbacPolicy => "rbac_policies",
             Resource::Router => "routers",
             Resource::FloatingIp => "floatingips",
+            Resource::SecurityGroup => "security_groups",
+            Resource::SecurityGroupRule => "security_group_rules",
         }
     }
 }

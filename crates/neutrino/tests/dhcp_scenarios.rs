@@ -69,7 +69,8 @@ fn dhcp_serves_an_instance_its_fixed_ip() {
     let net_id = net["network"]["id"].as_str().unwrap().to_string();
     api.post(
         "/v2.0/subnets",
-        json!({"subnet": {"network_id": net_id, "cidr": "10.5.0.0/24", "ip_version": 4, "dns_nameservers": ["192.0.2.53"]}}),
+        json!({"subnet": {"network_id": net_id, "cidr": "10.5.0.0/24", "ip_version": 4, "dns_nameservers": ["192.0.2.53"],
+                          "allocation_pools": [{"start": "10.5.0.100", "end": "10.5.0.150"}]}}),
     );
     // The DHCP agent got the network: its namespace and dnsmasq appear, its port goes ACTIVE.
     let qdhcp = format!("{prefix}-qdhcp-{net_id}");

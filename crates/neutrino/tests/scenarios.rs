@@ -76,7 +76,12 @@ fn vxlan_between_two_nodes() {
     for (n, net_name) in ["a", "b"].iter().enumerate() {
         let net = api.post("/v2.0/networks", json!({"network": {"name": net_name}}));
         let net_id = net["network"]["id"].as_str().unwrap().to_string();
-        api.post("/v2.0/subnets", json!({"subnet": {"network_id": net_id, "cidr": "10.0.0.0/24", "ip_version": 4}}));
+        // The pool keeps the DHCP port (a random pick) off the instances' addresses.
+        api.post(
+            "/v2.0/subnets",
+            json!({"subnet": {"network_id": net_id, "cidr": "10.0.0.0/24", "ip_version": 4,
+                              "allocation_pools": [{"start": "10.0.0.100", "end": "10.0.0.150"}]}}),
+        );
         for (i, (node, _)) in nodes.iter().enumerate() {
             let ip = format!("10.0.0.{}", 11 + i + 10 * n);
             let port =
@@ -155,7 +160,11 @@ fn vxlan_between_two_nodes() {
         json!({"network": {"name": "flat", "provider:network_type": "flat", "provider:physical_network": "physnet1"}}),
     );
     let flat_id = flat["network"]["id"].as_str().unwrap().to_string();
-    api.post("/v2.0/subnets", json!({"subnet": {"network_id": flat_id, "cidr": "10.2.0.0/24", "ip_version": 4}}));
+    api.post(
+        "/v2.0/subnets",
+        json!({"subnet": {"network_id": flat_id, "cidr": "10.2.0.0/24", "ip_version": 4,
+                          "allocation_pools": [{"start": "10.2.0.100", "end": "10.2.0.150"}]}}),
+    );
     let mut flat_vms = Vec::new();
     for (i, (node, _)) in nodes.iter().enumerate() {
         let ip = format!("10.2.0.{}", 11 + i);

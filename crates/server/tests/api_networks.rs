@@ -35,12 +35,13 @@ async fn version_documents_health_and_extensions() {
         assert!(aliases.contains(&a), "{a} missing");
     }
     assert!(aliases.contains(&"router") && aliases.contains(&"extraroute-atomic"));
-    assert!(!aliases.contains(&"security-group"), "security groups are not implemented");
+    assert!(aliases.contains(&"security-group"));
+    assert!(!aliases.contains(&"qos"), "QoS is not implemented");
     assert_eq!(s.get("/v2.0/extensions/binding").await.body["extension"]["alias"], "binding");
-    assert_eq!(s.get("/v2.0/extensions/security-group").await.status, 404);
+    assert_eq!(s.get("/v2.0/extensions/qos").await.status, 404);
     let patch = s.req(&Who::Admin, "PATCH", "/v2.0/networks", Some(json!({})), &[]).await;
     assert_eq!((patch.status, patch.error_type()), (405, "HTTPMethodNotAllowed"));
-    let r = s.get("/v2.0/security-groups").await;
+    let r = s.get("/v2.0/qos/policies").await;
     assert_eq!(r.status, 404);
     assert_eq!(r.error_type(), "HTTPNotFound");
 }

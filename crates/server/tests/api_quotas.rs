@@ -14,7 +14,7 @@ async fn quotas_show_update_enforce_and_reset() {
     let r = s.get("/v2.0/quotas/proj-a").await;
     assert_eq!(
         r.body,
-        json!({"quota": {"network": 3, "port": 2, "rbac_policy": 10, "subnet": 100, "router": 10, "floatingip": 50}})
+        json!({"quota": {"network": 3, "port": 2, "rbac_policy": 10, "subnet": 100, "router": 10, "floatingip": 50, "security_group": 10, "security_group_rule": 100}})
     );
     assert_eq!(s.get("/v2.0/quotas/proj-a/default").await.body, r.body);
 
@@ -63,7 +63,7 @@ async fn quotas_show_update_enforce_and_reset() {
     let list = s.get("/v2.0/quotas").await;
     assert_eq!(
         list.body["quotas"],
-        json!([{"network": 3, "port": 3, "rbac_policy": 10, "subnet": 100, "router": 10, "floatingip": 50, "project_id": "proj-a", "tenant_id": "proj-a"}])
+        json!([{"network": 3, "port": 3, "rbac_policy": 10, "subnet": 100, "router": 10, "floatingip": 50, "security_group": 10, "security_group_rule": 100, "project_id": "proj-a", "tenant_id": "proj-a"}])
     );
     assert_eq!(
         s.req(&a, "GET", "/v2.0/quotas/tenant", None, &[]).await.body,
@@ -73,8 +73,8 @@ async fn quotas_show_update_enforce_and_reset() {
     // Unlimited, bad values, unknown resources.
     assert_eq!(s.put("/v2.0/quotas/proj-a", json!({"quota": {"network": -1}})).await.body["quota"]["network"], -1);
     assert_eq!(s.put("/v2.0/quotas/proj-a", json!({"quota": {"network": -2}})).await.status, 400);
-    let unknown = s.put("/v2.0/quotas/proj-a", json!({"quota": {"security_group": 5}})).await;
-    assert_eq!((unknown.status, unknown.message()), (400, "Unrecognized attribute(s) 'security_group'"));
+    let unknown = s.put("/v2.0/quotas/proj-a", json!({"quota": {"l7policy": 5}})).await;
+    assert_eq!((unknown.status, unknown.message()), (400, "Unrecognized attribute(s) 'l7policy'"));
 
     assert_eq!(s.delete("/v2.0/quotas/proj-a").await.status, 204);
     assert_eq!(s.get("/v2.0/quotas/proj-a").await.body["quota"]["port"], 2, "back to the default");

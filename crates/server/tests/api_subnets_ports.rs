@@ -236,8 +236,16 @@ async fn port_update_changes_addresses_pairs_options_and_binding() {
         r.body["port"]["allowed_address_pairs"],
         json!([{"ip_address": "10.0.0.0/28", "mac_address": p["mac_address"]}])
     );
+    // The port has the project's default group: port security stays on while it does.
+    assert_eq!(p["security_groups"].as_array().unwrap().len(), 1, "{p}");
     let r = s.put(&format!("/v2.0/ports/{id}"), json!({"port": {"port_security_enabled": false}})).await;
+    assert_eq!((r.status, r.error_type()), (409, "PortSecurityPortHasSecurityGroup"));
+    let r = s
+        .put(&format!("/v2.0/ports/{id}"), json!({"port": {"port_security_enabled": false, "security_groups": []}}))
+        .await;
     assert_eq!((r.status, r.error_type()), (409, "AddressPairAndPortSecurityRequired"));
+    let r = s.get(&format!("/v2.0/ports/{id}")).await;
+    assert_eq!(r.body["port"]["security_groups"], p["security_groups"], "a refused update changes nothing");
     let r = s.put(&format!("/v2.0/ports/{id}"), json!({"port": {"extra_dhcp_opts": [{"opt_name": "bootfile-name", "opt_value": null}, {"opt_name": "tftp-server", "opt_value": "10.0.0.1"}]}})).await;
     assert_eq!(
         r.body["port"]["extra_dhcp_opts"],

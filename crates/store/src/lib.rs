@@ -21,6 +21,7 @@ mod identity;
 mod migrations;
 mod query;
 mod quotas;
+mod security_groups;
 mod segments;
 mod table;
 mod tags;

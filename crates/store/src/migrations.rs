@@ -54,6 +54,11 @@ pub const MIGRATIONS: &[Migration] = &[
         description: "routers, floating IPs, port forwardings, L3 agent scheduling",
         sql: include_str!("../migrations/sqlite/20261127000007_l3.sql"),
     },
+    Migration {
+        version: 20261127000008,
+        description: "security groups and rules, port bindings to groups",
+        sql: include_str!("../migrations/sqlite/20261127000008_security_groups.sql"),
+    },
 ];
 
 const LEDGER: &str = "CREATE TABLE IF NOT EXISTS neutrino_migrations (\

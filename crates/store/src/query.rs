@@ -176,7 +176,11 @@ pub(crate) fn push_scope(sql: &mut Sql, dialect: Dialect, table: Table, scope: &
             sql.bind(dialect, SqlValue::Text(project.clone()));
             sql.push("))");
         }
-        Table::RbacPolicies | Table::Routers | Table::FloatingIps => {
+        Table::RbacPolicies
+        | Table::Routers
+        | Table::FloatingIps
+        | Table::SecurityGroups
+        | Table::SecurityGroupRules => {
             sql.push(&format!("({t}.project_id = "));
             sql.bind(dialect, SqlValue::Text(project.clone()));
             sql.push(")");

@@ -19,6 +19,10 @@ pub enum Table {
     FloatingIps,
     /// `port_forwardings`
     PortForwardings,
+    /// `security_groups`
+    SecurityGroups,
+    /// `security_group_rules`
+    SecurityGroupRules,
     /// `identity_domains`
     Domains,
     /// `identity_projects`
@@ -50,6 +54,8 @@ impl Table {
             Table::Routers => "routers",
             Table::FloatingIps => "floatingips",
             Table::PortForwardings => "port_forwardings",
+            Table::SecurityGroups => "security_groups",
+            Table::SecurityGroupRules => "security_group_rules",
             Table::Domains => "identity_domains",
             Table::Projects => "identity_projects",
             Table::Users => "identity_users",
@@ -74,6 +80,8 @@ impl Table {
                 | Table::Routers
                 | Table::FloatingIps
                 | Table::PortForwardings
+                | Table::SecurityGroups
+                | Table::SecurityGroupRules
                 | Table::Agents
         )
     }
@@ -88,6 +96,8 @@ impl Table {
             Table::Routers => "router",
             Table::FloatingIps => "floatingip",
             Table::PortForwardings => "port_forwarding",
+            Table::SecurityGroups => "security_group",
+            Table::SecurityGroupRules => "security_group_rule",
             Table::Domains => "domain",
             Table::Projects => "project",
             Table::Users => "user",
@@ -124,6 +134,10 @@ impl Table {
                 "internal_ip_address",
                 "internal_port",
             ],
+            Table::SecurityGroups => &["project_id", "name"],
+            Table::SecurityGroupRules => {
+                &["project_id", "security_group_id", "remote_group_id", "direction", "ethertype", "fingerprint"]
+            }
             Table::Domains => &["name", "enabled"],
             Table::Projects | Table::Users => &["domain_id", "name", "enabled"],
             Table::Roles => &["name"],

@@ -90,6 +90,7 @@ async fn an_older_schema_is_refused_until_upgraded_in_place() {
          DROP TABLE identity_regions; DROP TABLE identity_domains; DROP TABLE identity_signing_keys; \
          DROP TABLE identity_revocations; DROP TABLE network_dhcp_agents; DROP TABLE router_l3_agents; \
          DROP TABLE port_forwardings; DROP TABLE floatingips; DROP TABLE routers; DROP TABLE agents; DROP TABLE change_log; \
+         DROP TABLE port_security_group_bindings; DROP TABLE security_group_rules; DROP TABLE security_groups; \
          DELETE FROM neutrino_migrations WHERE version > 20261127000001;",
     )
     .unwrap();

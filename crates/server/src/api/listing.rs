@@ -77,6 +77,18 @@ pub fn attributes(resource: Resource) -> &'static [(&'static str, Kind)] {
             ("router_id", Str),
             ("status", Str),
         ],
+        Resource::SecurityGroup => &[("stateful", Bool), ("shared", Bool)],
+        Resource::SecurityGroupRule => &[
+            ("security_group_id", Str),
+            ("direction", Str),
+            ("ethertype", Str),
+            ("protocol", Str),
+            ("port_range_min", Int),
+            ("port_range_max", Int),
+            ("remote_ip_prefix", Str),
+            ("remote_group_id", Str),
+            ("belongs_to_default_sg", Bool),
+        ],
     }
 }
 

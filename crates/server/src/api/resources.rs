@@ -27,6 +27,8 @@ fn resource_of(state: &AppState, collection: &str) -> ApiResult<Resource> {
         "rbac-policies" => Ok(Resource::RbacPolicy),
         "routers" if l3 => Ok(Resource::Router),
         "floatingips" if l3 => Ok(Resource::FloatingIp),
+        "security-groups" => Ok(Resource::SecurityGroup),
+        "security-group-rules" => Ok(Resource::SecurityGroupRule),
         _ => Err(ApiError(Fault::not_found("The resource could not be found."))),
     }
 }
@@ -61,7 +63,11 @@ fn shape(ctx: &RequestContext, resource: Resource, mut v: Map<String, Value>, fi
             Resource::Network => neutrino_model::network::ADMIN_ONLY_KEYS,
             Resource::Port => neutrino_model::port::ADMIN_ONLY_KEYS,
             Resource::Router => &["distributed", "ha"],
-            Resource::Subnet | Resource::RbacPolicy | Resource::FloatingIp => &[],
+            Resource::Subnet
+            | Resource::RbacPolicy
+            | Resource::FloatingIp
+            | Resource::SecurityGroup
+            | Resource::SecurityGroupRule => &[],
         };
         for k in hidden {
             v.remove(*k);
@@ -141,6 +147,10 @@ pub(crate) async fn list(
 ) -> ApiResult<Response> {
     let resource = resource_of(&state, &collection)?;
     let req = listing::parse(resource, query.as_deref(), ctx.scope(), state.plugin.settings.pagination_max_limit)?;
+    // Neutron makes a project's default group when the project first looks.
+    if resource == Resource::SecurityGroup {
+        state.plugin.ensure_default_group_of(&ctx).await?;
+    }
     let (docs, more) = state.plugin.list(resource, &req.query).await?;
     let mut body = String::with_capacity(docs.iter().map(|d| d.len() + 1).sum::<usize>() + 64);
     body.push_str("{\"");

@@ -34,7 +34,7 @@ pub(crate) fn change_of(resource: Resource, op: Op, doc: &Value) -> Change {
         Resource::Subnet | Resource::Port => text("network_id"),
         Resource::RbacPolicy => text("object_id"),
         Resource::FloatingIp => text("floating_network_id"),
-        Resource::Router => None,
+        Resource::Router | Resource::SecurityGroup | Resource::SecurityGroupRule => None,
     };
     Change {
         seq: 0,

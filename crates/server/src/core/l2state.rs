@@ -8,7 +8,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use neutrino_model::agent::{LINUX_BRIDGE_AGENT, OVS_AGENT};
 use neutrino_model::fault::Resource;
 use neutrino_model::l2::{NetworkState, PeerPort};
-use neutrino_model::{Agent, Network, Port};
+use neutrino_model::sg::{HostFirewall, SecurityGroupRuleState, SecurityGroupState};
+use neutrino_model::{Agent, Network, Port, SecurityGroup};
 use neutrino_store::{Filter, ListQuery, Reader, Scope, SqlValue, Table};
 use serde::Serialize;
 use serde_json::Value;
@@ -30,6 +31,9 @@ pub struct HostState {
     pub ports: Vec<Port>,
     /// Other hosts' ports on those networks.
     pub peers: Vec<PeerPort>,
+    /// The security groups of the ports bound here and their remote groups' members.
+    #[serde(flatten)]
+    pub firewall: neutrino_model::sg::HostFirewall,
 }
 
 fn by(attr: &str, value: &str) -> Filter {
@@ -48,6 +52,55 @@ async fn docs<T: serde::de::DeserializeOwned>(
 }
 
 impl Plugin {
+    /// The security groups of the filtered ports among `ports` and the
+    /// members of every group their rules name as remote.
+    async fn host_firewall(&self, r: &mut Reader, ports: &[Port]) -> PluginResult<HostFirewall> {
+        let filtered = ports.iter().filter(|p| p.port_security_enabled && !p.device_owner.starts_with("network:"));
+        let group_ids: BTreeSet<String> = filtered.flat_map(|p| p.security_groups.iter().cloned()).collect();
+        let mut fw = HostFirewall::default();
+        if group_ids.is_empty() {
+            return Ok(fw);
+        }
+        let ids =
+            Filter::Eq { attr: "id".into(), values: group_ids.iter().map(|g| SqlValue::Text(g.clone())).collect() };
+        let groups: Vec<SecurityGroup> = docs(r, Table::SecurityGroups, vec![ids]).await?;
+        let mut remotes: BTreeSet<String> = BTreeSet::new();
+        for g in groups {
+            remotes.extend(g.security_group_rules.iter().filter_map(|x| x.remote_group_id.clone()));
+            fw.security_groups.push(SecurityGroupState {
+                id: g.id,
+                stateful: g.stateful,
+                rules: g
+                    .security_group_rules
+                    .into_iter()
+                    .map(|x| SecurityGroupRuleState {
+                        id: x.id,
+                        direction: x.direction,
+                        ethertype: x.ethertype,
+                        protocol: x.protocol,
+                        port_range_min: x.port_range_min,
+                        port_range_max: x.port_range_max,
+                        remote_ip_prefix: x.remote_ip_prefix,
+                        remote_group_id: x.remote_group_id,
+                    })
+                    .collect(),
+            });
+        }
+        for gid in remotes {
+            let members = r.group_ports(&gid).await?;
+            let mut addresses = BTreeSet::new();
+            if !members.is_empty() {
+                let ids = Filter::Eq { attr: "id".into(), values: members.into_iter().map(SqlValue::Text).collect() };
+                for p in docs::<Port>(r, Table::Ports, vec![ids]).await? {
+                    addresses.extend(p.fixed_ips.into_iter().map(|f| f.ip_address));
+                    addresses.extend(p.allowed_address_pairs.into_iter().map(|a| a.ip_address));
+                }
+            }
+            fw.remote_groups.insert(gid, addresses.into_iter().collect());
+        }
+        Ok(fw)
+    }
+
     /// The desired state of `host`'s L2 agent.
     pub async fn host_state(&self, host: &str) -> PluginResult<HostState> {
         let mut r = self.store.read().await?;
@@ -94,7 +147,8 @@ impl Plugin {
                 }
             }
         }
-        Ok(HostState { last, host: host.to_string(), networks, ports, peers })
+        let firewall = self.host_firewall(&mut r, &ports).await?;
+        Ok(HostState { last, host: host.to_string(), networks, ports, peers, firewall })
     }
 
     /// Sets the status of ports bound to `host`: `BUILD` for those its agent

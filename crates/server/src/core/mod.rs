@@ -16,6 +16,7 @@ mod port_input;
 pub mod quotas;
 mod rbac;
 pub mod router;
+pub mod security_group;
 mod subnet;
 mod tags;
 
@@ -57,6 +58,8 @@ pub fn table_of(resource: Resource) -> Table {
         Resource::RbacPolicy => Table::RbacPolicies,
         Resource::Router => Table::Routers,
         Resource::FloatingIp => Table::FloatingIps,
+        Resource::SecurityGroup => Table::SecurityGroups,
+        Resource::SecurityGroupRule => Table::SecurityGroupRules,
     }
 }
 
@@ -137,7 +140,9 @@ standard!(
     neutrino_model::Subnet,
     neutrino_model::Port,
     neutrino_model::Router,
-    neutrino_model::FloatingIp
+    neutrino_model::FloatingIp,
+    neutrino_model::SecurityGroup,
+    neutrino_model::SecurityGroupRule
 );
 
 /// Whether a change is an update or a delete (names the policy rule).
@@ -299,6 +304,10 @@ impl Plugin {
                 Resource::RbacPolicy => serde_json::to_value(self.create_rbac_policy(&mut tx, ctx, item).await?),
                 Resource::Router => serde_json::to_value(self.create_router(&mut tx, ctx, item).await?),
                 Resource::FloatingIp => serde_json::to_value(self.create_floatingip(&mut tx, ctx, item).await?),
+                Resource::SecurityGroup => serde_json::to_value(self.create_security_group(&mut tx, ctx, item).await?),
+                Resource::SecurityGroupRule => {
+                    serde_json::to_value(self.create_security_group_rule(&mut tx, ctx, item).await?)
+                }
             };
             let v = v.map_err(|e| PluginError::BadRequest(e.to_string()))?;
             self.log_change(&mut tx, resource, changes::Op::Create, &v).await?;
@@ -330,6 +339,12 @@ impl Plugin {
             Resource::FloatingIp => {
                 serde_json::to_value(self.update_floatingip(&mut tx, ctx, id, body, if_match).await?)
             }
+            Resource::SecurityGroup => {
+                serde_json::to_value(self.update_security_group(&mut tx, ctx, id, body, if_match).await?)
+            }
+            Resource::SecurityGroupRule => {
+                serde_json::to_value(self.update_security_group_rule(&mut tx, ctx, id, body, if_match).await?)
+            }
         }
         .map_err(|e| PluginError::BadRequest(e.to_string()))?;
         self.log_change(&mut tx, resource, changes::Op::Update, &v).await?;
@@ -357,11 +372,18 @@ impl Plugin {
                 self.refuse_service_port_delete(&mut tx, ctx, id).await?;
                 self.release_floating_ips(&mut tx, id).await?;
                 self.release_port_forwardings(&mut tx, id).await?;
+                if let Some(doc) = &before {
+                    let mut p: neutrino_model::Port = from_doc(Table::Ports, id, doc)?;
+                    let groups = std::mem::take(&mut p.security_groups);
+                    self.bind_port_groups(&mut tx, &p, &groups).await?;
+                }
                 self.delete_port(&mut tx, ctx, id, if_match).await?
             }
             Resource::RbacPolicy => self.delete_rbac_policy(&mut tx, ctx, id).await?,
             Resource::Router => self.delete_router(&mut tx, ctx, id, if_match).await?,
             Resource::FloatingIp => self.delete_floatingip(&mut tx, ctx, id, if_match).await?,
+            Resource::SecurityGroup => self.delete_security_group(&mut tx, ctx, id, if_match).await?,
+            Resource::SecurityGroupRule => self.delete_security_group_rule(&mut tx, ctx, id, if_match).await?,
         }
         if let Some(doc) = before {
             let v: serde_json::Value = from_doc(table_of(resource), id, &doc)?;

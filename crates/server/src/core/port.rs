@@ -185,19 +185,6 @@ impl Plugin {
         Ok(out)
     }
 
-    fn check_security_groups(groups: Option<Vec<String>>) -> PluginResult<Vec<String>> {
-        // No security group exists before the security-group capability:
-        // any id names a group that does not exist.
-        match groups.unwrap_or_default().into_iter().next() {
-            None => Ok(Vec::new()),
-            Some(id) => Err(PluginError::Fault(neutrino_model::Fault::new(
-                404,
-                "SecurityGroupNotFound",
-                format!("Security group {id} does not exist"),
-            ))),
-        }
-    }
-
     pub(crate) async fn create_port(&self, tx: &mut Tx, ctx: &RequestContext, body: Value) -> PluginResult<Port> {
         self.create_port_with(tx, ctx, body, true).await
     }
@@ -262,7 +249,7 @@ impl Plugin {
         let device_id = b.string("device_id", 255)?.unwrap_or_default();
         let device_owner = b.string("device_owner", 255)?.unwrap_or_default();
         let port_security_enabled = b.boolean("port_security_enabled")?.unwrap_or(network.port_security_enabled);
-        let security_groups = Self::check_security_groups(b.string_list("security_groups", 36)?)?;
+        let requested_groups = b.string_list("security_groups", 36)?;
         let host = b.string("binding:host_id", 255)?.unwrap_or_default();
         let vnic_type = b.one_of("binding:vnic_type", VNIC_TYPES, false)?.flatten().unwrap_or_else(|| "normal".into());
         let profile = b.object("binding:profile")?.unwrap_or_default();
@@ -285,6 +272,9 @@ impl Plugin {
         if !port_security_enabled && !pairs.is_empty() {
             return Err(PluginError::AddressPairAndPortSecurityRequired);
         }
+        let security_groups = self
+            .port_security_groups(tx, ctx, &project_id, requested_groups, &device_owner, port_security_enabled)
+            .await?;
         let (id, now) = new_id_and_time();
         let (vif_type, vif_details) = self.bind_on_host(tx, &host, &network, &vnic_type).await?;
         let mut port = Port {
@@ -348,6 +338,7 @@ impl Plugin {
         if !tags.is_empty() {
             tx.set_tags(Table::Ports, &id, &tags).await?;
         }
+        self.bind_port_groups(tx, &port, &[]).await?;
         Ok(port)
     }
 
@@ -393,11 +384,22 @@ impl Plugin {
         if let Some(v) = b.string("device_owner", 255)? {
             p.device_owner = v;
         }
+        let groups_before = p.security_groups.clone();
+        let addresses_before = (p.fixed_ips.clone(), p.allowed_address_pairs.clone());
         if let Some(v) = b.boolean("port_security_enabled")? {
             p.port_security_enabled = v;
         }
         if b.has("security_groups") {
-            p.security_groups = Self::check_security_groups(b.string_list("security_groups", 36)?)?;
+            let requested = b.string_list("security_groups", 36)?.unwrap_or_default();
+            p.security_groups =
+                self.port_security_groups(tx, ctx, &p.project_id, Some(requested), &p.device_owner, true).await?;
+        }
+        if !p.port_security_enabled && !p.security_groups.is_empty() {
+            return Err(PluginError::Fault(neutrino_model::Fault::new(
+                409,
+                "PortSecurityPortHasSecurityGroup",
+                "Port has security group associated. Cannot disable port security or ip address until security group is removed",
+            )));
         }
         if let Some(v) = b.raw("mac_address") {
             let mac = parse_mac("mac_address", &v)?;
@@ -457,6 +459,11 @@ impl Plugin {
         }
         super::touch(&mut p.revision_number, &mut p.updated_at);
         tx.update(Table::Ports, &port_row(&p)?).await?;
+        // Remote group members are addresses: other hosts' sets follow them.
+        let moved = (p.fixed_ips.clone(), p.allowed_address_pairs.clone()) != addresses_before;
+        if p.security_groups != groups_before || (moved && !p.security_groups.is_empty()) {
+            self.bind_port_groups(tx, &p, &groups_before).await?;
+        }
         Ok(p)
     }
 

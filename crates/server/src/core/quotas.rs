@@ -20,6 +20,8 @@ pub const QUOTA_RESOURCES: &[(&str, Table)] = &[
     ("subnet", Table::Subnets),
     ("router", Table::Routers),
     ("floatingip", Table::FloatingIps),
+    ("security_group", Table::SecurityGroups),
+    ("security_group_rule", Table::SecurityGroupRules),
 ];
 
 /// One resource's quota with its usage (`quota_details`).
@@ -41,6 +43,8 @@ impl Plugin {
             "rbac_policy" => q.rbac_policy,
             "router" => q.router,
             "floatingip" => q.floatingip,
+            "security_group" => q.security_group,
+            "security_group_rule" => q.security_group_rule,
             _ => -1,
         }
     }

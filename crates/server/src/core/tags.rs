@@ -48,7 +48,11 @@ fn row_of(resource: Resource, id: &str, v: &Value) -> PluginResult<DocRow> {
         Resource::FloatingIp => {
             super::floatingip::floatingip_row(&from_doc::<neutrino_model::FloatingIp>(table, id, &doc)?)
         }
-        // RBAC policies carry no standard attributes, hence no tags.
+        Resource::SecurityGroup => {
+            super::security_group::group_row(&from_doc::<neutrino_model::SecurityGroup>(table, id, &doc)?)
+        }
+        // RBAC policies and rules carry no tags.
+        Resource::SecurityGroupRule => Err(PluginError::not_found(resource, id)),
         Resource::RbacPolicy => Err(PluginError::not_found(resource, id)),
     }
 }
@@ -62,7 +66,7 @@ impl Plugin {
         id: &str,
         change: TagTarget,
     ) -> PluginResult<Vec<String>> {
-        if resource == Resource::RbacPolicy {
+        if matches!(resource, Resource::RbacPolicy | Resource::SecurityGroupRule) {
             return Err(PluginError::not_found(resource, id));
         }
         super::check_writer(ctx, "update", resource)?;

@@ -199,6 +199,18 @@ pub(crate) const DEFAULT_RULES: &[(&str, &str)] = &[
     ("update_floatingip_port_forwarding", "(rule:admin_only) or (role:member and project_id:%(project_id)s)"),
     ("delete_floatingip_port_forwarding", "(rule:admin_only) or (role:member and project_id:%(project_id)s)"),
 
+    // Security groups (security_group.py): the project's members manage theirs.
+    ("create_security_group", "(rule:admin_only) or (role:member and project_id:%(project_id)s)"),
+    ("get_security_group", "(rule:admin_only) or (role:reader and project_id:%(project_id)s)"),
+    ("update_security_group", "(rule:admin_only) or (role:member and project_id:%(project_id)s)"),
+    ("delete_security_group", "(rule:admin_only) or (role:member and project_id:%(project_id)s)"),
+    ("create_security_group:tags", "(rule:admin_only) or (role:member and project_id:%(project_id)s)"),
+    ("update_security_group:tags", "(rule:admin_only) or (role:member and project_id:%(project_id)s)"),
+    ("create_security_group_rule", "(rule:admin_only) or (role:member and project_id:%(project_id)s)"),
+    ("get_security_group_rule", "(rule:admin_only) or (role:reader and project_id:%(project_id)s) or rule:sg_owner"),
+    ("update_security_group_rule", "(rule:admin_only) or (role:member and project_id:%(project_id)s)"),
+    ("delete_security_group_rule", "(rule:admin_only) or (role:member and project_id:%(project_id)s)"),
+
     // Quotas (quotas.py): a project's manager may read its own quota.
     ("get_quota", "(rule:admin_only) or (role:manager and project_id:%(project_id)s)"),
     ("update_quota", "rule:admin_only"),
