@@ -1,7 +1,8 @@
 //! The kernel as the L2 agent sees it: links (bridges, VXLAN devices,
 //! ports), forwarding entries of VXLAN devices and permanent neighbour
-//! entries; and the operations that change them. [`IpRoute`] is the real
-//! one (iproute2 argument vectors, batched, in the node namespace);
+//! entries; and the operations that change them; and the security-group
+//! firewall's tables ([`crate::firewall`]). [`IpRoute`] is the real one
+//! (iproute2 argument vectors, batched, and `nft`, in the node namespace);
 //! [`Memory`] is a model for unit tests.
 
 use std::collections::BTreeSet;
@@ -10,6 +11,8 @@ use std::sync::Mutex;
 use serde_json::Value;
 use tokio::io::AsyncWriteExt;
 use tokio::process::Command;
+
+use crate::firewall;
 
 /// A network device.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -188,6 +191,19 @@ pub trait Dataplane: Send + Sync {
     fn watch_links(&self) -> Option<std::sync::Arc<tokio::sync::Notify>> {
         None
     }
+    /// What the kernel has of the security-group firewall
+    /// ([`crate::firewall`]); none by default.
+    fn observe_firewall(&self) -> impl std::future::Future<Output = Result<firewall::Observed, DataplaneError>> + Send {
+        async { Ok(firewall::Observed::default()) }
+    }
+    /// Applies one firewall transaction; nothing by default.
+    fn apply_firewall(
+        &self,
+        tx: &firewall::Transaction,
+    ) -> impl std::future::Future<Output = Result<(), DataplaneError>> + Send {
+        let _ = tx;
+        async { Ok(()) }
+    }
 }
 
 /// The kernel through iproute2 (`ip`, `bridge`), in a named network
@@ -292,6 +308,17 @@ fn is_vxlan_dev(name: &str) -> bool {
 }
 
 impl Dataplane for IpRoute {
+    /// `nft -j list maps` and `nft -j list sets inet` in the node namespace
+    /// (which also turns its bridge netfilter on).
+    async fn observe_firewall(&self) -> Result<firewall::Observed, DataplaneError> {
+        firewall::observe_in(self.netns.as_deref()).await
+    }
+
+    /// `nft -f -` in the node namespace.
+    async fn apply_firewall(&self, tx: &firewall::Transaction) -> Result<(), DataplaneError> {
+        firewall::apply_in(self.netns.as_deref(), tx).await
+    }
+
     fn watch_links(&self) -> Option<std::sync::Arc<tokio::sync::Notify>> {
         use tokio::io::AsyncBufReadExt;
         let mut child = self
@@ -391,17 +418,23 @@ impl Dataplane for IpRoute {
 pub struct Memory {
     state: Mutex<Snapshot>,
     applied: Mutex<Vec<Op>>,
+    firewall: Mutex<(firewall::Observed, Vec<firewall::Transaction>)>,
 }
 
 impl Memory {
     /// A kernel with these links.
     pub fn with_links(links: Vec<Link>) -> Memory {
-        Memory { state: Mutex::new(Snapshot { links, ..Snapshot::default() }), applied: Mutex::default() }
+        Memory { state: Mutex::new(Snapshot { links, ..Snapshot::default() }), ..Memory::default() }
     }
 
     /// Every operation applied so far.
     pub fn applied(&self) -> Vec<Op> {
         self.applied.lock().map(|a| a.clone()).unwrap_or_default()
+    }
+
+    /// Every firewall transaction applied so far.
+    pub fn firewall_transactions(&self) -> Vec<firewall::Transaction> {
+        self.firewall.lock().map(|f| f.1.clone()).unwrap_or_default()
     }
 
     /// Adds a device (as `vif plug` would).
@@ -478,6 +511,18 @@ impl Dataplane for Memory {
                 Self::apply_one(&mut s, op);
                 a.push(op.clone());
             }
+        }
+        Ok(())
+    }
+
+    async fn observe_firewall(&self) -> Result<firewall::Observed, DataplaneError> {
+        Ok(self.firewall.lock().map(|f| f.0.clone()).unwrap_or_default())
+    }
+
+    async fn apply_firewall(&self, tx: &firewall::Transaction) -> Result<(), DataplaneError> {
+        if let Ok(mut f) = self.firewall.lock() {
+            f.0 = tx.after.clone();
+            f.1.push(tx.clone());
         }
         Ok(())
     }

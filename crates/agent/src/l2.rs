@@ -12,6 +12,7 @@ use tracing::{info, warn};
 
 use crate::channel::{Changes, Channel, ChannelError};
 use crate::dataplane::Dataplane;
+use crate::firewall::{self, TxKind};
 use crate::reconcile::{plan, L2Config};
 use crate::state::HostState;
 
@@ -33,6 +34,8 @@ pub struct L2Agent<D> {
 /// What one reconcile round did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RoundReport {
+    /// The security-group firewall transaction applied, if any.
+    pub firewall: Option<TxKind>,
     /// Kernel operations applied.
     pub ops: usize,
     /// Ports reported up.
@@ -62,8 +65,15 @@ impl<D: Dataplane> L2Agent<D> {
         })
     }
 
-    /// One level-triggered round: read, plan, apply, report devices.
+    /// One level-triggered round: read, plan, apply, report devices. The
+    /// firewall (when on) comes first, so a port is filtered before it is
+    /// wired to its bridge; if it cannot be loaded, nothing is wired.
     pub async fn reconcile(&self, state: &HostState) -> Result<RoundReport, String> {
+        let fw = if self.config.firewall {
+            firewall::sync(&self.dataplane, state).await.map_err(|e| format!("security group firewall: {e}"))?
+        } else {
+            None
+        };
         let snapshot = self.dataplane.snapshot().await.map_err(|e| e.to_string())?;
         let p = plan(state, &self.config, &snapshot);
         for (net, why) in &p.skipped {
@@ -99,16 +109,23 @@ impl<D: Dataplane> L2Agent<D> {
         if !up.is_empty() || !down.is_empty() {
             self.channel.devices(&self.host, &[], &up, &down).await.map_err(|e| e.to_string())?;
         }
-        Ok(RoundReport { ops: p.ops.len(), up: up.len(), down: down.len() })
+        Ok(RoundReport { firewall: fw, ops: p.ops.len(), up: up.len(), down: down.len() })
     }
 
-    /// Whether a change may concern this host.
+    /// Whether a change may concern this host. With the firewall on, so do
+    /// security group and rule changes, and, when this host's rules name
+    /// remote groups, port changes anywhere (they may change the members).
     fn concerns(&self, state: &HostState, changes: &Changes) -> bool {
         let networks: BTreeSet<&str> = state.networks.iter().map(|n| n.id.as_str()).collect();
+        let remote_groups = !state.firewall.remote_groups.is_empty();
         changes.changes.iter().any(|c| {
             c.host.as_deref() == Some(self.host.as_str())
                 || c.network_id.as_deref().is_some_and(|n| networks.contains(n))
                 || c.resource == "agent"
+                || (self.config.firewall
+                    && (c.resource == "security_group"
+                        || c.resource == "security_group_rule"
+                        || (c.resource == "port" && remote_groups)))
         })
     }
 
@@ -138,8 +155,8 @@ impl<D: Dataplane> L2Agent<D> {
             };
             let synced = match self.reconcile(&state).await {
                 Ok(r) => {
-                    if r.ops > 0 || r.up > 0 || r.down > 0 {
-                        info!(ops = r.ops, up = r.up, down = r.down, "reconciled");
+                    if r.ops > 0 || r.up > 0 || r.down > 0 || r.firewall.is_some() {
+                        info!(ops = r.ops, up = r.up, down = r.down, firewall = ?r.firewall, "reconciled");
                     }
                     true
                 }
@@ -196,5 +213,58 @@ impl<D: Dataplane> L2Agent<D> {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::channel::ChangeRef;
+    use crate::dataplane::Memory;
+    use crate::state::HostFirewall;
+
+    fn agent(firewall: bool) -> L2Agent<Memory> {
+        L2Agent {
+            channel: Channel::new("http://127.0.0.1:9", None).expect("channel"),
+            dataplane: Memory::default(),
+            config: L2Config { firewall, ..L2Config::default() },
+            host: "node-1".into(),
+            report_interval: 30,
+        }
+    }
+
+    fn change(resource: &str, network_id: Option<&str>) -> Changes {
+        Changes {
+            changes: vec![ChangeRef {
+                seq: 2,
+                resource: resource.into(),
+                network_id: network_id.map(String::from),
+                host: Some("node-2".into()),
+            }],
+            last: 2,
+            resync: false,
+        }
+    }
+
+    #[test]
+    fn security_group_changes_concern_a_filtering_agent() {
+        let mut state = HostState {
+            last: 1,
+            host: "node-1".into(),
+            networks: vec![],
+            ports: vec![],
+            peers: vec![],
+            firewall: HostFirewall::default(),
+        };
+        let (off, on) = (agent(false), agent(true));
+        for resource in ["security_group", "security_group_rule"] {
+            assert!(!off.concerns(&state, &change(resource, None)), "{resource}: noop firewall");
+            assert!(on.concerns(&state, &change(resource, None)), "{resource}");
+        }
+        let elsewhere = change("port", Some("another-network"));
+        assert!(!on.concerns(&state, &elsewhere), "no remote group here: another host's port is not ours");
+        state.firewall.remote_groups.insert("g".into(), vec![]);
+        assert!(on.concerns(&state, &elsewhere), "it may join or leave a remote group");
+        assert!(!off.concerns(&state, &elsewhere));
     }
 }

@@ -20,6 +20,9 @@ pub struct L2Config {
     pub l2_population: bool,
     /// Whether the kernel has 802.1q VLAN devices (this machine's has not).
     pub vlan_supported: bool,
+    /// `[securitygroup] firewall_driver`: whether ports are filtered by
+    /// their security groups ([`crate::firewall`]); off is Neutron's `noop`.
+    pub firewall: bool,
 }
 
 /// The plan for one round.

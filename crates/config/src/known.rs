@@ -234,9 +234,9 @@ pub static KNOWN_KEYS: &[KnownKey] = &[
     section_not_built("nova", "keyfile", NOVA),
     section_not_built("nova", "timeout", NOVA),
     // [securitygroup] (server and agents)
-    agent("securitygroup", "firewall_driver"),
-    agent("securitygroup", "enable_security_group"),
-    agent("securitygroup", "enable_ipset"),
+    stored("securitygroup", "firewall_driver"),
+    stored("securitygroup", "enable_security_group"),
+    stored("securitygroup", "enable_ipset"),
     agent("securitygroup", "permitted_ethertypes"),
     // [linux_bridge] of linuxbridge_agent.ini (stored ones are read by `neutrino agent l2`)
     stored("linux_bridge", "physical_interface_mappings"),

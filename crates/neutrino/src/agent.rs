@@ -59,7 +59,43 @@ fn l2_config(loaded: &Loaded) -> Result<L2Config> {
     let l2_population = opt(loaded, "vxlan", "l2_population").is_some_and(|v| v.eq_ignore_ascii_case("true"));
     // 802.1q support is kernel-wide; the 8021q code exposes /proc/net/vlan.
     let vlan_supported = std::path::Path::new("/proc/net/vlan").exists();
-    Ok(L2Config { local_ip: local_ip.filter(|_| enable_vxlan), interface_mappings, l2_population, vlan_supported })
+    Ok(L2Config {
+        local_ip: local_ip.filter(|_| enable_vxlan),
+        interface_mappings,
+        l2_population,
+        vlan_supported,
+        firewall: firewall_enabled(loaded)?,
+    })
+}
+
+/// `[securitygroup]`: whether the L2 agent filters ports by their security
+/// groups. As in Neutron, `enable_security_group` (default true) off or
+/// `firewall_driver` unset or `noop` means no filtering; the iptables
+/// drivers' names select this agent's nftables firewall, which does the same.
+fn firewall_enabled(loaded: &Loaded) -> Result<bool> {
+    let off = |v: &str| matches!(v.to_ascii_lowercase().as_str(), "false" | "0" | "no" | "off");
+    if opt(loaded, "securitygroup", "enable_security_group").is_some_and(off) {
+        return Ok(false);
+    }
+    let Some(driver) = opt(loaded, "securitygroup", "firewall_driver") else { return Ok(false) };
+    match driver.to_ascii_lowercase().as_str() {
+        "noop" | "neutron.agent.firewall.noopfirewalldriver" => Ok(false),
+        "iptables"
+        | "iptables_hybrid"
+        | "nftables"
+        | "neutron.agent.linux.iptables_firewall.iptablesfirewalldriver"
+        | "neutron.agent.linux.iptables_firewall.ovshybridiptablesfirewalldriver" => {
+            info!(firewall_driver = %driver, "security groups are filtered with nftables");
+            Ok(true)
+        }
+        "openvswitch" => {
+            tracing::warn!(
+                "[securitygroup] firewall_driver = openvswitch needs an Open vSwitch agent; the Linux bridge agent filters with nftables"
+            );
+            Ok(true)
+        }
+        _ => bail!("[securitygroup] firewall_driver: '{driver}' is not a firewall driver (noop, iptables, iptables_hybrid, openvswitch)"),
+    }
 }
 
 /// Interface and namespace names are passed to `ip` as arguments: keep them
