@@ -60,7 +60,6 @@ fn assert_server_config(loaded: &Loaded) {
 
 fn assert_server_warnings(loaded: &Loaded) {
     let neutron = seed("neutron.conf");
-    let ml2 = seed("ml2_conf.ini");
     let n = neutron.display();
     // `service_plugins = router` is built: no warning names it.
     assert!(!texts(loaded).iter().any(|w| w.contains("service_plugins")), "{:#?}", texts(loaded));
