@@ -15,6 +15,8 @@
 //! root, except under CI where that fails.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
@@ -22,8 +24,9 @@ use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use common::{connects, eventually, in_ns, ok, pings, sh};
 use neutrino_agent::channel::Channel;
 use neutrino_agent::dataplane::IpRoute;
 use neutrino_agent::firewall::TxKind;
@@ -43,52 +46,8 @@ const P4: &str = "a4000000-0000-4000-8000-000000000004";
 const WEB: &str = "5e000000-0000-4000-8000-0000000000e1";
 const OTHER: &str = "5e000000-0000-4000-8000-0000000000e2";
 
-/// Runs a command, panicking with its complaint when it fails; returns stdout.
-fn sh(args: &[&str]) -> String {
-    let out = Command::new(args[0]).args(&args[1..]).output().unwrap();
-    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn ok(args: &[&str]) -> bool {
-    Command::new(args[0]).args(&args[1..]).output().is_ok_and(|o| o.status.success())
-}
-
-fn pings(ns: &str, addr: &str) -> bool {
-    ok(&["ip", "netns", "exec", ns, "ping", "-c", "1", "-W", "1", addr])
-}
-
 fn pings_from(ns: &str, src: &str, addr: &str) -> bool {
     ok(&["ip", "netns", "exec", ns, "ping", "-c", "1", "-W", "1", "-I", src, addr])
-}
-
-fn eventually(what: &str, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < deadline {
-        if f() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    panic!("timed out: {what}");
-}
-
-/// Runs `f` on a thread inside `ns` (sockets made there stay there).
-fn in_ns<T: Send + 'static>(ns: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
-    let path = format!("/run/netns/{ns}");
-    std::thread::spawn(move || {
-        let file = std::fs::File::open(&path).unwrap();
-        nix::sched::setns(&file, nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
-        f()
-    })
-    .join()
-    .unwrap()
-}
-
-/// Whether a TCP connection from `ns` to `to` opens within a second.
-fn connects(ns: &str, to: &str) -> bool {
-    let addr: SocketAddr = to.parse().unwrap();
-    in_ns(ns, move || TcpStream::connect_timeout(&addr, Duration::from_secs(1)).is_ok())
 }
 
 /// A TCP connection to an echo server.

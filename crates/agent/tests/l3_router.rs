@@ -13,14 +13,17 @@
 //! without root, except under CI where that fails.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use common::{connects, eventually, in_ns, ok, pings, sh};
 use neutrino_agent::channel::Channel;
 use neutrino_agent::l3::{L3Agent, L3Config};
 use neutrino_agent::metadata::{listen_in, sign, MetadataConfig};
@@ -34,44 +37,6 @@ const GW_PORT: &str = "a1000000-0000-4000-8000-000000000001";
 const QR1_PORT: &str = "a2000000-0000-4000-8000-000000000002";
 const QR2_PORT: &str = "a3000000-0000-4000-8000-000000000003";
 const SECRET: &str = "s3cret";
-
-/// Runs a command, panicking with its complaint when it fails; returns stdout.
-fn sh(args: &[&str]) -> String {
-    let out = Command::new(args[0]).args(&args[1..]).output().unwrap();
-    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn ok(args: &[&str]) -> bool {
-    Command::new(args[0]).args(&args[1..]).output().is_ok_and(|o| o.status.success())
-}
-
-fn pings(ns: &str, addr: &str) -> bool {
-    ok(&["ip", "netns", "exec", ns, "ping", "-c", "1", "-W", "1", addr])
-}
-
-fn eventually(what: &str, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < deadline {
-        if f() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    panic!("timed out: {what}");
-}
-
-/// Runs `f` on a thread inside `ns` (sockets made there stay there).
-fn in_ns<T: Send + 'static>(ns: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
-    let path = format!("/run/netns/{ns}");
-    std::thread::spawn(move || {
-        let file = std::fs::File::open(&path).unwrap();
-        nix::sched::setns(&file, nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
-        f()
-    })
-    .join()
-    .unwrap()
-}
 
 /// A connection to one of the test's echo servers: it first says who it sees.
 struct Conn {
@@ -99,12 +64,6 @@ impl Conn {
         }
         Ok(line.trim().to_string())
     }
-}
-
-/// Whether a TCP connection from `ns` to `to` opens (within a second).
-fn connects(ns: &str, to: &str) -> bool {
-    let addr: SocketAddr = to.parse().unwrap();
-    in_ns(ns, move || TcpStream::connect_timeout(&addr, Duration::from_secs(1)).is_ok())
 }
 
 /// The address the server at `to` sees a connection from `ns` come from.

@@ -49,3 +49,37 @@ pub struct HostFirewall {
     #[serde(default)]
     pub remote_groups: BTreeMap<String, Vec<String>>,
 }
+
+/// Protocols by name, as Neutron (neutron-lib `IP_PROTOCOL_MAP`) knows them.
+pub const IP_PROTOCOLS: &[(&str, u8)] = &[
+    ("ah", 51),
+    ("dccp", 33),
+    ("egp", 8),
+    ("esp", 50),
+    ("gre", 47),
+    ("hopopt", 0),
+    ("icmp", 1),
+    ("icmpv6", 58),
+    ("igmp", 2),
+    ("ip", 0),
+    ("ipip", 4),
+    ("ipv6-encap", 41),
+    ("ipv6-frag", 44),
+    ("ipv6-icmp", 58),
+    ("ipv6-nonxt", 59),
+    ("ipv6-opts", 60),
+    ("ipv6-route", 43),
+    ("ospf", 89),
+    ("pgm", 113),
+    ("rsvp", 46),
+    ("sctp", 132),
+    ("tcp", 6),
+    ("udp", 17),
+    ("udplite", 136),
+    ("vrrp", 112),
+];
+
+/// The number of a protocol given by name or number, if known.
+pub fn protocol_number(p: &str) -> Option<u8> {
+    p.parse().ok().or_else(|| IP_PROTOCOLS.iter().find(|(n, _)| *n == p).map(|(_, v)| *v))
+}

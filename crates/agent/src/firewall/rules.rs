@@ -39,35 +39,6 @@ pub(crate) struct Match {
     pub(crate) remote_group: Option<String>,
 }
 
-/// Protocols by name, as Neutron (neutron-lib `IP_PROTOCOL_MAP`) knows them.
-const PROTOCOL_NAMES: &[(&str, u8)] = &[
-    ("ah", 51),
-    ("dccp", 33),
-    ("egp", 8),
-    ("esp", 50),
-    ("gre", 47),
-    ("hopopt", 0),
-    ("icmp", 1),
-    ("icmpv6", 58),
-    ("igmp", 2),
-    ("ip", 0),
-    ("ipip", 4),
-    ("ipv6-encap", 41),
-    ("ipv6-frag", 44),
-    ("ipv6-icmp", 58),
-    ("ipv6-nonxt", 59),
-    ("ipv6-opts", 60),
-    ("ipv6-route", 43),
-    ("ospf", 89),
-    ("pgm", 113),
-    ("rsvp", 46),
-    ("sctp", 132),
-    ("tcp", 6),
-    ("udp", 17),
-    ("udplite", 136),
-    ("vrrp", 112),
-];
-
 /// A rule's protocol, resolved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Protocol {
@@ -89,7 +60,7 @@ fn protocol(text: Option<&str>, family: Family) -> Result<Protocol, String> {
     if lower == "any" {
         return Ok(Protocol::Any);
     }
-    let named = PROTOCOL_NAMES.iter().find(|(n, _)| *n == lower).map(|(_, p)| *p);
+    let named = neutrino_model::sg::IP_PROTOCOLS.iter().find(|(n, _)| *n == lower).map(|(_, p)| *p);
     let number = match named {
         Some(n) => n,
         None if !lower.is_empty() && lower.len() <= 3 && lower.bytes().all(|b| b.is_ascii_digit()) => {

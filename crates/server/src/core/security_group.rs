@@ -11,6 +11,7 @@ use std::net::IpAddr;
 
 use ipnet::IpNet;
 use neutrino_model::fault::Resource;
+use neutrino_model::sg::IP_PROTOCOLS as PROTOCOLS;
 use neutrino_model::{Fault, Port, SecurityGroup, SecurityGroupRule};
 use neutrino_store::{DocRow, SqlValue, Table, Tx};
 use serde_json::Value;
@@ -55,34 +56,6 @@ const RULE_RULES: &[AttrRule] = &[
     rule("created_at", false, false),
     rule("updated_at", false, false),
     rule("revision_number", false, false),
-];
-
-/// Protocol names Neutron accepts, with their numbers.
-const PROTOCOLS: &[(&str, u8)] = &[
-    ("ah", 51),
-    ("dccp", 33),
-    ("egp", 8),
-    ("esp", 50),
-    ("gre", 47),
-    ("hopopt", 0),
-    ("icmp", 1),
-    ("igmp", 2),
-    ("ipip", 4),
-    ("ipv6-encap", 41),
-    ("ipv6-frag", 44),
-    ("ipv6-icmp", 58),
-    ("icmpv6", 58),
-    ("ipv6-nonxt", 59),
-    ("ipv6-opts", 60),
-    ("ipv6-route", 43),
-    ("ospf", 89),
-    ("pgm", 113),
-    ("rsvp", 46),
-    ("sctp", 132),
-    ("tcp", 6),
-    ("udp", 17),
-    ("udplite", 136),
-    ("vrrp", 112),
 ];
 
 /// Protocols whose rules take port ranges.
@@ -183,11 +156,6 @@ fn normalise_protocol(raw: Option<&Value>, ethertype: &str) -> PluginResult<Opti
         ("IPv6", "icmp" | "icmpv6" | "1") => "ipv6-icmp".to_string(),
         _ => name,
     }))
-}
-
-/// The number of a protocol (name or number), if known.
-pub fn protocol_number(p: &str) -> Option<u8> {
-    p.parse().ok().or_else(|| PROTOCOLS.iter().find(|(n, _)| *n == p).map(|(_, v)| *v))
 }
 
 /// Checks port ranges (or ICMP type/code) against the protocol.
@@ -694,7 +662,7 @@ mod tests {
         assert!(normalise_protocol(Some(&Value::from("ipv6-icmp")), "IPv4").is_err());
         assert!(normalise_protocol(Some(&Value::from("256")), "IPv4").is_err());
         assert!(normalise_protocol(Some(&Value::from("bogus")), "IPv4").is_err());
-        assert_eq!(protocol_number("udp"), Some(17));
+        assert_eq!(neutrino_model::sg::protocol_number("udp"), Some(17));
     }
 
     #[test]
