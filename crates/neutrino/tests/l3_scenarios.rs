@@ -109,7 +109,8 @@ fn site(w: World, metadata_port: u16) -> Site {
             &p,
             format!(
                 "[DEFAULT]\nhost = {node}\n[agent]\nserver_url = {url}\nnode_namespace = {}\nnamespace_prefix = {}\n\
-                 report_interval = 5\n[vxlan]\nenable_vxlan = true\nlocal_ip = {ip}\nl2_population = true\n{mapping}",
+                 report_interval = 5\n[vxlan]\nenable_vxlan = true\nlocal_ip = {ip}\nl2_population = true\n\
+                 [securitygroup]\nfirewall_driver = iptables\n{mapping}",
                 w.ns(node),
                 w.prefix
             ),
@@ -197,6 +198,19 @@ impl Site {
         (vm, port_id)
     }
 
+    /// Opens `protocol` (and `port`) from anywhere into the port's first security group.
+    fn allow(&self, port_id: &str, protocol: &str, port: Option<u16>) {
+        let group =
+            self.api.get(&format!("/v2.0/ports/{port_id}"))["port"]["security_groups"][0].as_str().unwrap().to_string();
+        let mut rule = json!({"security_group_id": group, "direction": "ingress", "protocol": protocol,
+                              "remote_ip_prefix": "0.0.0.0/0"});
+        if let Some(p) = port {
+            rule["port_range_min"] = json!(p);
+            rule["port_range_max"] = json!(p);
+        }
+        self.api.post("/v2.0/security-group-rules", json!({ "security_group_rule": rule }));
+    }
+
     /// Runs a Python script file in a namespace as a child of the world.
     fn serve(&mut self, ns: &str, script: &std::path::Path, args: &[&str]) {
         let child = Command::new("ip")
@@ -269,6 +283,10 @@ fn routers_snat_floating_ips_and_port_forwardings() {
     // Tenant a's instance on the compute node (its router across VXLAN), b's on the network node.
     let (vm_a, port_a) = site.instance(&net_a, 1, "10.0.0.5", "tenant-a");
     let (vm_b, port_b) = site.instance(&net_b, 0, "10.0.0.5", "tenant-b");
+    // The agents filter: the instances' default groups let in what the outside is to reach.
+    site.allow(&port_a, "icmp", None);
+    site.allow(&port_a, "tcp", Some(8000));
+    site.allow(&port_b, "tcp", Some(22));
     site.serve(&vm_a, &echo, &["10.0.0.5", "8000"]);
     site.serve(&vm_b, &echo, &["10.0.0.5", "22"]);
 

@@ -180,6 +180,27 @@ async fn default_group_rules_and_refusals() {
         .req(&a, "POST", "/v2.0/ports", Some(json!({"port": {"network_id": net, "port_security_enabled": false}})), &[])
         .await;
     assert_eq!(r.body["port"]["security_groups"], json!([]), "an unfiltered port gets no default group");
+    // Stateful and stateless groups do not mix on a port.
+    let loose = s
+        .req(
+            &a,
+            "POST",
+            "/v2.0/security-groups",
+            Some(json!({"security_group": {"name": "loose", "stateful": false}})),
+            &[],
+        )
+        .await;
+    assert_eq!(loose.body["security_group"]["stateful"], false);
+    let r = s
+        .req(
+            &a,
+            "PUT",
+            &format!("/v2.0/ports/{pid}"),
+            Some(json!({"port": {"security_groups": [did, loose.body["security_group"]["id"]]}})),
+            &[],
+        )
+        .await;
+    assert_eq!((r.status, r.error_type()), (400, "PortSecurityGroupsNotStatefulConsistent"), "{}", r.body);
     // Router and DHCP ports get none either.
     let dhcp = s.port(json!({"network_id": net, "device_owner": "network:dhcp"})).await;
     assert_eq!(dhcp["security_groups"], json!([]));

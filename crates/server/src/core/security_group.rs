@@ -611,6 +611,7 @@ impl Plugin {
             None => vec![self.ensure_default_group(tx, port_project).await?],
         };
         let mut out: Vec<String> = Vec::with_capacity(groups.len());
+        let mut stateful = std::collections::BTreeSet::new();
         for id in groups {
             let g: SecurityGroup = load(tx, ctx, Resource::SecurityGroup, &id).await.map_err(|e| match e {
                 PluginError::NotFound { .. } => group_not_found(&id),
@@ -619,9 +620,17 @@ impl Plugin {
             if !ctx.is_admin && g.project_id != port_project {
                 return Err(group_not_found(&id));
             }
+            stateful.insert(g.stateful);
             if !out.contains(&id) {
                 out.push(id);
             }
+        }
+        if stateful.len() > 1 {
+            return Err(fault(
+                400,
+                "PortSecurityGroupsNotStatefulConsistent",
+                "Cannot apply both stateful and stateless security groups on the same port at the same time.".into(),
+            ));
         }
         if !port_security && !out.is_empty() {
             return Err(fault(
