@@ -44,6 +44,18 @@ pub struct BenchArgs {
     /// With --l2: ports in place for the full-sync measure.
     #[arg(long, default_value_t = 1000)]
     pub l2_sync_ports: usize,
+    /// Measure the security group firewall instead (root).
+    #[arg(long)]
+    pub sg: bool,
+    /// With --sg: filtered ports.
+    #[arg(long, default_value_t = 200)]
+    pub sg_ports: usize,
+    /// With --sg: rules of their group.
+    #[arg(long, default_value_t = 500)]
+    pub sg_rules: usize,
+    /// With --sg: members of the remote group.
+    #[arg(long, default_value_t = 1000)]
+    pub sg_members: usize,
 }
 
 struct Stats {
@@ -155,6 +167,9 @@ impl Drop for Scratch {
 pub async fn run(args: BenchArgs) -> Result<ExitCode> {
     if args.l2 {
         return crate::bench_l2::run(args.l2_rounds, args.l2_sync_ports).await;
+    }
+    if args.sg {
+        return crate::bench_sg::run(args.sg_ports, args.sg_rules, args.sg_members).await;
     }
     let mut scratch = Scratch(None);
     let base = match &args.url {

@@ -3,6 +3,7 @@
 mod agent;
 mod bench;
 mod bench_l2;
+mod bench_sg;
 mod cli;
 mod identity;
 mod run;

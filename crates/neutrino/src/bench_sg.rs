@@ -1,0 +1,130 @@
+//! `neutrino bench --sg` (root): the security group firewall's speed on this
+//! machine, in a namespace `sb<pid>-node` removed at the end. (1) A group
+//! of `--sg-rules` rules on `--sg-ports` filtered ports applied from
+//! nothing (one atomic transaction); (2) a resync of the same state (which
+//! must apply nothing); (3) one member added to a remote group of
+//! `--sg-members` (which must be one element-only transaction).
+
+use std::collections::BTreeMap;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Result};
+use neutrino_agent::dataplane::{ip, IpRoute};
+use neutrino_agent::firewall::{self, TxKind};
+use neutrino_agent::state::{HostFirewall, HostState, NetworkState, PortState};
+use neutrino_model::sg::{SecurityGroupRuleState, SecurityGroupState};
+use neutrino_model::FixedIp;
+
+const NET: &str = "7f3d2c1b-0000-4000-8000-000000000001";
+const GROUP: &str = "5e6f7a8b-0000-4000-8000-000000000002";
+const REMOTE: &str = "5e6f7a8b-0000-4000-8000-000000000003";
+
+struct Namespace(String);
+
+impl Drop for Namespace {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("ip").args(["netns", "del", &self.0]).status();
+    }
+}
+
+fn rule(i: usize) -> SecurityGroupRuleState {
+    SecurityGroupRuleState {
+        id: format!("00000000-0000-4000-8000-{i:012}"),
+        direction: "ingress".into(),
+        ethertype: "IPv4".into(),
+        protocol: Some("tcp".into()),
+        port_range_min: Some(1000 + i as u32),
+        port_range_max: Some(1000 + i as u32),
+        remote_ip_prefix: Some(format!("10.{}.{}.0/24", 100 + i / 250, i % 250)),
+        remote_group_id: None,
+    }
+}
+
+fn state(ports: usize, rules: usize, members: usize) -> HostState {
+    let mut all: Vec<SecurityGroupRuleState> = (0..rules).map(rule).collect();
+    all.push(SecurityGroupRuleState { remote_ip_prefix: None, remote_group_id: Some(REMOTE.into()), ..rule(rules) });
+    let ports = (0..ports)
+        .map(|i| PortState {
+            id: format!("{i:08x}-9a8b-4000-8000-000000000000"),
+            network_id: NET.into(),
+            mac_address: format!("fa:16:3e:00:{:02x}:{:02x}", i / 256, i % 256),
+            fixed_ips: vec![FixedIp { subnet_id: "s".into(), ip_address: format!("10.0.{}.{}", i / 250, 1 + i % 250) }],
+            admin_state_up: true,
+            status: "ACTIVE".into(),
+            device_owner: "compute:nova".into(),
+            port_security_enabled: true,
+            security_groups: vec![GROUP.into()],
+            allowed_address_pairs: vec![],
+        })
+        .collect();
+    let remote: Vec<String> = (0..members).map(|i| format!("10.200.{}.{}", i / 250, 1 + i % 250)).collect();
+    HostState {
+        last: 1,
+        host: "bench".into(),
+        networks: vec![NetworkState {
+            id: NET.into(),
+            mtu: 1450,
+            admin_state_up: true,
+            network_type: "vxlan".into(),
+            physical_network: None,
+            segmentation_id: Some(100),
+        }],
+        ports,
+        peers: vec![],
+        firewall: HostFirewall {
+            security_groups: vec![SecurityGroupState { id: GROUP.into(), stateful: true, rules: all }],
+            remote_groups: BTreeMap::from([(REMOTE.to_string(), remote)]),
+        },
+    }
+}
+
+async fn timed(dp: &IpRoute, s: &HostState) -> Result<(Duration, Option<TxKind>)> {
+    let t = Instant::now();
+    let kind = firewall::sync(dp, s).await?;
+    Ok((t.elapsed(), kind))
+}
+
+/// Runs the measures and prints them.
+pub async fn run(ports: usize, rules: usize, members: usize) -> Result<ExitCode> {
+    let ns = Namespace(format!("sb{}-node", std::process::id() % 100_000));
+    ip(None, &["netns", "add", &ns.0]).await?;
+    let dp = IpRoute { netns: Some(ns.0.clone()) };
+    let mut s = state(ports, rules, members);
+    let (full, kind) = timed(&dp, &s).await?;
+    if kind != Some(TxKind::Replace) {
+        bail!("the first sync applied {kind:?}, not a replace");
+    }
+    let listed = tokio::process::Command::new("ip")
+        .args(["netns", "exec", &ns.0, "nft", "list", "ruleset"])
+        .output()
+        .await?;
+    let text = String::from_utf8_lossy(&listed.stdout);
+    let rule_lines = text.lines().filter(|l| l.contains(" accept") || l.contains(" drop")).count();
+    let (again, kind) = timed(&dp, &s).await?;
+    if kind.is_some() {
+        bail!("a resync of the same state applied {kind:?}");
+    }
+    let mut member_times = Vec::new();
+    for i in 0..10 {
+        if let Some(set) = s.firewall.remote_groups.get_mut(REMOTE) {
+            set.push(format!("10.201.0.{}", i + 1));
+        }
+        let (t, kind) = timed(&dp, &s).await?;
+        if kind != Some(TxKind::Elements) {
+            bail!("adding a member applied {kind:?}, not elements only");
+        }
+        member_times.push(t);
+    }
+    member_times.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    println!("security group firewall, {ports} filtered ports, one group of {rules} rules + a remote group of {members}:");
+    println!("  apply from nothing (one transaction)      {:>8.1} ms  ({rule_lines} accept/drop rules in the kernel)", ms(full));
+    println!("  resync, nothing to change                 {:>8.1} ms", ms(again));
+    println!(
+        "  add one remote member (elements only)     p50 {:>6.1} ms  max {:>6.1} ms  (10 runs)",
+        ms(member_times[member_times.len() / 2]),
+        ms(member_times[member_times.len() - 1])
+    );
+    Ok(ExitCode::SUCCESS)
+}
