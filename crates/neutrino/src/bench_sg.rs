@@ -95,10 +95,8 @@ pub async fn run(ports: usize, rules: usize, members: usize) -> Result<ExitCode>
     if kind != Some(TxKind::Replace) {
         bail!("the first sync applied {kind:?}, not a replace");
     }
-    let listed = tokio::process::Command::new("ip")
-        .args(["netns", "exec", &ns.0, "nft", "list", "ruleset"])
-        .output()
-        .await?;
+    let listed =
+        tokio::process::Command::new("ip").args(["netns", "exec", &ns.0, "nft", "list", "ruleset"]).output().await?;
     let text = String::from_utf8_lossy(&listed.stdout);
     let rule_lines = text.lines().filter(|l| l.contains(" accept") || l.contains(" drop")).count();
     let (again, kind) = timed(&dp, &s).await?;
@@ -118,8 +116,13 @@ pub async fn run(ports: usize, rules: usize, members: usize) -> Result<ExitCode>
     }
     member_times.sort();
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-    println!("security group firewall, {ports} filtered ports, one group of {rules} rules + a remote group of {members}:");
-    println!("  apply from nothing (one transaction)      {:>8.1} ms  ({rule_lines} accept/drop rules in the kernel)", ms(full));
+    println!(
+        "security group firewall, {ports} filtered ports, one group of {rules} rules + a remote group of {members}:"
+    );
+    println!(
+        "  apply from nothing (one transaction)      {:>8.1} ms  ({rule_lines} accept/drop rules in the kernel)",
+        ms(full)
+    );
     println!("  resync, nothing to change                 {:>8.1} ms", ms(again));
     println!(
         "  add one remote member (elements only)     p50 {:>6.1} ms  max {:>6.1} ms  (10 runs)",

@@ -22,9 +22,10 @@
 //!   its own conntrack zone, keyed by its bridge (in inet hooks the input
 //!   device of bridged traffic is the bridge), so overlapping addresses on
 //!   two networks never share state; the forward chain jumps by mark to the
-//!   sending port's `egress-<port>` and the receiving port's
-//!   `ingress-<port>` chain (the input chain to `egress-<port>` for traffic
-//!   to the host itself). Remote groups are named interval sets
+//!   sending port's `egress-…` and the receiving port's `ingress-…` chain
+//!   (the input chain to `egress-…` for traffic to the host itself). Ports
+//!   whose groups give the same rules share one chain, named after the
+//!   first of them, so the rules count per distinct set of groups. Remote groups are named interval sets
 //!   `rg4-<group>`/`rg6-<group>` of their members' addresses.
 //!
 //! Marks: bits 0–11 are the sending port's index, bits 12–23 the receiving
@@ -525,9 +526,23 @@ fn inet_table(t: &mut String, ports: &[Filtered<'_>], remote: &BTreeSet<(String,
         );
     }
     chain(t, "raw", Some(("prerouting", "raw".into())), &[format!("ct zone set iifname map @{ZONES}")]);
-    let egress: Vec<String> = ports.iter().map(|f| format!("{:#010x} : jump egress-{}", f.index, f.port.id)).collect();
-    let ingress: Vec<String> =
-        ports.iter().map(|f| format!("{:#010x} : jump ingress-{}", f.index << 12, f.port.id)).collect();
+    // Ports whose groups give the same chain share it (named after the
+    // first such port): rules count per distinct set of groups, not per port.
+    let mut egress_owner: BTreeMap<&[String], &str> = BTreeMap::new();
+    let mut ingress_owner: BTreeMap<&[String], &str> = BTreeMap::new();
+    for f in ports {
+        egress_owner.entry(f.chains.egress.as_slice()).or_insert(f.port.id.as_str());
+        ingress_owner.entry(f.chains.ingress.as_slice()).or_insert(f.port.id.as_str());
+    }
+    let owner = |m: &BTreeMap<&[String], &str>, lines: &[String]| m.get(lines).copied().unwrap_or_default().to_string();
+    let egress: Vec<String> = ports
+        .iter()
+        .map(|f| format!("{:#010x} : jump egress-{}", f.index, owner(&egress_owner, &f.chains.egress)))
+        .collect();
+    let ingress: Vec<String> = ports
+        .iter()
+        .map(|f| format!("{:#010x} : jump ingress-{}", f.index << 12, owner(&ingress_owner, &f.chains.ingress)))
+        .collect();
     let (mut forward, mut input) = (Vec::new(), Vec::new());
     if !ports.is_empty() {
         let from = format!("meta mark & {FROM_MASK:#010x} vmap {{ {} }}", egress.join(", "));
@@ -538,8 +553,12 @@ fn inet_table(t: &mut String, ports: &[Filtered<'_>], remote: &BTreeSet<(String,
     chain(t, "forward", Some(("forward", "filter".into())), &forward);
     chain(t, "input", Some(("input", "filter".into())), &input);
     for f in ports {
-        chain(t, &format!("egress-{}", f.port.id), None, &f.chains.egress);
-        chain(t, &format!("ingress-{}", f.port.id), None, &f.chains.ingress);
+        if owner(&egress_owner, &f.chains.egress) == f.port.id {
+            chain(t, &format!("egress-{}", f.port.id), None, &f.chains.egress);
+        }
+        if owner(&ingress_owner, &f.chains.ingress) == f.port.id {
+            chain(t, &format!("ingress-{}", f.port.id), None, &f.chains.ingress);
+        }
     }
     t.push_str("}\n");
 }
