@@ -16,7 +16,7 @@ use neutrino_agent::reconcile::L2Config;
 use serde_json::{json, Value};
 use tokio::process::Command;
 
-struct Namespaces(String);
+pub(crate) struct Namespaces(pub(crate) String);
 
 impl Drop for Namespaces {
     fn drop(&mut self) {
@@ -30,7 +30,7 @@ impl Drop for Namespaces {
     }
 }
 
-async fn pings(vm: &str, ip: &str) -> bool {
+pub(crate) async fn pings(vm: &str, ip: &str) -> bool {
     Command::new("ip")
         .args(["netns", "exec", vm, "ping", "-c", "1", "-W", "0.05", ip])
         .stdout(std::process::Stdio::null())
@@ -40,7 +40,7 @@ async fn pings(vm: &str, ip: &str) -> bool {
         .is_ok_and(|s| s.success())
 }
 
-async fn call(client: &reqwest::Client, method: reqwest::Method, url: &str, body: Value) -> Result<Value> {
+pub(crate) async fn call(client: &reqwest::Client, method: reqwest::Method, url: &str, body: Value) -> Result<Value> {
     let resp = client.request(method, url).json(&body).send().await?;
     let status = resp.status();
     let v: Value = resp.json().await.unwrap_or(Value::Null);
@@ -50,13 +50,13 @@ async fn call(client: &reqwest::Client, method: reqwest::Method, url: &str, body
     Ok(v)
 }
 
-fn pct(sorted: &[Duration], p: f64) -> f64 {
+pub(crate) fn pct(sorted: &[Duration], p: f64) -> f64 {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted.get(i).map_or(0.0, |d| d.as_secs_f64() * 1000.0)
 }
 
-/// Creates, binds and plugs one port with `ip`; returns (port id, ip).
-async fn instance(
+/// Creates (with `extra` port attributes), binds and plugs one port with `ip`; returns its id.
+pub(crate) async fn instance(
     client: &reqwest::Client,
     api: &str,
     channel: &Channel,
@@ -64,14 +64,13 @@ async fn instance(
     net: &str,
     vm: &str,
     ip_addr: &str,
+    extra: Value,
 ) -> Result<String> {
-    let port = call(
-        client,
-        reqwest::Method::POST,
-        &format!("{api}/ports"),
-        json!({"port": {"network_id": net, "fixed_ips": [{"ip_address": ip_addr}]}}),
-    )
-    .await?;
+    let mut body = json!({"network_id": net, "fixed_ips": [{"ip_address": ip_addr}]});
+    if let (Value::Object(b), Value::Object(e)) = (&mut body, extra) {
+        b.extend(e);
+    }
+    let port = call(client, reqwest::Method::POST, &format!("{api}/ports"), json!({ "port": body })).await?;
     let id = port["port"]["id"].as_str().context("no port id")?.to_string();
     let (p, mtu) = channel.bind(&id, "bench", vm, "compute:nova").await?;
     let mac = p["mac_address"].as_str().context("no MAC")?.to_string();
@@ -154,7 +153,7 @@ pub async fn run(rounds: usize, sync_ports: usize) -> Result<ExitCode> {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let first_vm = format!("{prefix}-vm0");
-    instance(&client, &api, &channel, &node, &net_id, &first_vm, "10.9.0.10").await?;
+    instance(&client, &api, &channel, &node, &net_id, &first_vm, "10.9.0.10", Value::Null).await?;
 
     // (1) port create + plug -> first ping reply.
     let (mut lat, mut active) = (Vec::new(), Vec::new());
@@ -162,7 +161,7 @@ pub async fn run(rounds: usize, sync_ports: usize) -> Result<ExitCode> {
         let vm = format!("{prefix}-vm{}", i + 1);
         let addr = format!("10.9.1.{}", i + 1);
         let t = Instant::now();
-        let id = instance(&client, &api, &channel, &node, &net_id, &vm, &addr).await?;
+        let id = instance(&client, &api, &channel, &node, &net_id, &vm, &addr, Value::Null).await?;
         // The instance speaks once its port is ACTIVE (wired), as a booting VM
         // would; pinging earlier only arms the kernel's 1 s ARP retry timer.
         loop {
