@@ -55,17 +55,18 @@ pub(crate) fn pct(sorted: &[Duration], p: f64) -> f64 {
     sorted.get(i).map_or(0.0, |d| d.as_secs_f64() * 1000.0)
 }
 
+/// Where instances are made: the API, the agent channel, the node namespace and the network.
+pub(crate) struct Site<'a> {
+    pub(crate) client: &'a reqwest::Client,
+    pub(crate) api: &'a str,
+    pub(crate) channel: &'a Channel,
+    pub(crate) node: &'a str,
+    pub(crate) net: &'a str,
+}
+
 /// Creates (with `extra` port attributes), binds and plugs one port with `ip`; returns its id.
-pub(crate) async fn instance(
-    client: &reqwest::Client,
-    api: &str,
-    channel: &Channel,
-    node: &str,
-    net: &str,
-    vm: &str,
-    ip_addr: &str,
-    extra: Value,
-) -> Result<String> {
+pub(crate) async fn instance(site: &Site<'_>, vm: &str, ip_addr: &str, extra: Value) -> Result<String> {
+    let Site { client, api, channel, node, net } = *site;
     let mut body = json!({"network_id": net, "fixed_ips": [{"ip_address": ip_addr}]});
     if let (Value::Object(b), Value::Object(e)) = (&mut body, extra) {
         b.extend(e);
@@ -153,7 +154,8 @@ pub async fn run(rounds: usize, sync_ports: usize) -> Result<ExitCode> {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let first_vm = format!("{prefix}-vm0");
-    instance(&client, &api, &channel, &node, &net_id, &first_vm, "10.9.0.10", Value::Null).await?;
+    let site = Site { client: &client, api: &api, channel: &channel, node: &node, net: &net_id };
+    instance(&site, &first_vm, "10.9.0.10", Value::Null).await?;
 
     // (1) port create + plug -> first ping reply.
     let (mut lat, mut active) = (Vec::new(), Vec::new());
@@ -161,7 +163,7 @@ pub async fn run(rounds: usize, sync_ports: usize) -> Result<ExitCode> {
         let vm = format!("{prefix}-vm{}", i + 1);
         let addr = format!("10.9.1.{}", i + 1);
         let t = Instant::now();
-        let id = instance(&client, &api, &channel, &node, &net_id, &vm, &addr, Value::Null).await?;
+        let id = instance(&site, &vm, &addr, Value::Null).await?;
         // The instance speaks once its port is ACTIVE (wired), as a booting VM
         // would; pinging earlier only arms the kernel's 1 s ARP retry timer.
         loop {

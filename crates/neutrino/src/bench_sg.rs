@@ -140,7 +140,7 @@ pub async fn run(ports: usize, rules: usize, members: usize) -> Result<ExitCode>
 /// letting one instance ping another is added through the API and the time
 /// to the first reply taken; the rule is then deleted and the ping refused again.
 async fn rule_latency(rounds: usize) -> Result<()> {
-    use crate::bench_l2::{call, instance, pct, pings, Namespaces};
+    use crate::bench_l2::{call, instance, pct, pings, Namespaces, Site};
     use neutrino_agent::channel::Channel;
     use neutrino_agent::l2::L2Agent;
     use neutrino_agent::reconcile::L2Config;
@@ -201,9 +201,9 @@ async fn rule_latency(rounds: usize) -> Result<()> {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let (target_vm, probe_vm) = (format!("{prefix}-target"), format!("{prefix}-probe"));
-    let target = instance(&client, &api, &channel, &node, &net_id, &target_vm, "10.8.0.10", Value::Null).await?;
-    instance(&client, &api, &channel, &node, &net_id, &probe_vm, "10.8.0.20", json!({"security_groups": [lonely]}))
-        .await?;
+    let site = Site { client: &client, api: &api, channel: &channel, node: &node, net: &net_id };
+    let target = instance(&site, &target_vm, "10.8.0.10", Value::Null).await?;
+    instance(&site, &probe_vm, "10.8.0.20", json!({"security_groups": [lonely]})).await?;
     let port = call(&client, reqwest::Method::GET, &format!("{api}/ports/{target}"), Value::Null).await?;
     let group = port["port"]["security_groups"][0].as_str().unwrap_or_default().to_string();
     // Both wired and filtered: the probe is refused.
