@@ -180,6 +180,48 @@ pub async fn ip(netns: Option<&str>, args: &[&str]) -> Result<(), DataplaneError
     IpRoute { netns: netns.map(str::to_string) }.run("ip", args).await
 }
 
+/// Runs `TOOL ARGS…` inside network namespace `netns` (`ip netns exec`,
+/// which also gives the tool the namespace's `/sys`), or in the current
+/// one, with `input` on stdin; returns its stdout. An argument vector,
+/// never a shell: the kernel tools other than `ip`/`bridge` (nft,
+/// conntrack, sysctl) of the agents.
+pub async fn exec(
+    netns: Option<&str>,
+    tool: &'static str,
+    args: &[&str],
+    input: Option<&str>,
+) -> Result<String, DataplaneError> {
+    let mut c = match netns {
+        Some(ns) => {
+            let mut c = Command::new("ip");
+            c.args(["netns", "exec", ns, tool]);
+            c
+        }
+        None => Command::new(tool),
+    };
+    let mut child = c
+        .args(args)
+        .stdin(if input.is_some() { std::process::Stdio::piped() } else { std::process::Stdio::null() })
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|source| DataplaneError::Spawn { tool, source })?;
+    if let (Some(text), Some(mut stdin)) = (input, child.stdin.take()) {
+        stdin.write_all(text.as_bytes()).await.map_err(|source| DataplaneError::Spawn { tool, source })?;
+    }
+    let out = child.wait_with_output().await.map_err(|source| DataplaneError::Spawn { tool, source })?;
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    } else {
+        let place = netns.map(|ns| format!(" in {ns}")).unwrap_or_default();
+        Err(DataplaneError::Failed {
+            tool,
+            stderr: format!("{tool} {}{place}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim()),
+        })
+    }
+}
+
 /// Reads and changes the kernel.
 pub trait Dataplane: Send + Sync {
     /// What the kernel has now.

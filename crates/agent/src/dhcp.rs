@@ -12,7 +12,6 @@ use std::time::Duration;
 use neutrino_model::names;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use tokio::process::Command;
 use tokio::sync::Mutex;
 use tracing::{info, warn};
 
@@ -346,13 +345,8 @@ impl DhcpAgent {
         if net.subnets.iter().any(|s| s.ip_version == 6) {
             // Its addresses are the server's; no router's advertisement adds others.
             let knob = format!("net.ipv6.conf.{inner}.accept_ra=0");
-            let ok = Command::new("ip")
-                .args(["netns", "exec", &ns, "sysctl", "-q", "-w", &knob])
-                .status()
-                .await
-                .is_ok_and(|s| s.success());
-            if !ok {
-                warn!(namespace = %ns, "cannot set {knob}");
+            if let Err(e) = crate::dataplane::exec(Some(&ns), "sysctl", &["-q", "-w", &knob], None).await {
+                warn!(namespace = %ns, error = %e, "cannot set {knob}");
             }
         }
         for fixed in &port.fixed_ips {

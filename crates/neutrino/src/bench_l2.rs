@@ -91,6 +91,74 @@ pub(crate) async fn instance(site: &Site<'_>, vm: &str, ip_addr: &str, extra: Va
     Ok(id)
 }
 
+/// An embedded server and a running L2 agent (host `bench`) working in
+/// namespace `<prefix>-node`; scratch files and namespaces go on drop.
+pub(crate) struct AgentBench {
+    pub(crate) prefix: String,
+    pub(crate) api: String,
+    pub(crate) node: String,
+    pub(crate) channel: Channel,
+    pub(crate) client: reqwest::Client,
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<()>,
+    _scratch: crate::bench::Scratch,
+    _cleanup: Namespaces,
+}
+
+impl AgentBench {
+    /// Starts both (namespaces `<tag><pid>-…`) and waits for the agent's registration.
+    pub(crate) async fn start(tag: &str, firewall: bool) -> Result<AgentBench> {
+        let prefix = format!("{tag}{}", std::process::id() % 100_000);
+        let cleanup = Namespaces(prefix.clone());
+        let dir = std::env::temp_dir().join(format!("neutrino-bench-{prefix}"));
+        std::fs::create_dir_all(&dir)?;
+        let scratch = crate::bench::Scratch(Some(dir.clone()));
+        let base = crate::bench::start_embedded(&dir).await?;
+        let api = format!("{base}/v2.0");
+        let node = format!("{prefix}-node");
+        ip(None, &["netns", "add", &node]).await?;
+        ip(Some(&node), &["link", "set", "lo", "up"]).await?;
+        let channel = Channel::new(&base, None)?;
+        let agent = L2Agent {
+            channel: channel.clone(),
+            dataplane: IpRoute { netns: Some(node.clone()) },
+            config: L2Config { local_ip: Some("127.0.0.1".into()), firewall, ..L2Config::default() },
+            host: "bench".into(),
+            report_interval: 30,
+        };
+        let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let _ = agent
+                .run(
+                    async {
+                        let _ = stop_rx.await;
+                    },
+                    || {},
+                )
+                .await;
+        });
+        let client = reqwest::Client::new();
+        // Bindings need the agent registered.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while call(&client, reqwest::Method::GET, &format!("{api}/agents"), Value::Null).await?["agents"]
+            .as_array()
+            .is_none_or(|a| a.is_empty())
+        {
+            if Instant::now() > deadline {
+                bail!("the agent did not register");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Ok(AgentBench { prefix, api, node, channel, client, stop, task, _scratch: scratch, _cleanup: cleanup })
+    }
+
+    /// Stops the agent (then drop removes the rest).
+    pub(crate) async fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = self.task.await;
+    }
+}
+
 /// Runs the L2 benchmark.
 pub async fn run(rounds: usize, sync_ports: usize) -> Result<ExitCode> {
     if !std::fs::read_to_string("/proc/self/status")
@@ -100,36 +168,10 @@ pub async fn run(rounds: usize, sync_ports: usize) -> Result<ExitCode> {
     {
         bail!("bench --l2 needs root (network namespaces)");
     }
-    let prefix = format!("nb{}", std::process::id() % 100_000);
-    let _cleanup = Namespaces(prefix.clone());
-    let dir = std::env::temp_dir().join(format!("neutrino-bench-l2-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
-    let _scratch = crate::bench::Scratch(Some(dir.clone()));
-    let base = crate::bench::start_embedded(&dir).await?;
-    let api = format!("{base}/v2.0");
-    let node = format!("{prefix}-node");
-    ip(None, &["netns", "add", &node]).await?;
-    ip(Some(&node), &["link", "set", "lo", "up"]).await?;
-    let channel = Channel::new(&base, None)?;
-    let agent = L2Agent {
-        channel: channel.clone(),
-        dataplane: IpRoute { netns: Some(node.clone()) },
-        config: L2Config { local_ip: Some("127.0.0.1".into()), ..L2Config::default() },
-        host: "bench".into(),
-        report_interval: 30,
-    };
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let agent_task = tokio::spawn(async move {
-        let _ = agent
-            .run(
-                async {
-                    let _ = stop_rx.await;
-                },
-                || {},
-            )
-            .await;
-    });
-    let client = reqwest::Client::new();
+    let bench = AgentBench::start("nb", false).await?;
+    let AgentBench { prefix, api, node, channel, client, .. } = &bench;
+    let (prefix, api, node, channel, client) =
+        (prefix.clone(), api.clone(), node.clone(), channel.clone(), client.clone());
     call(&client, reqwest::Method::PUT, &format!("{api}/quotas/noauth-project"), json!({"quota": {"port": -1}}))
         .await?;
     let net =
@@ -142,17 +184,6 @@ pub async fn run(rounds: usize, sync_ports: usize) -> Result<ExitCode> {
         json!({"subnet": {"network_id": net_id, "cidr": "10.9.0.0/16", "ip_version": 4}}),
     )
     .await?;
-    // Wait for the agent's registration so bindings succeed.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while call(&client, reqwest::Method::GET, &format!("{api}/agents"), Value::Null).await?["agents"]
-        .as_array()
-        .is_none_or(|a| a.is_empty())
-    {
-        if Instant::now() > deadline {
-            bail!("the agent did not register");
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
     let first_vm = format!("{prefix}-vm0");
     let site = Site { client: &client, api: &api, channel: &channel, node: &node, net: &net_id };
     instance(&site, &first_vm, "10.9.0.10", Value::Null).await?;
@@ -238,8 +269,7 @@ pub async fn run(rounds: usize, sync_ports: usize) -> Result<ExitCode> {
             took.as_secs_f64() * 1000.0
         );
     }
-    let _ = stop_tx.send(());
-    let _ = agent_task.await;
+    bench.stop().await;
     if syncs.iter().any(|(_, ops, _)| *ops > 0) {
         bail!("a full sync over a right kernel changed something");
     }

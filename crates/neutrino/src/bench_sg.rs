@@ -140,42 +140,11 @@ pub async fn run(ports: usize, rules: usize, members: usize) -> Result<ExitCode>
 /// letting one instance ping another is added through the API and the time
 /// to the first reply taken; the rule is then deleted and the ping refused again.
 async fn rule_latency(rounds: usize) -> Result<()> {
-    use crate::bench_l2::{call, instance, pct, pings, Namespaces, Site};
-    use neutrino_agent::channel::Channel;
-    use neutrino_agent::l2::L2Agent;
-    use neutrino_agent::reconcile::L2Config;
+    use crate::bench_l2::{call, instance, pct, pings, AgentBench, Site};
     use serde_json::{json, Value};
 
-    let prefix = format!("sl{}", std::process::id() % 100_000);
-    let _cleanup = Namespaces(prefix.clone());
-    let dir = std::env::temp_dir().join(format!("neutrino-bench-sg-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
-    let _scratch = crate::bench::Scratch(Some(dir.clone()));
-    let base = crate::bench::start_embedded(&dir).await?;
-    let api = format!("{base}/v2.0");
-    let node = format!("{prefix}-node");
-    ip(None, &["netns", "add", &node]).await?;
-    ip(Some(&node), &["link", "set", "lo", "up"]).await?;
-    let channel = Channel::new(&base, None)?;
-    let agent = L2Agent {
-        channel: channel.clone(),
-        dataplane: IpRoute { netns: Some(node.clone()) },
-        config: L2Config { local_ip: Some("127.0.0.1".into()), firewall: true, ..L2Config::default() },
-        host: "bench".into(),
-        report_interval: 30,
-    };
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let agent_task = tokio::spawn(async move {
-        let _ = agent
-            .run(
-                async {
-                    let _ = stop_rx.await;
-                },
-                || {},
-            )
-            .await;
-    });
-    let client = reqwest::Client::new();
+    let bench = AgentBench::start("sl", true).await?;
+    let AgentBench { prefix, api, node, channel, client, .. } = &bench;
     let post = |path: &str, body: Value| {
         let url = format!("{api}/{path}");
         let client = client.clone();
@@ -190,26 +159,16 @@ async fn rule_latency(rounds: usize) -> Result<()> {
     .await?;
     let lonely = post("security-groups", json!({"security_group": {"name": "outsider"}})).await?;
     let lonely = lonely["security_group"]["id"].as_str().unwrap_or_default().to_string();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while call(&client, reqwest::Method::GET, &format!("{api}/agents"), Value::Null).await?["agents"]
-        .as_array()
-        .is_none_or(|a| a.is_empty())
-    {
-        if Instant::now() > deadline {
-            bail!("the agent did not register");
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
     let (target_vm, probe_vm) = (format!("{prefix}-target"), format!("{prefix}-probe"));
-    let site = Site { client: &client, api: &api, channel: &channel, node: &node, net: &net_id };
+    let site = Site { client, api, channel, node, net: &net_id };
     let target = instance(&site, &target_vm, "10.8.0.10", Value::Null).await?;
     instance(&site, &probe_vm, "10.8.0.20", json!({"security_groups": [lonely]})).await?;
-    let port = call(&client, reqwest::Method::GET, &format!("{api}/ports/{target}"), Value::Null).await?;
+    let port = call(client, reqwest::Method::GET, &format!("{api}/ports/{target}"), Value::Null).await?;
     let group = port["port"]["security_groups"][0].as_str().unwrap_or_default().to_string();
     // Both wired and filtered: the probe is refused.
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let p = call(&client, reqwest::Method::GET, &format!("{api}/ports/{target}"), Value::Null).await?;
+        let p = call(client, reqwest::Method::GET, &format!("{api}/ports/{target}"), Value::Null).await?;
         if p["port"]["status"] == "ACTIVE" && !pings(&probe_vm, "10.8.0.10").await {
             break;
         }
@@ -233,7 +192,7 @@ async fn rule_latency(rounds: usize) -> Result<()> {
         }
         lat.push(t.elapsed());
         let id = rule["security_group_rule"]["id"].as_str().unwrap_or_default();
-        call(&client, reqwest::Method::DELETE, &format!("{api}/security-group-rules/{id}"), Value::Null).await.ok();
+        call(client, reqwest::Method::DELETE, &format!("{api}/security-group-rules/{id}"), Value::Null).await.ok();
         let t = Instant::now();
         while pings(&probe_vm, "10.8.0.10").await {
             if t.elapsed() > Duration::from_secs(10) {
@@ -242,8 +201,7 @@ async fn rule_latency(rounds: usize) -> Result<()> {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
-    let _ = stop_tx.send(());
-    let _ = agent_task.await;
+    bench.stop().await;
     lat.sort();
     println!(
         "  API rule create -> first ping through     p50 {:>6.1} ms  p99 {:>6.1} ms  max {:>6.1} ms  ({rounds} runs)",

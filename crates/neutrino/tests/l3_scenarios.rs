@@ -72,21 +72,8 @@ struct Site {
 /// to the external namespace; server, two L2 agents, one L3 agent.
 fn site(w: World, metadata_port: u16) -> Site {
     let mut w = w;
-    let under = w.ns("underlay");
-    sh(&["ip", "netns", "add", &under]);
-    sh(&["ip", "-n", &under, "link", "add", "br-u", "type", "bridge"]);
-    sh(&["ip", "-n", &under, "link", "set", "br-u", "up"]);
     let nodes = [("node1", "192.0.2.1"), ("node2", "192.0.2.2")];
-    for (i, (node, ip)) in nodes.iter().enumerate() {
-        let ns = w.ns(node);
-        sh(&["ip", "netns", "add", &ns]);
-        let peer = format!("u{i}");
-        sh(&["ip", "-n", &ns, "link", "add", "eth-u", "type", "veth", "peer", "name", &peer, "netns", &under]);
-        sh(&["ip", "-n", &under, "link", "set", &peer, "master", "br-u", "up"]);
-        sh(&["ip", "-n", &ns, "addr", "add", &format!("{ip}/24"), "dev", "eth-u"]);
-        sh(&["ip", "-n", &ns, "link", "set", "eth-u", "up"]);
-        sh(&["ip", "-n", &ns, "link", "set", "lo", "up"]);
-    }
+    underlay(&w, &nodes);
     // The outside world: one host, 172.24.4.1, on node1's eth-x.
     let ext = w.ns("ext");
     sh(&["ip", "netns", "add", &ext]);

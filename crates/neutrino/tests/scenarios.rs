@@ -22,23 +22,14 @@ fn vxlan_between_two_nodes() {
     let Some(mut w) = World::new("vxlan_between_two_nodes", "nt") else { return };
 
     // Underlay: a bridge in its own namespace, one veth per node.
-    let under = w.ns("underlay");
-    sh(&["ip", "netns", "add", &under]);
-    sh(&["ip", "-n", &under, "link", "add", "br-u", "type", "bridge"]);
-    sh(&["ip", "-n", &under, "link", "set", "br-u", "up"]);
+    let nodes = [("node1", "192.0.2.1"), ("node2", "192.0.2.2")];
+    underlay(&w, &nodes);
     // A second wire between the nodes, with no address: the flat provider network physnet1.
+    let under = w.ns("underlay");
     sh(&["ip", "-n", &under, "link", "add", "br-p", "type", "bridge"]);
     sh(&["ip", "-n", &under, "link", "set", "br-p", "up"]);
-    let nodes = [("node1", "192.0.2.1"), ("node2", "192.0.2.2")];
-    for (i, (node, ip)) in nodes.iter().enumerate() {
+    for (i, (node, _)) in nodes.iter().enumerate() {
         let ns = w.ns(node);
-        sh(&["ip", "netns", "add", &ns]);
-        let peer = format!("u{i}");
-        sh(&["ip", "-n", &ns, "link", "add", "eth-u", "type", "veth", "peer", "name", &peer, "netns", &under]);
-        sh(&["ip", "-n", &under, "link", "set", &peer, "master", "br-u", "up"]);
-        sh(&["ip", "-n", &ns, "addr", "add", &format!("{ip}/24"), "dev", "eth-u"]);
-        sh(&["ip", "-n", &ns, "link", "set", "eth-u", "up"]);
-        sh(&["ip", "-n", &ns, "link", "set", "lo", "up"]);
         let ppeer = format!("p{i}");
         sh(&["ip", "-n", &ns, "link", "add", "eth-p", "type", "veth", "peer", "name", &ppeer, "netns", &under]);
         sh(&["ip", "-n", &under, "link", "set", &ppeer, "master", "br-p", "up"]);

@@ -5,16 +5,13 @@
 use std::collections::BTreeSet;
 use std::net::IpAddr;
 use std::path::Path;
-use std::process::Stdio;
 
 use ipnet::IpNet;
 use serde_json::Value;
-use tokio::io::AsyncWriteExt;
-use tokio::process::Command;
 use tracing::{debug, error, info, warn};
 
 use super::{Element, Observed, Transaction, TxKind, FROM_PORT, TABLE, ZONES};
-use crate::dataplane::DataplaneError;
+use crate::dataplane::{exec, DataplaneError};
 use crate::nat::valid_device;
 
 /// The per-namespace switches that pass bridged IPv4 and IPv6 to the inet hooks.
@@ -22,32 +19,7 @@ const BRIDGE_NF: [&str; 2] = ["bridge-nf-call-iptables", "bridge-nf-call-ip6tabl
 
 /// Runs `nft ARGS…` (in `netns` when set), feeding it `input`; returns stdout.
 async fn nft(netns: Option<&str>, args: &[&str], input: Option<&str>) -> Result<String, DataplaneError> {
-    let mut c = match netns {
-        Some(ns) => {
-            let mut c = Command::new("ip");
-            c.args(["netns", "exec", ns, "nft"]);
-            c
-        }
-        None => Command::new("nft"),
-    };
-    c.args(args)
-        .stdin(if input.is_some() { Stdio::piped() } else { Stdio::null() })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    let mut child = c.spawn().map_err(|source| DataplaneError::Spawn { tool: "nft", source })?;
-    if let (Some(text), Some(mut stdin)) = (input, child.stdin.take()) {
-        stdin.write_all(text.as_bytes()).await.map_err(|source| DataplaneError::Spawn { tool: "nft", source })?;
-    }
-    let out = child.wait_with_output().await.map_err(|source| DataplaneError::Spawn { tool: "nft", source })?;
-    if out.status.success() {
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-    } else {
-        Err(DataplaneError::Failed {
-            tool: "nft",
-            stderr: format!("nft {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim()),
-        })
-    }
+    exec(netns, "nft", args, input).await
 }
 
 /// What the kernel has of the firewall in `netns` (see [`parse_observed`]).
@@ -75,27 +47,13 @@ pub(crate) async fn apply(netns: Option<&str>, tx: &Transaction) -> Result<(), D
 /// Deletes the conntrack entries of `zone` (`conntrack -D -w ZONE`); a
 /// failure is only a warning (the entries time out anyway).
 async fn flush_zone(netns: Option<&str>, zone: u16) {
-    let zone_text = zone.to_string();
-    let mut c = match netns {
-        Some(ns) => {
-            let mut c = Command::new("ip");
-            c.args(["netns", "exec", ns, "conntrack"]);
-            c
+    match exec(netns, "conntrack", &["-D", "-w", &zone.to_string()], None).await {
+        Ok(_) => debug!(zone, "conntrack entries of a zone given up deleted"),
+        // conntrack exits 1 when nothing matched.
+        Err(DataplaneError::Failed { stderr, .. }) if stderr.contains("0 flow entries") => {
+            debug!(zone, "no conntrack entries in a zone given up")
         }
-        None => Command::new("conntrack"),
-    };
-    c.args(["-D", "-w", &zone_text]).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
-    match c.kill_on_drop(true).output().await {
-        Ok(out) => {
-            let stderr = String::from_utf8_lossy(&out.stderr);
-            // conntrack exits 1 when nothing matched.
-            if !out.status.success() && !stderr.contains("0 flow entries") {
-                warn!(zone, error = %stderr.trim(), "cannot delete the conntrack entries of a zone given up");
-            } else {
-                debug!(zone, "conntrack entries of a zone given up deleted");
-            }
-        }
-        Err(e) => warn!(zone, error = %e, "cannot run conntrack to empty a zone given up"),
+        Err(e) => warn!(zone, error = %e, "cannot delete the conntrack entries of a zone given up"),
     }
 }
 

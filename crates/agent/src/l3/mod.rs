@@ -251,10 +251,10 @@ impl L3Agent {
     /// `net.ipv4.ip_forward=1` and `net.ipv6.conf.all.forwarding=1` inside `ns`
     /// (never the root namespace's); without IPv6 only a warning.
     async fn enable_forwarding(&self, ns: &str) -> Result<(), String> {
-        let both = ["sysctl", "-qw", "net.ipv4.ip_forward=1", "net.ipv6.conf.all.forwarding=1"];
-        if let Err(e) = netns_exec(ns, &both, None).await {
+        let both = ["-qw", "net.ipv4.ip_forward=1", "net.ipv6.conf.all.forwarding=1"];
+        if let Err(e) = in_ns(ns, "sysctl", &both, None).await {
             warn!(namespace = %ns, error = %e, "cannot enable IPv6 forwarding");
-            netns_exec(ns, &["sysctl", "-qw", "net.ipv4.ip_forward=1"], None).await?;
+            in_ns(ns, "sysctl", &["-qw", "net.ipv4.ip_forward=1"], None).await?;
         }
         Ok(())
     }
@@ -325,14 +325,14 @@ impl L3Agent {
     async fn ensure_nat(&self, ns: &str, r: &RouterState, previous: Option<&Applied>) -> Result<Applied, String> {
         let metadata_port = self.config.metadata.as_ref().map(|_| nat::METADATA_PORT);
         let text = nat::ruleset(r, metadata_port);
-        let listing = netns_exec(ns, &["nft", "list", "table", "ip", nat::TABLE], None).await.ok();
+        let listing = in_ns(ns, "nft", &["list", "table", "ip", nat::TABLE], None).await.ok();
         if let (Some(old), Some(now)) = (previous, &listing) {
             if old.nft == text && &old.listing == now {
                 return Ok(Applied { router: r.clone(), nft: text, listing: now.clone() });
             }
         }
-        netns_exec(ns, &["nft", "-f", "-"], Some(&text)).await?;
-        let listing = netns_exec(ns, &["nft", "list", "table", "ip", nat::TABLE], None).await?;
+        in_ns(ns, "nft", &["-f", "-"], Some(&text)).await?;
+        let listing = in_ns(ns, "nft", &["list", "table", "ip", nat::TABLE], None).await?;
         info!(router = %r.id, "NAT rules loaded");
         Ok(Applied { router: r.clone(), nft: text, listing })
     }

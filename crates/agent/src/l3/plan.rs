@@ -13,7 +13,6 @@ use neutrino_model::l3::{RouterPort, RouterState};
 use neutrino_model::names;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use tokio::io::AsyncWriteExt;
 use tokio::process::Command;
 use tracing::{debug, warn};
 
@@ -257,33 +256,16 @@ pub(super) async fn read_routes(ns: &str, v6: bool) -> Result<BTreeMap<(IpNet, I
         .collect())
 }
 
-/// Runs `ip netns exec NS ARGS…` (with `input` on stdin); returns its stdout.
-pub(super) async fn netns_exec(ns: &str, args: &[&str], input: Option<&str>) -> Result<String, String> {
-    let mut child = Command::new("ip")
-        .args(["netns", "exec", ns])
-        .args(args)
-        .stdin(if input.is_some() { Stdio::piped() } else { Stdio::null() })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .map_err(|e| format!("cannot run {}: {e}", args.join(" ")))?;
-    if let (Some(text), Some(mut stdin)) = (input, child.stdin.take()) {
-        stdin.write_all(text.as_bytes()).await.map_err(|e| format!("{}: {e}", args.join(" ")))?;
-    }
-    let out = child.wait_with_output().await.map_err(|e| format!("{}: {e}", args.join(" ")))?;
-    if out.status.success() {
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-    } else {
-        Err(format!("{} in {ns}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim()))
-    }
+/// Runs `TOOL ARGS…` in `ns` (with `input` on stdin); errors as text.
+pub(super) async fn in_ns(ns: &str, tool: &'static str, args: &[&str], input: Option<&str>) -> Result<String, String> {
+    crate::dataplane::exec(Some(ns), tool, args, input).await.map_err(|e| e.to_string())
 }
 
 /// Drops the conntrack entries selected by `filter` in `ns` (none matching is fine).
 pub(super) async fn conntrack_delete(ns: &str, filter: &[&str]) {
-    let mut args = vec!["conntrack", "-D"];
+    let mut args = vec!["-D"];
     args.extend_from_slice(filter);
-    if let Err(e) = netns_exec(ns, &args, None).await {
+    if let Err(e) = in_ns(ns, "conntrack", &args, None).await {
         if !e.contains("0 flow entries") {
             warn!(namespace = %ns, error = %e, "cannot drop conntrack entries");
         }

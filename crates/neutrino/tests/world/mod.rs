@@ -278,3 +278,22 @@ pub fn start_all_in_one(w: &mut World, conf: &str) -> String {
     );
     url_in(&line)
 }
+
+/// Node namespaces `<prefix>-<name>` with `eth-u` (the address given, up)
+/// on the bridge `br-u` of namespace `<prefix>-underlay`: the VXLAN underlay.
+pub fn underlay(w: &World, nodes: &[(&str, &str)]) {
+    let under = w.ns("underlay");
+    sh(&["ip", "netns", "add", &under]);
+    sh(&["ip", "-n", &under, "link", "add", "br-u", "type", "bridge"]);
+    sh(&["ip", "-n", &under, "link", "set", "br-u", "up"]);
+    for (i, (node, ip)) in nodes.iter().enumerate() {
+        let ns = w.ns(node);
+        sh(&["ip", "netns", "add", &ns]);
+        let peer = format!("u{i}");
+        sh(&["ip", "-n", &ns, "link", "add", "eth-u", "type", "veth", "peer", "name", &peer, "netns", &under]);
+        sh(&["ip", "-n", &under, "link", "set", &peer, "master", "br-u", "up"]);
+        sh(&["ip", "-n", &ns, "addr", "add", &format!("{ip}/24"), "dev", "eth-u"]);
+        sh(&["ip", "-n", &ns, "link", "set", "eth-u", "up"]);
+        sh(&["ip", "-n", &ns, "link", "set", "lo", "up"]);
+    }
+}

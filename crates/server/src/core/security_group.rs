@@ -65,10 +65,6 @@ fn fault(status: u16, kind: &str, msg: String) -> PluginError {
     PluginError::Fault(Fault::new(status, kind, msg))
 }
 
-fn group_not_found(id: &str) -> PluginError {
-    fault(404, "SecurityGroupNotFound", format!("Security group {id} does not exist"))
-}
-
 fn text(s: &str) -> SqlValue {
     SqlValue::Text(s.to_string())
 }
@@ -465,10 +461,7 @@ impl Plugin {
         let mut b = Body::new(body, RULE_RULES, Op::Create)?;
         let _ = owner_of(ctx, &mut b)?;
         let group_id = Body::required("security_group_id", b.uuid("security_group_id")?)?;
-        let mut g: SecurityGroup = load(tx, ctx, Resource::SecurityGroup, &group_id).await.map_err(|e| match e {
-            PluginError::NotFound { .. } => group_not_found(&group_id),
-            other => other,
-        })?;
+        let mut g: SecurityGroup = load(tx, ctx, Resource::SecurityGroup, &group_id).await?;
         let direction = Body::required("direction", b.one_of("direction", &["ingress", "egress"], false)?.flatten())?;
         let ethertype = b.one_of("ethertype", &["IPv4", "IPv6"], false)?.flatten().unwrap_or_else(|| "IPv4".into());
         let protocol = normalise_protocol(b.raw("protocol").as_ref(), &ethertype)?;
@@ -512,10 +505,7 @@ impl Plugin {
         }
         if let Some(rg) = &remote_group_id {
             if rg != &group_id {
-                let _: SecurityGroup = load(tx, ctx, Resource::SecurityGroup, rg).await.map_err(|e| match e {
-                    PluginError::NotFound { .. } => group_not_found(rg),
-                    other => other,
-                })?;
+                let _: SecurityGroup = load(tx, ctx, Resource::SecurityGroup, rg).await?;
             }
         }
         let description = b.string("description", 255)?.unwrap_or_default();
@@ -613,12 +603,9 @@ impl Plugin {
         let mut out: Vec<String> = Vec::with_capacity(groups.len());
         let mut stateful = std::collections::BTreeSet::new();
         for id in groups {
-            let g: SecurityGroup = load(tx, ctx, Resource::SecurityGroup, &id).await.map_err(|e| match e {
-                PluginError::NotFound { .. } => group_not_found(&id),
-                other => other,
-            })?;
+            let g: SecurityGroup = load(tx, ctx, Resource::SecurityGroup, &id).await?;
             if !ctx.is_admin && g.project_id != port_project {
-                return Err(group_not_found(&id));
+                return Err(PluginError::not_found(Resource::SecurityGroup, &id));
             }
             stateful.insert(g.stateful);
             if !out.contains(&id) {
