@@ -12,7 +12,7 @@ use tracing::{info, warn};
 
 use crate::channel::{Changes, Channel, ChannelError};
 use crate::dataplane::Dataplane;
-use crate::firewall::{self, TxKind};
+use crate::firewall::{Firewall, TxKind};
 use crate::reconcile::{plan, L2Config};
 use crate::state::HostState;
 
@@ -65,12 +65,18 @@ impl<D: Dataplane> L2Agent<D> {
         })
     }
 
+    /// One level-triggered round of a fresh agent (see [`L2Agent::round`]).
+    pub async fn reconcile(&self, state: &HostState) -> Result<RoundReport, String> {
+        self.round(state, &mut Firewall::default()).await
+    }
+
     /// One level-triggered round: read, plan, apply, report devices. The
     /// firewall (when on) comes first, so a port is filtered before it is
     /// wired to its bridge; if it cannot be loaded, nothing is wired.
-    pub async fn reconcile(&self, state: &HostState) -> Result<RoundReport, String> {
+    /// `firewall` is what this agent's earlier rounds applied.
+    pub async fn round(&self, state: &HostState, firewall: &mut Firewall) -> Result<RoundReport, String> {
         let fw = if self.config.firewall {
-            firewall::sync(&self.dataplane, state).await.map_err(|e| format!("security group firewall: {e}"))?
+            firewall.sync(&self.dataplane, state).await.map_err(|e| format!("security group firewall: {e}"))?
         } else {
             None
         };
@@ -137,6 +143,7 @@ impl<D: Dataplane> L2Agent<D> {
         // Devices plugged by the compute side trigger a round too.
         let links = self.dataplane.watch_links().unwrap_or_else(|| std::sync::Arc::new(tokio::sync::Notify::new()));
         let mut started = true;
+        let mut firewall = Firewall::default();
         let mut last_report = Instant::now() - Duration::from_secs(self.report_interval + 1);
         let interval = Duration::from_secs(self.report_interval.max(1));
         loop {
@@ -153,7 +160,7 @@ impl<D: Dataplane> L2Agent<D> {
                     }
                 }
             };
-            let synced = match self.reconcile(&state).await {
+            let synced = match self.round(&state, &mut firewall).await {
                 Ok(r) => {
                     if r.ops > 0 || r.up > 0 || r.down > 0 || r.firewall.is_some() {
                         info!(ops = r.ops, up = r.up, down = r.down, firewall = ?r.firewall, "reconciled");
@@ -201,7 +208,8 @@ impl<D: Dataplane> L2Agent<D> {
                         break;
                     }
                 }
-                if !synced {
+                // A failed round is retried; the firewall is read back from the kernel now and then.
+                if !synced || (self.config.firewall && firewall.resync_due()) {
                     break;
                 }
                 if last_report.elapsed() >= interval {

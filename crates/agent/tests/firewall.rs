@@ -6,8 +6,9 @@
 //! filtering (an established connection outlives its rule), remote groups
 //! changed by set elements only, anti-spoofing with allowed address pairs,
 //! ports without port security, per-network conntrack zones, that every
-//! rule form loads, and level-triggered rounds (nothing changes on a
-//! resync or a restart; a table removed behind the agent's back comes back).
+//! rule form loads, level-triggered rounds (nothing changes on a resync or
+//! a restart; a table removed behind the agent's back comes back), and that
+//! an address leaving its port takes its connection tracking with it.
 //!
 //! Every namespace is `fwt<pid><letter>-…`; everything is removed on drop,
 //! even after a failure. Traffic never leaves these namespaces, and the
@@ -29,7 +30,7 @@ use std::time::Duration;
 use common::{connects, eventually, in_ns, ok, pings, sh};
 use neutrino_agent::channel::Channel;
 use neutrino_agent::dataplane::IpRoute;
-use neutrino_agent::firewall::TxKind;
+use neutrino_agent::firewall::{Firewall, TxKind};
 use neutrino_agent::l2::L2Agent;
 use neutrino_agent::reconcile::L2Config;
 use neutrino_agent::state::{HostFirewall, HostState, NetworkState, PortState};
@@ -233,6 +234,18 @@ impl World {
     /// One L2 agent round (a fresh agent each time: it keeps no state).
     fn round(&self, state: &HostState) -> Option<TxKind> {
         self.rt.block_on(self.agent().reconcile(state)).unwrap().firewall
+    }
+
+    /// One round of a running agent, whose firewall remembers earlier rounds.
+    fn round_of(&self, firewall: &mut Firewall, state: &HostState) -> Option<TxKind> {
+        self.rt.block_on(self.agent().round(state, firewall)).unwrap().firewall
+    }
+
+    /// The node's TCP conntrack entries (`conntrack -L`), one per line.
+    fn tracked_tcp(&self) -> String {
+        let out =
+            Command::new("ip").args(["netns", "exec", &self.node, "conntrack", "-L", "-p", "tcp"]).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
     fn nft(&self, args: &[&str]) -> String {
@@ -628,4 +641,37 @@ fn every_rule_form_loads_and_a_resync_changes_nothing() {
     let before = w.listing();
     assert_eq!(w.round(&state), None, "a resync changes nothing");
     assert_eq!(w.listing(), before);
+}
+
+#[test]
+fn an_address_that_leaves_its_port_loses_its_connection_tracking() {
+    let Some(mut w) = World::new('f') else { return };
+    let vm1 = w.vm("vm1", P1, "fa:16:3e:00:06:01", &["10.0.0.11/24"]);
+    let vm2 = w.vm("vm2", P2, "fa:16:3e:00:06:02", &["10.0.0.12/24"]);
+    let vm3 = w.vm("vm3", P3, "fa:16:3e:00:06:03", &["10.0.0.13/24"]);
+    w.echo_server(&vm1, "10.0.0.11:8000");
+    w.echo_server(&vm3, "10.0.0.13:8000");
+    let tcp = vec![with_ports(rule("ingress", "IPv4", Some("tcp")), 8000, Some(8000))];
+    let p1 = port(P1, NET_A, "fa:16:3e:00:06:01", &["10.0.0.11"], &[WEB]);
+    let p2 = port(P2, NET_A, "fa:16:3e:00:06:02", &["10.0.0.12"], &[WEB]);
+    let p3 = port(P3, NET_A, "fa:16:3e:00:06:03", &["10.0.0.13"], &[WEB]);
+    let mut fw = Firewall::default();
+    let all = host(vec![p1, p2.clone(), p3.clone()], vec![group(WEB, tcp.clone())], &[]);
+    assert_eq!(w.round_of(&mut fw, &all), Some(TxKind::Replace));
+    eventually("vm2 connects to vm1", || connects(&vm2, "10.0.0.11:8000"));
+    let mut to_vm1 = Conn::open(&vm2, "10.0.0.11:8000");
+    let mut to_vm3 = Conn::open(&vm2, "10.0.0.13:8000");
+    assert_eq!(to_vm1.echo("one").unwrap(), "one");
+    assert_eq!(to_vm3.echo("one").unwrap(), "one");
+    let tracked = w.tracked_tcp();
+    assert!(tracked.contains("dst=10.0.0.11") && tracked.contains("dst=10.0.0.13"), "{tracked}");
+
+    // P1 is deleted: its address's entries go (a port taking 10.0.0.11 over
+    // would otherwise accept vm2's packets as established); vm3's stay.
+    let without_p1 = host(vec![p2, p3], vec![group(WEB, tcp)], &[]);
+    assert_eq!(w.round_of(&mut fw, &without_p1), Some(TxKind::Replace));
+    let tracked = w.tracked_tcp();
+    assert!(!tracked.contains("10.0.0.11"), "{tracked}");
+    assert!(tracked.contains("dst=10.0.0.13"), "{tracked}");
+    assert_eq!(to_vm3.echo("two").unwrap(), "two", "other connections go on");
 }

@@ -32,28 +32,52 @@ pub(crate) async fn observe(netns: Option<&str>) -> Result<Observed, DataplaneEr
     parse_observed(&maps, &sets).map_err(|reason| DataplaneError::Parse { tool: "nft", reason })
 }
 
-/// Applies one transaction in `netns`, then empties the conntrack zones it gave up.
+/// Applies one transaction in `netns`, then deletes the conntrack entries
+/// of the zones it gave up and of the addresses that left their ports.
 pub(crate) async fn apply(netns: Option<&str>, tx: &Transaction) -> Result<(), DataplaneError> {
     if tx.kind == TxKind::Replace {
         bridge_netfilter(netns).await;
     }
-    nft(netns, &["-f", "-"], Some(&tx.text)).await?;
+    if !tx.text.is_empty() {
+        nft(netns, &["-f", "-"], Some(&tx.text)).await?;
+    }
     for zone in &tx.flush_zones {
-        flush_zone(netns, *zone).await;
+        forget(netns, *zone, None).await;
+    }
+    for (zone, ip) in &tx.forget {
+        forget(netns, *zone, Some(*ip)).await;
     }
     Ok(())
 }
 
-/// Deletes the conntrack entries of `zone` (`conntrack -D -w ZONE`); a
-/// failure is only a warning (the entries time out anyway).
-async fn flush_zone(netns: Option<&str>, zone: u16) {
-    match exec(netns, "conntrack", &["-D", "-w", &zone.to_string()], None).await {
-        Ok(_) => debug!(zone, "conntrack entries of a zone given up deleted"),
-        // conntrack exits 1 when nothing matched.
-        Err(DataplaneError::Failed { stderr, .. }) if stderr.contains("0 flow entries") => {
-            debug!(zone, "no conntrack entries in a zone given up")
+/// Deletes the conntrack entries of `zone` (`conntrack -D -w ZONE`), or
+/// only those from or to `ip` in it; a failure is only a warning (the
+/// entries time out anyway).
+async fn forget(netns: Option<&str>, zone: u16, ip: Option<IpAddr>) {
+    let zone_arg = zone.to_string();
+    let base = ["-D", "-w", zone_arg.as_str()];
+    let runs: Vec<Vec<String>> = match ip {
+        None => vec![base.iter().map(|s| s.to_string()).collect()],
+        Some(ip) => {
+            let family = if ip.is_ipv4() { "ipv4" } else { "ipv6" };
+            ["-s", "-d"]
+                .iter()
+                .map(|dir| {
+                    let mut a: Vec<String> = base.iter().map(|s| s.to_string()).collect();
+                    a.extend(["-f".into(), family.into(), (*dir).into(), ip.to_string()]);
+                    a
+                })
+                .collect()
         }
-        Err(e) => warn!(zone, error = %e, "cannot delete the conntrack entries of a zone given up"),
+    };
+    for args in runs {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        match exec(netns, "conntrack", &args, None).await {
+            Ok(_) => debug!(zone, ?ip, "conntrack entries deleted"),
+            // conntrack exits 1 when nothing matched.
+            Err(DataplaneError::Failed { stderr, .. }) if stderr.contains("0 flow entries") => {}
+            Err(e) => warn!(zone, ?ip, error = %e, "cannot delete conntrack entries"),
+        }
     }
 }
 

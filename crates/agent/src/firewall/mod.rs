@@ -36,15 +36,19 @@
 //! Not filtered at all, as in Neutron: ports with port security off and
 //! ports whose `device_owner` starts with `network:` (routers, DHCP).
 //!
-//! Level-triggered without any record of its own: the two tables' text
-//! (without set elements) is hashed into a comment on the `from_port` and
-//! `zones` maps, which `nft -j list maps` shows. A round reads the maps and
-//! the sets; when both comments match the wanted text only the set and map
-//! elements are compared, and only their difference is applied (remote
+//! Level-triggered: the two tables' text (without set elements) is hashed
+//! into a comment on the `from_port` and `zones` maps, which `nft -j list
+//! maps` shows. A round compares the wanted tables with what the kernel
+//! has — as the agent's own record of what it applied ([`Firewall`]), or read
+//! back from the kernel (the maps and the sets) by a fresh agent, after a
+//! failure and every [`RESYNC`]: when both comments match only the set and
+//! map elements are compared, and only their difference is applied (remote
 //! group members, network zones) as one small transaction; otherwise the
 //! tables are replaced in one atomic transaction, which keeps every
 //! conntrack entry (established connections survive, zones are read back
-//! from the kernel and kept). An unchanged state applies nothing.
+//! from the kernel and kept). An unchanged state applies nothing. The
+//! conntrack entries of an address that left its port, and of a zone given
+//! up, are deleted.
 
 mod kernel;
 mod port;
@@ -54,6 +58,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::fmt::Write as _;
 use std::net::IpAddr;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
 
 use ipnet::IpNet;
 use neutrino_model::names;
@@ -250,6 +256,11 @@ pub struct Transaction {
     /// entries are deleted after the transaction, so a zone later given to
     /// another network starts empty.
     pub flush_zones: Vec<u16>,
+    /// Addresses that left a port (the port went, or its address changed),
+    /// with their network's zone: their conntrack entries are deleted after
+    /// the transaction, so an address taken over by another port does not
+    /// inherit connections its rules would refuse.
+    pub forget: Vec<(u16, IpAddr)>,
 }
 
 /// The text that deletes both tables (and is harmless when they are absent).
@@ -268,6 +279,7 @@ impl Ruleset {
                 text: delete_tables(),
                 after: Observed::default(),
                 flush_zones: Vec::new(),
+                forget: Vec::new(),
             };
         };
         let mut text = delete_tables() + tables;
@@ -275,7 +287,7 @@ impl Ruleset {
             let items: Vec<String> = elements.iter().map(Element::to_string).collect();
             let _ = writeln!(text, "add element inet {TABLE} {name} {{ {} }}", items.join(", "));
         }
-        Transaction { kind: TxKind::Replace, text, after: self.observed(), flush_zones: Vec::new() }
+        Transaction { kind: TxKind::Replace, text, after: self.observed(), flush_zones: Vec::new(), forget: Vec::new() }
     }
 
     /// The zones in `observed` that this ruleset no longer gives to any network.
@@ -354,7 +366,7 @@ struct Filtered<'a> {
     tap: String,
     index: u32,
     allowed: port::Allowed,
-    chains: port::GroupChains,
+    chains: Rc<port::GroupChains>,
 }
 
 /// The firewall for `state`'s filtered ports, with `zones` (from
@@ -366,6 +378,8 @@ pub fn ruleset(state: &HostState, zones: &BTreeMap<String, u16>) -> Ruleset {
     candidates.sort_by(|a, b| a.id.cmp(&b.id));
     candidates.dedup_by(|a, b| a.id == b.id);
     let (mut ports, mut blocked, mut taps) = (Vec::new(), BTreeSet::new(), BTreeSet::new());
+    // Translated once per distinct set of groups (ports mostly share them).
+    let mut translated: BTreeMap<BTreeSet<&str>, Rc<port::GroupChains>> = BTreeMap::new();
     for p in candidates {
         let tap = names::tap_device(&p.id);
         if !valid_id(&p.id) || !valid_device(&tap) {
@@ -384,7 +398,8 @@ pub fn ruleset(state: &HostState, zones: &BTreeMap<String, u16>) -> Ruleset {
             Some(mac) => {
                 let index = u32::try_from(ports.len() + 1).unwrap_or(u32::MAX);
                 let allowed = port::allowed(p, mac);
-                let chains = port::group_chains(p, &groups);
+                let key: BTreeSet<&str> = p.security_groups.iter().map(String::as_str).collect();
+                let chains = translated.entry(key).or_insert_with(|| Rc::new(port::group_chains(p, &groups))).clone();
                 ports.push(Filtered { port: p, tap, index, allowed, chains });
             }
             None => {
@@ -590,34 +605,113 @@ pub fn plan(desired: &Ruleset, observed: &Observed) -> Option<Transaction> {
         }
     }
     let text = deletes + &adds;
-    (!text.is_empty()).then(|| Transaction { kind: TxKind::Elements, text, after: desired.observed(), flush_zones })
+    (!text.is_empty()).then(|| Transaction {
+        kind: TxKind::Elements,
+        text,
+        after: desired.observed(),
+        flush_zones,
+        forget: Vec::new(),
+    })
 }
 
-/// One firewall round against `dp`: observe, plan, apply. When an element
-/// transaction fails (the kernel's sets are not what they seemed), the
-/// tables are replaced instead. Returns what was applied.
-pub async fn sync<D: Dataplane>(dp: &D, state: &HostState) -> Result<Option<TxKind>, DataplaneError> {
-    let observed = dp.observe_firewall().await?;
-    let zones = assign_zones(&bridges(state), &observed.zones());
-    let desired = ruleset(state, &zones);
-    let Some(tx) = plan(&desired, &observed) else { return Ok(None) };
-    debug!(kind = ?tx.kind, text = %tx.text, "firewall transaction");
-    match dp.apply_firewall(&tx).await {
-        Ok(()) => {}
-        Err(e) if tx.kind == TxKind::Elements => {
-            warn!(error = %e, "updating the firewall's sets failed; replacing its tables");
-            dp.apply_firewall(&Transaction { flush_zones: tx.flush_zones, ..desired.replace() }).await?;
-            return Ok(Some(TxKind::Replace));
+/// How long the firewall trusts its record of what it applied before it
+/// reads the kernel back (a table changed behind its back is restored then).
+pub const RESYNC: Duration = Duration::from_secs(60);
+
+/// One agent's firewall: what it last applied, so that a round plans
+/// against its own record instead of reading the kernel back (two `nft -j`
+/// runs and the sets of every remote group), and the addresses its ports
+/// had, so those that leave a port lose their connection tracking. The
+/// record is dropped on any failure and after [`RESYNC`]; the next round
+/// then reads the kernel, as a fresh agent does.
+#[derive(Debug, Default)]
+pub struct Firewall {
+    /// What the kernel has, as of the last round, and when it was last read.
+    applied: Option<(Observed, Instant)>,
+    /// The filtered ports' addresses (port, zone, address) at the last round.
+    endpoints: BTreeSet<(String, u16, IpAddr)>,
+}
+
+impl Firewall {
+    /// Whether the kernel is due to be read back (no record, or an old one).
+    pub fn resync_due(&self) -> bool {
+        self.applied.as_ref().is_none_or(|(_, read)| read.elapsed() >= RESYNC)
+    }
+
+    /// One round against `dp`: plan against the record (or the kernel when
+    /// [`Firewall::resync_due`]), apply. When an element transaction fails
+    /// (the kernel's sets are not what they seemed), the tables are replaced
+    /// instead. Returns what was applied.
+    pub async fn sync<D: Dataplane>(&mut self, dp: &D, state: &HostState) -> Result<Option<TxKind>, DataplaneError> {
+        let (observed, read) = match self.applied.take() {
+            Some((observed, read)) if read.elapsed() < RESYNC => (observed, read),
+            _ => (dp.observe_firewall().await?, Instant::now()),
+        };
+        let zones = assign_zones(&bridges(state), &observed.zones());
+        let desired = ruleset(state, &zones);
+        let endpoints = endpoints(state, &zones);
+        let forget: Vec<(u16, IpAddr)> = self
+            .endpoints
+            .difference(&endpoints)
+            .map(|(_, zone, ip)| (*zone, *ip))
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let tx = match plan(&desired, &observed) {
+            Some(tx) => Transaction { forget, ..tx },
+            None if forget.is_empty() => {
+                self.applied = Some((observed, read));
+                self.endpoints = endpoints;
+                return Ok(None);
+            }
+            None => Transaction {
+                kind: TxKind::Elements,
+                text: String::new(),
+                after: observed,
+                flush_zones: Vec::new(),
+                forget,
+            },
+        };
+        debug!(kind = ?tx.kind, text = %tx.text, "firewall transaction");
+        let kind = match dp.apply_firewall(&tx).await {
+            Ok(()) => tx.kind,
+            Err(e) if tx.kind == TxKind::Elements => {
+                warn!(error = %e, "updating the firewall's sets failed; replacing its tables");
+                let replace = Transaction { flush_zones: tx.flush_zones, forget: tx.forget, ..desired.replace() };
+                dp.apply_firewall(&replace).await?;
+                TxKind::Replace
+            }
+            Err(e) => return Err(e),
+        };
+        self.applied = Some((desired.observed(), read));
+        self.endpoints = endpoints;
+        let filtered = state.ports.iter().filter(|p| filtered(p)).count();
+        match kind {
+            TxKind::Replace => info!(filtered_ports = filtered, "security group firewall loaded"),
+            TxKind::Elements => info!("security group firewall sets updated"),
+            TxKind::Remove => info!("security group firewall removed: no port here is filtered"),
         }
-        Err(e) => return Err(e),
+        Ok(Some(kind))
     }
-    let filtered = state.ports.iter().filter(|p| filtered(p)).count();
-    match tx.kind {
-        TxKind::Replace => info!(filtered_ports = filtered, "security group firewall loaded"),
-        TxKind::Elements => info!("security group firewall sets updated"),
-        TxKind::Remove => info!("security group firewall removed: no port here is filtered"),
+}
+
+/// The addresses of the filtered ports, with the zone of their network.
+fn endpoints(state: &HostState, zones: &BTreeMap<String, u16>) -> BTreeSet<(String, u16, IpAddr)> {
+    let mut out = BTreeSet::new();
+    for p in state.ports.iter().filter(|p| filtered(p)) {
+        let Some(zone) = zones.get(&names::bridge(&p.network_id)) else { continue };
+        for f in &p.fixed_ips {
+            if let Ok(ip) = f.ip_address.parse::<IpAddr>() {
+                out.insert((p.id.clone(), *zone, ip));
+            }
+        }
     }
-    Ok(Some(tx.kind))
+    out
+}
+
+/// One firewall round of a fresh agent: reads the kernel, plans, applies.
+pub async fn sync<D: Dataplane>(dp: &D, state: &HostState) -> Result<Option<TxKind>, DataplaneError> {
+    Firewall::default().sync(dp, state).await
 }
 
 #[cfg(test)]

@@ -414,3 +414,56 @@ async fn the_l2_agent_loads_the_firewall_first_and_then_changes_nothing() {
     assert_eq!(off.reconcile(&s).await.expect("round").firewall, None, "noop driver: the firewall is left alone");
     assert_eq!(off.dataplane.firewall_transactions().len(), 2);
 }
+
+#[tokio::test]
+async fn a_running_firewall_plans_against_its_record_and_reads_the_kernel_when_it_has_none() {
+    use crate::dataplane::Memory;
+
+    let kernel = Memory::default();
+    let mut fw = Firewall::default();
+    assert!(fw.resync_due(), "nothing applied yet: the kernel is read first");
+    assert_eq!(fw.sync(&kernel, &state()).await.expect("sync"), Some(TxKind::Replace));
+    assert!(!fw.resync_due());
+    // Planned from the record, not from the kernel: against an empty kernel
+    // a member joining is still only an element added.
+    let mut joined = state();
+    joined.firewall.remote_groups.get_mut(WEB).expect("web").push("10.0.0.13".into());
+    let elsewhere = Memory::default();
+    assert_eq!(fw.sync(&elsewhere, &joined).await.expect("sync"), Some(TxKind::Elements));
+    assert_eq!(
+        elsewhere.firewall_transactions()[0].text,
+        format!("add element inet neutrino-sg rg4-{WEB} {{ 10.0.0.13 }}\n")
+    );
+    // A fresh firewall (a restarted agent) reads an empty kernel and loads it all.
+    let empty = Memory::default();
+    assert_eq!(Firewall::default().sync(&empty, &joined).await.expect("sync"), Some(TxKind::Replace));
+    assert_eq!(sync(&empty, &joined).await.expect("sync"), None, "and then finds it right");
+}
+
+#[tokio::test]
+async fn addresses_that_leave_a_port_lose_their_connection_tracking() {
+    use crate::dataplane::Memory;
+
+    let kernel = Memory::default();
+    let mut fw = Firewall::default();
+    let mut s = state();
+    s.ports.push(port(P2, "fa:16:3e:00:00:02", "10.0.0.12", &[WEB]));
+    fw.sync(&kernel, &s).await.expect("sync");
+    assert!(kernel.firewall_transactions()[0].forget.is_empty(), "a fresh firewall knows of no address that left");
+    // P2's address changes: its old one is forgotten in the network's zone.
+    s.ports[1].fixed_ips[0].ip_address = "10.0.0.22".into();
+    fw.sync(&kernel, &s).await.expect("sync");
+    let ip = |a: &str| a.parse::<IpAddr>().expect("ip");
+    assert_eq!(kernel.firewall_transactions()[1].forget, [(ZONE_START, ip("10.0.0.12"))]);
+    // P1 goes and P2 takes over its address: P1's connections must not carry over.
+    s.ports.remove(0);
+    s.ports[0].fixed_ips[0].ip_address = "10.0.0.11".into();
+    fw.sync(&kernel, &s).await.expect("sync");
+    assert_eq!(
+        kernel.firewall_transactions()[2].forget,
+        [(ZONE_START, ip("10.0.0.11")), (ZONE_START, ip("10.0.0.22"))]
+    );
+    // Nothing changes: nothing is forgotten, nothing applied.
+    assert_eq!(fw.sync(&kernel, &s).await.expect("sync"), None);
+    assert_eq!(kernel.firewall_transactions().len(), 3);
+}
