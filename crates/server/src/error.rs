@@ -119,6 +119,11 @@ pub enum PluginError {
     Store(#[from] StoreError),
 }
 
+/// The fault type of a transaction the database gave up to keep
+/// concurrent ones serialisable; the API runs such requests again
+/// (`api::retry`) before a client ever sees it.
+pub const CONFLICT_KIND: &str = "DBConflict";
+
 impl PluginError {
     /// The client-visible fault.
     pub fn fault(&self) -> Fault {
@@ -146,6 +151,14 @@ impl PluginError {
             E::TagNotFound { .. } => (404, "TagNotFound"),
             E::AddressPairAndPortSecurityRequired => (409, "AddressPairAndPortSecurityRequired"),
             E::PortBound { .. } => (409, "PortBound"),
+            E::Store(StoreError::Conflict(why)) => {
+                tracing::debug!(reason = %why, "transaction conflict");
+                return Fault::new(409, CONFLICT_KIND, "The request conflicted with a concurrent one; retry it.");
+            }
+            E::Store(StoreError::Unavailable(why)) => {
+                tracing::warn!(reason = %why, "database unavailable");
+                return Fault::new(503, "ServiceUnavailable", "The database is unavailable; retry later.");
+            }
             E::Store(err) => {
                 tracing::error!(error = %err, "store failure");
                 return Fault::new(

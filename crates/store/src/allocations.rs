@@ -1,9 +1,8 @@
 //! IP allocations: one row per (subnet, address), the key that makes a
 //! duplicate address impossible whatever the concurrency.
 
-use rusqlite::{params, OptionalExtension};
-
 use crate::backend::Tx;
+use crate::conn::t;
 use crate::error::StoreError;
 
 /// One allocated address.
@@ -22,18 +21,19 @@ pub struct Allocation {
 impl Tx {
     /// Records an allocation; a taken address is a unique violation.
     pub async fn insert_allocation(&mut self, a: &Allocation) -> Result<(), StoreError> {
-        let (conn, _) = self.conn();
-        conn.prepare_cached(
-            "INSERT INTO ipallocations (subnet_id, ip_address, port_id, network_id) VALUES (?, ?, ?, ?)",
-        )?
-        .execute(params![a.subnet_id, a.ip_address, a.port_id, a.network_id])?;
+        self.conn()
+            .guarded(
+                "INSERT INTO ipallocations (subnet_id, ip_address, port_id, network_id) VALUES (?, ?, ?, ?)",
+                &[t(&a.subnet_id), t(&a.ip_address), t(&a.port_id), t(&a.network_id)],
+            )
+            .await?;
         Ok(())
     }
 
     /// Records an allocation unless the address is taken; returns whether it
     /// was recorded. The transaction stays usable either way.
     pub async fn try_insert_allocation(&mut self, a: &Allocation) -> Result<bool, StoreError> {
-        // SQLite undoes only the failed statement, so the transaction goes on.
+        // The failed statement alone is undone (a savepoint on PostgreSQL).
         match self.insert_allocation(a).await {
             Ok(()) => Ok(true),
             Err(StoreError::UniqueViolation(_)) => Ok(false),
@@ -43,58 +43,49 @@ impl Tx {
 
     /// Whether `ip` is allocated in `subnet_id`.
     pub async fn is_allocated(&mut self, subnet_id: &str, ip: &str) -> Result<bool, StoreError> {
-        let (conn, _) = self.conn();
-        Ok(conn
-            .prepare_cached("SELECT 1 FROM ipallocations WHERE subnet_id = ? AND ip_address = ?")?
-            .query_row(params![subnet_id, ip], |_| Ok(()))
-            .optional()?
-            .is_some())
+        let sql = "SELECT 1 FROM ipallocations WHERE subnet_id = ? AND ip_address = ?";
+        Ok(self.conn().row(sql, &[t(subnet_id), t(ip)]).await?.is_some())
     }
 
     /// Every allocated address of a subnet (unsorted text).
     pub async fn allocated_addresses(&mut self, subnet_id: &str) -> Result<Vec<String>, StoreError> {
-        let (conn, _) = self.conn();
-        let mut stmt = conn.prepare_cached("SELECT ip_address FROM ipallocations WHERE subnet_id = ?")?;
-        let rows = stmt.query_map(params![subnet_id], |r| r.get::<_, String>(0))?;
-        let mut out = Vec::new();
-        for r in rows {
-            out.push(r?);
-        }
-        Ok(out)
+        self.conn().texts("SELECT ip_address FROM ipallocations WHERE subnet_id = ?", &[t(subnet_id)]).await
     }
 
     /// Allocations of a subnet with the owning port's device_owner.
     pub async fn allocations_in_subnet(&mut self, subnet_id: &str) -> Result<Vec<(Allocation, String)>, StoreError> {
-        let (conn, _) = self.conn();
-        let mut stmt = conn.prepare_cached(
-            "SELECT a.subnet_id, a.ip_address, a.port_id, a.network_id, p.device_owner \
-             FROM ipallocations a JOIN ports p ON p.id = a.port_id WHERE a.subnet_id = ? ORDER BY a.port_id",
-        )?;
-        let rows = stmt.query_map(params![subnet_id], |r| {
-            Ok((
-                Allocation { subnet_id: r.get(0)?, ip_address: r.get(1)?, port_id: r.get(2)?, network_id: r.get(3)? },
-                r.get::<_, String>(4)?,
-            ))
-        })?;
-        let mut out = Vec::new();
-        for r in rows {
-            out.push(r?);
-        }
-        Ok(out)
+        let rows = self
+            .conn()
+            .rows(
+                "SELECT a.subnet_id, a.ip_address, a.port_id, a.network_id, p.device_owner \
+                 FROM ipallocations a JOIN ports p ON p.id = a.port_id WHERE a.subnet_id = ? ORDER BY a.port_id",
+                &[t(subnet_id)],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let a = Allocation {
+                    subnet_id: r.text(0)?,
+                    ip_address: r.text(1)?,
+                    port_id: r.text(2)?,
+                    network_id: r.text(3)?,
+                };
+                Ok((a, r.text(4)?))
+            })
+            .collect()
     }
 
     /// Releases one address of a port.
     pub async fn delete_allocation(&mut self, subnet_id: &str, ip: &str) -> Result<(), StoreError> {
-        let (conn, _) = self.conn();
-        conn.prepare_cached("DELETE FROM ipallocations WHERE subnet_id = ? AND ip_address = ?")?
-            .execute(params![subnet_id, ip])?;
+        self.conn()
+            .execute("DELETE FROM ipallocations WHERE subnet_id = ? AND ip_address = ?", &[t(subnet_id), t(ip)])
+            .await?;
         Ok(())
     }
 
     /// Releases every address of a port.
     pub async fn delete_port_allocations(&mut self, port_id: &str) -> Result<(), StoreError> {
-        let (conn, _) = self.conn();
-        conn.prepare_cached("DELETE FROM ipallocations WHERE port_id = ?")?.execute(params![port_id])?;
+        self.conn().execute("DELETE FROM ipallocations WHERE port_id = ?", &[t(port_id)]).await?;
         Ok(())
     }
 }

@@ -15,6 +15,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags};
 use tokio::sync::{OwnedMutexGuard, OwnedSemaphorePermit, Semaphore};
 
+use crate::conn::Conn;
 use crate::dialect::Dialect;
 use crate::error::StoreError;
 use crate::migrations;
@@ -23,13 +24,16 @@ use crate::writer::{self, Writer};
 /// Tuning of the connection pools.
 #[derive(Debug, Clone)]
 pub struct StoreOptions {
-    /// Connections serving reads.
+    /// Connections serving reads (SQLite); half the pool size (PostgreSQL).
     pub read_connections: usize,
+    /// How long a call waits for a pooled connection before the database
+    /// counts as unavailable.
+    pub acquire_timeout: Duration,
 }
 
 impl Default for StoreOptions {
     fn default() -> Self {
-        StoreOptions { read_connections: 8 }
+        StoreOptions { read_connections: 8, acquire_timeout: Duration::from_secs(5) }
     }
 }
 
@@ -58,10 +62,19 @@ struct Inner {
     read_slots: Arc<Semaphore>,
 }
 
+/// The engine behind a store.
+#[derive(Clone)]
+enum Engine {
+    /// SQLite: one writer with group commit, a pool of readers.
+    Sqlite(Arc<Inner>),
+    /// PostgreSQL: a pool of connections.
+    Postgres(sqlx::PgPool),
+}
+
 /// The store (cheap to clone).
 #[derive(Clone)]
 pub struct Store {
-    inner: Arc<Inner>,
+    engine: Engine,
     dialect: Dialect,
     url: String,
 }
@@ -75,9 +88,10 @@ impl std::fmt::Debug for Store {
 /// The file path of an SQLAlchemy-style URL (`sqlite:////abs/path`,
 /// `sqlite:///relative/path`).
 fn sqlite_path(url: &str) -> Result<PathBuf, StoreError> {
-    let path = url.strip_prefix("sqlite:///").or_else(|| url.strip_prefix("sqlite://")).ok_or_else(|| {
-        StoreError::UnsupportedUrl(url.to_string(), "only sqlite:// connections are built yet".into())
-    })?;
+    let path = url
+        .strip_prefix("sqlite:///")
+        .or_else(|| url.strip_prefix("sqlite://"))
+        .ok_or_else(|| StoreError::UnsupportedUrl(url.to_string(), "expected sqlite:// or postgresql://".into()))?;
     if path.is_empty() || path.contains('?') || path == ":memory:" {
         return Err(StoreError::UnsupportedUrl(
             url.to_string(),
@@ -140,8 +154,26 @@ fn spawn_checkpointer(inner: Weak<Inner>, path: PathBuf) {
 }
 
 impl Store {
-    /// Opens (creating if needed) the database at `url`. Does not migrate.
+    /// Opens the database at `url` (SQLAlchemy style, as in neutron.conf:
+    /// `sqlite:///path`, `postgresql://user:pass@host/db`, with an optional
+    /// `+driver` after the scheme). SQLite creates the file. Does not migrate.
     pub async fn open(url: &str, opts: &StoreOptions) -> Result<Store, StoreError> {
+        match postgres_url(url) {
+            Some(pg) => Store::open_postgres(url, &pg, opts).await,
+            None => Store::open_sqlite(url, opts).await,
+        }
+    }
+
+    async fn open_postgres(url: &str, pg: &str, opts: &StoreOptions) -> Result<Store, StoreError> {
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(u32::try_from(opts.read_connections.max(2) * 2).unwrap_or(16))
+            .acquire_timeout(opts.acquire_timeout)
+            .connect_lazy(pg)
+            .map_err(|e| StoreError::UnsupportedUrl(redact(url), e.to_string()))?;
+        Ok(Store { engine: Engine::Postgres(pool), dialect: Dialect::Postgres, url: url.to_string() })
+    }
+
+    async fn open_sqlite(url: &str, opts: &StoreOptions) -> Result<Store, StoreError> {
         let path = sqlite_path(url)?;
         let writer = connect(&path)?;
         let mode: String = writer.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
@@ -162,7 +194,7 @@ impl Store {
         if tokio::runtime::Handle::try_current().is_ok() {
             spawn_checkpointer(Arc::downgrade(&inner), path);
         }
-        Ok(Store { inner, dialect: Dialect::Sqlite, url: url.to_string() })
+        Ok(Store { engine: Engine::Sqlite(inner), dialect: Dialect::Sqlite, url: url.to_string() })
     }
 
     /// The URL the store was opened with.
@@ -178,14 +210,22 @@ impl Store {
     /// Applied and known migrations.
     pub async fn schema_state(&self) -> Result<SchemaState, StoreError> {
         let mut r = self.read().await?;
-        migrations::state(r.conn().0)
+        migrations::state(r.conn()).await
     }
 
     /// Applies pending migrations, each in its own transaction; refuses a
     /// schema a newer binary wrote. Returns the versions applied.
     pub async fn upgrade(&self) -> Result<Vec<i64>, StoreError> {
-        let mut w = self.inner.writer.exclusive().await;
-        migrations::upgrade(&mut w.conn)
+        match &self.engine {
+            Engine::Sqlite(inner) => {
+                let mut w = inner.writer.exclusive().await;
+                migrations::upgrade(Conn::Sqlite(&mut w.conn)).await
+            }
+            Engine::Postgres(pool) => {
+                let mut c = pool.acquire().await?;
+                migrations::upgrade(Conn::Pg(&mut c)).await
+            }
+        }
     }
 
     /// Fails unless the schema is exactly what this binary expects.
@@ -200,86 +240,147 @@ impl Store {
         Ok(state)
     }
 
-    /// Begins a write transaction (one per API call); waits for the writer.
+    /// Begins a write transaction (one per API call); on SQLite it waits for
+    /// the writer, on PostgreSQL it is SERIALIZABLE (a conflict with a
+    /// concurrent transaction fails with [`StoreError::Conflict`]).
     pub async fn begin(&self) -> Result<Tx, StoreError> {
-        let (guard, group) = self.inner.writer.begin().await?;
-        Ok(Tx { guard: Some(guard), shared: self.inner.writer.clone(), group, dialect: self.dialect })
+        match &self.engine {
+            Engine::Sqlite(inner) => {
+                let (guard, group) = inner.writer.begin().await?;
+                Ok(Tx { inner: TxInner::Sqlite { guard: Some(guard), shared: inner.writer.clone(), group } })
+            }
+            Engine::Postgres(pool) => {
+                let mut tx = Tx { inner: TxInner::Pg(Some(pool.begin().await?)) };
+                tx.conn().batch("SET TRANSACTION ISOLATION LEVEL SERIALIZABLE").await?;
+                Ok(tx)
+            }
+        }
     }
 
     /// A read connection for lists and shows outside a transaction.
     pub async fn read(&self) -> Result<Reader, StoreError> {
-        let permit = self.inner.read_slots.clone().acquire_owned().await.map_err(|_| StoreError::Closed)?;
-        let conn = match self.inner.readers.lock() {
-            Ok(mut pool) => pool.pop(),
-            Err(_) => None,
-        };
-        let conn = match conn {
-            Some(c) => c,
-            None => connect(&self.inner.path)?,
-        };
-        Ok(Reader { conn: Some(conn), inner: self.inner.clone(), dialect: self.dialect, _permit: permit })
+        match &self.engine {
+            Engine::Sqlite(inner) => {
+                let permit = inner.read_slots.clone().acquire_owned().await.map_err(|_| StoreError::Closed)?;
+                let conn = match inner.readers.lock() {
+                    Ok(mut pool) => pool.pop(),
+                    Err(_) => None,
+                };
+                let conn = match conn {
+                    Some(c) => c,
+                    None => connect(&inner.path)?,
+                };
+                Ok(Reader { inner: ReaderInner::Sqlite { conn: Some(conn), inner: inner.clone(), _permit: permit } })
+            }
+            Engine::Postgres(pool) => Ok(Reader { inner: ReaderInner::Pg(pool.acquire().await?) }),
+        }
     }
 
     /// Stops handing out read connections (the writer finishes its queue).
     pub async fn close(&self) {
-        self.inner.read_slots.close();
+        match &self.engine {
+            Engine::Sqlite(inner) => inner.read_slots.close(),
+            Engine::Postgres(pool) => pool.close().await,
+        }
     }
 }
 
-/// A write transaction (a savepoint in the writer's current group).
-/// Dropped without [`Tx::commit`], it rolls back.
+/// The `postgresql://…` URL sqlx takes for an SQLAlchemy-style one
+/// (`postgresql+psycopg2://…`, `postgres://…`), or None for other engines.
+fn postgres_url(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let engine = scheme.split('+').next().unwrap_or_default();
+    matches!(engine, "postgresql" | "postgres").then(|| format!("postgresql://{rest}"))
+}
+
+/// `url` without its password, for messages.
+fn redact(url: &str) -> String {
+    match (url.split_once("://"), url.rfind('@')) {
+        (Some((scheme, rest)), Some(_)) => {
+            let (creds, host) = rest.rsplit_once('@').unwrap_or(("", rest));
+            let user = creds.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}:***@{host}")
+        }
+        _ => url.to_string(),
+    }
+}
+
+enum TxInner {
+    Sqlite { guard: Option<OwnedMutexGuard<Writer>>, shared: Arc<writer::Shared>, group: u64 },
+    Pg(Option<sqlx::Transaction<'static, sqlx::Postgres>>),
+}
+
+/// A write transaction: on SQLite a savepoint in the writer's current
+/// group, on PostgreSQL a database transaction. Dropped without
+/// [`Tx::commit`], it rolls back.
 pub struct Tx {
-    guard: Option<OwnedMutexGuard<Writer>>,
-    shared: Arc<writer::Shared>,
-    group: u64,
-    pub(crate) dialect: Dialect,
+    inner: TxInner,
 }
 
 impl Tx {
     /// Commits; returns once the work is durable and visible to readers.
     pub async fn commit(mut self) -> Result<(), StoreError> {
-        let guard = self.guard.take().ok_or(StoreError::Closed)?;
-        self.shared.commit(guard, self.group).await
+        match &mut self.inner {
+            TxInner::Sqlite { guard, shared, group } => {
+                let guard = guard.take().ok_or(StoreError::Closed)?;
+                shared.commit(guard, *group).await
+            }
+            TxInner::Pg(tx) => Ok(tx.take().ok_or(StoreError::Closed)?.commit().await?),
+        }
     }
 
-    pub(crate) fn conn(&mut self) -> (&Connection, Dialect) {
-        match &self.guard {
-            Some(g) => (&g.conn, self.dialect),
-            None => unreachable!("transaction used after commit"),
+    pub(crate) fn conn(&mut self) -> Conn<'_> {
+        match &mut self.inner {
+            TxInner::Sqlite { guard: Some(g), .. } => Conn::Sqlite(&mut g.conn),
+            TxInner::Pg(Some(tx)) => Conn::Pg(tx),
+            _ => unreachable!("transaction used after commit"),
         }
     }
 }
 
 impl Drop for Tx {
     fn drop(&mut self) {
-        if let Some(guard) = self.guard.take() {
-            self.shared.rollback(guard);
+        // A PostgreSQL transaction rolls back when its connection returns to the pool.
+        if let TxInner::Sqlite { guard, shared, .. } = &mut self.inner {
+            if let Some(guard) = guard.take() {
+                shared.rollback(guard);
+            }
         }
     }
 }
 
+enum ReaderInner {
+    Sqlite { conn: Option<Connection>, inner: Arc<Inner>, _permit: OwnedSemaphorePermit },
+    Pg(sqlx::pool::PoolConnection<sqlx::Postgres>),
+}
+
 /// A pooled read connection.
 pub struct Reader {
-    conn: Option<Connection>,
-    inner: Arc<Inner>,
-    dialect: Dialect,
-    _permit: OwnedSemaphorePermit,
+    inner: ReaderInner,
 }
 
 impl Reader {
-    pub(crate) fn conn(&mut self) -> (&Connection, Dialect) {
-        // Present from construction until drop.
-        match &self.conn {
-            Some(c) => (c, self.dialect),
-            None => unreachable!("reader connection taken before drop"),
+    pub(crate) fn conn(&mut self) -> Conn<'_> {
+        match &mut self.inner {
+            // Present from construction until drop.
+            ReaderInner::Sqlite { conn: Some(c), .. } => Conn::Sqlite(c),
+            ReaderInner::Sqlite { conn: None, .. } => unreachable!("reader connection taken before drop"),
+            ReaderInner::Pg(c) => Conn::Pg(c),
         }
+    }
+
+    /// Whether its statements run on the calling thread (SQLite).
+    pub(crate) fn is_inline(&self) -> bool {
+        matches!(self.inner, ReaderInner::Sqlite { .. })
     }
 }
 
 impl Drop for Reader {
     fn drop(&mut self) {
-        if let (Some(c), Ok(mut pool)) = (self.conn.take(), self.inner.readers.lock()) {
-            pool.push(c);
+        if let ReaderInner::Sqlite { conn, inner, .. } = &mut self.inner {
+            if let (Some(c), Ok(mut pool)) = (conn.take(), inner.readers.lock()) {
+                pool.push(c);
+            }
         }
     }
 }
@@ -295,5 +396,13 @@ mod tests {
         assert!(sqlite_path("mysql://x/y").is_err());
         assert!(sqlite_path("sqlite://").is_err());
         assert!(sqlite_path("sqlite:///:memory:").is_err());
+    }
+
+    #[test]
+    fn postgres_urls_in_sqlalchemy_style() {
+        assert_eq!(postgres_url("postgresql+psycopg2://u:p@h/db").as_deref(), Some("postgresql://u:p@h/db"));
+        assert_eq!(postgres_url("postgres://u@h:5432/db").as_deref(), Some("postgresql://u@h:5432/db"));
+        assert_eq!(postgres_url("sqlite:///x.db"), None);
+        assert_eq!(redact("postgresql://neutron:secret@db/neutron"), "postgresql://neutron:***@db/neutron");
     }
 }

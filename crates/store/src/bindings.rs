@@ -1,8 +1,7 @@
 //! Which agents host what: networks on DHCP agents, routers on L3 agents.
 
-use rusqlite::{params, Connection};
-
 use crate::backend::{Reader, Tx};
+use crate::conn::{t, Conn};
 use crate::error::StoreError;
 
 /// A kind of hosting.
@@ -24,16 +23,10 @@ impl Hosting {
     }
 }
 
-fn bindings(conn: &Connection, kind: Hosting) -> Result<Vec<(String, String)>, StoreError> {
+async fn bindings(mut conn: Conn<'_>, kind: Hosting) -> Result<Vec<(String, String)>, StoreError> {
     let (table, object) = kind.table();
-    let mut stmt =
-        conn.prepare_cached(&format!("SELECT {object}, agent_id FROM {table} ORDER BY {object}, agent_id"))?;
-    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    let mut out = Vec::new();
-    for r in rows {
-        out.push(r?);
-    }
-    Ok(out)
+    let rows = conn.rows(&format!("SELECT {object}, agent_id FROM {table} ORDER BY {object}, agent_id"), &[]).await?;
+    rows.iter().map(|r| Ok((r.text(0)?, r.text(1)?))).collect()
 }
 
 macro_rules! binding_reads {
@@ -41,12 +34,12 @@ macro_rules! binding_reads {
         impl $ty {
             /// Every (network, DHCP agent) hosting pair.
             pub async fn dhcp_bindings(&mut self) -> Result<Vec<(String, String)>, StoreError> {
-                bindings(self.conn().0, Hosting::Dhcp)
+                bindings(self.conn(), Hosting::Dhcp).await
             }
 
             /// Every (object, agent) pair of a kind of hosting.
             pub async fn agent_bindings(&mut self, kind: Hosting) -> Result<Vec<(String, String)>, StoreError> {
-                bindings(self.conn().0, kind)
+                bindings(self.conn(), kind).await
             }
         }
     };
@@ -69,22 +62,14 @@ impl Tx {
     /// Makes `agent_id` host `object_id` (idempotent); returns whether it is new.
     pub async fn bind_agent(&mut self, kind: Hosting, object_id: &str, agent_id: &str) -> Result<bool, StoreError> {
         let (table, object) = kind.table();
-        let n = self
-            .conn()
-            .0
-            .prepare_cached(&format!("INSERT INTO {table} ({object}, agent_id) VALUES (?, ?) ON CONFLICT DO NOTHING"))?
-            .execute(params![object_id, agent_id])?;
-        Ok(n == 1)
+        let sql = format!("INSERT INTO {table} ({object}, agent_id) VALUES (?, ?) ON CONFLICT DO NOTHING");
+        Ok(self.conn().execute(&sql, &[t(object_id), t(agent_id)]).await? == 1)
     }
 
     /// Stops `agent_id` hosting `object_id`. Returns whether it did.
     pub async fn unbind_agent(&mut self, kind: Hosting, object_id: &str, agent_id: &str) -> Result<bool, StoreError> {
         let (table, object) = kind.table();
-        let n = self
-            .conn()
-            .0
-            .prepare_cached(&format!("DELETE FROM {table} WHERE {object} = ? AND agent_id = ?"))?
-            .execute(params![object_id, agent_id])?;
-        Ok(n == 1)
+        let sql = format!("DELETE FROM {table} WHERE {object} = ? AND agent_id = ?");
+        Ok(self.conn().execute(&sql, &[t(object_id), t(agent_id)]).await? == 1)
     }
 }

@@ -1,83 +1,48 @@
 //! Resource documents: insert, update, delete, get and list.
 
-use rusqlite::types::{Value as SqliteValue, ValueRef};
-use rusqlite::Connection;
-
 use crate::backend::{Reader, Tx};
-use crate::dialect::Dialect;
+use crate::conn::{t, Conn};
 use crate::error::StoreError;
 use crate::query::{self, ListQuery, Scope, Sql, SqlValue};
 use crate::table::{DocRow, Table};
 
-/// Bound values as SQLite takes them.
-pub(crate) fn params(args: &[SqlValue]) -> impl Iterator<Item = SqliteValue> + '_ {
-    args.iter().map(|a| match a {
-        SqlValue::Null => SqliteValue::Null,
-        SqlValue::Int(i) => SqliteValue::Integer(*i),
-        SqlValue::Text(s) => SqliteValue::Text(s.clone()),
-    })
-}
-
-fn fetch_docs(conn: &Connection, sql: &Sql) -> Result<Vec<String>, StoreError> {
-    let mut stmt = conn.prepare_cached(&sql.text)?;
-    let rows = stmt.query_map(rusqlite::params_from_iter(params(&sql.args)), |r| r.get::<_, String>(0))?;
-    let mut out = Vec::new();
-    for r in rows {
-        out.push(r?);
-    }
-    Ok(out)
-}
-
-fn execute(conn: &Connection, sql: &Sql) -> Result<usize, StoreError> {
-    let mut stmt = conn.prepare_cached(&sql.text)?;
-    Ok(stmt.execute(rusqlite::params_from_iter(params(&sql.args)))?)
-}
-
-pub(crate) fn get_doc(
-    conn: &Connection,
-    dialect: Dialect,
+pub(crate) async fn get_doc(
+    mut conn: Conn<'_>,
     table: Table,
     id: &str,
     scope: &Scope,
 ) -> Result<Option<String>, StoreError> {
+    let dialect = conn.dialect();
     let t = table.name();
     let mut sql = Sql::default();
     sql.push(&format!("SELECT {t}.doc FROM {t} WHERE {t}.id = "));
     sql.bind(dialect, SqlValue::Text(id.to_string()));
     sql.push(" AND ");
     query::push_scope(&mut sql, dialect, table, scope);
-    Ok(fetch_docs(conn, &sql)?.into_iter().next())
+    Ok(conn.texts(&sql.text, &sql.args).await?.into_iter().next())
 }
 
 /// Returns the page and whether more rows follow it.
-pub(crate) fn list_docs(
-    conn: &Connection,
-    dialect: Dialect,
+pub(crate) async fn list_docs(
+    mut conn: Conn<'_>,
     table: Table,
     q: &ListQuery,
 ) -> Result<(Vec<String>, bool), StoreError> {
+    let dialect = conn.dialect();
     let keys = query::effective_sort(q);
     let marker_values = match &q.marker {
         None => None,
         Some(id) => {
             let sql = query::build_marker_values(dialect, table, &keys, id);
-            let mut stmt = conn.prepare_cached(&sql.text)?;
-            let mut rows = stmt.query(rusqlite::params_from_iter(params(&sql.args)))?;
-            match rows.next()? {
+            match conn.row(&sql.text, &sql.args).await? {
                 None => return Err(StoreError::MarkerNotFound(id.clone())),
-                Some(row) => {
-                    let mut values = Vec::with_capacity(keys.len());
-                    for i in 0..keys.len() {
-                        values.push(read_value(row.get_ref(i)?));
-                    }
-                    Some(values)
-                }
+                Some(row) => Some(row.0),
             }
         }
     };
     let fetch = q.limit.map(|l| l + 1);
     let sql = query::build_list(dialect, table, q, marker_values.as_deref(), fetch);
-    let mut docs = fetch_docs(conn, &sql)?;
+    let mut docs = conn.texts(&sql.text, &sql.args).await?;
     let more = match q.limit {
         Some(l) if docs.len() as u64 > l => {
             docs.truncate(l as usize);
@@ -91,20 +56,14 @@ pub(crate) fn list_docs(
     Ok((docs, more))
 }
 
-fn read_value(v: ValueRef<'_>) -> SqlValue {
-    match v {
-        ValueRef::Null => SqlValue::Null,
-        ValueRef::Integer(i) => SqlValue::Int(i),
-        ValueRef::Real(f) => SqlValue::Text(f.to_string()),
-        ValueRef::Text(t) | ValueRef::Blob(t) => SqlValue::Text(String::from_utf8_lossy(t).into_owned()),
-    }
-}
-
-pub(crate) fn count(conn: &Connection, dialect: Dialect, table: Table, q: &ListQuery) -> Result<i64, StoreError> {
+pub(crate) async fn count(mut conn: Conn<'_>, table: Table, q: &ListQuery) -> Result<i64, StoreError> {
+    let dialect = conn.dialect();
     let inner = query::build_list(dialect, table, &ListQuery { limit: None, marker: None, ..q.clone() }, None, None);
     let text = format!("SELECT COUNT(*) FROM ({}) c", inner.text);
-    let mut stmt = conn.prepare_cached(&text)?;
-    Ok(stmt.query_row(rusqlite::params_from_iter(params(&inner.args)), |r| r.get(0))?)
+    match conn.row(&text, &inner.args).await? {
+        Some(r) => r.int(0),
+        None => Ok(0),
+    }
 }
 
 macro_rules! read_methods {
@@ -117,20 +76,17 @@ macro_rules! read_methods {
                 id: &str,
                 scope: &Scope,
             ) -> Result<Option<String>, StoreError> {
-                let (conn, dialect) = self.conn();
-                get_doc(conn, dialect, table, id, scope)
+                get_doc(self.conn(), table, id, scope).await
             }
 
             /// A page of documents, and whether more follow.
             pub async fn list_docs(&mut self, table: Table, q: &ListQuery) -> Result<(Vec<String>, bool), StoreError> {
-                let (conn, dialect) = self.conn();
-                list_docs(conn, dialect, table, q)
+                list_docs(self.conn(), table, q).await
             }
 
             /// Number of rows matching `q` (ignoring paging).
             pub async fn count(&mut self, table: Table, q: &ListQuery) -> Result<i64, StoreError> {
-                let (conn, dialect) = self.conn();
-                count(conn, dialect, table, q)
+                count(self.conn(), table, q).await
             }
         }
     };
@@ -140,23 +96,26 @@ read_methods!(Tx);
 read_methods!(Reader);
 
 impl crate::backend::Store {
-    /// A page of documents on a blocking thread: a list of thousands of rows
-    /// takes milliseconds, which must not stall the async workers.
+    /// A page of documents. On SQLite it is read on a blocking thread: a
+    /// list of thousands of rows takes milliseconds, which must not stall
+    /// the async workers.
     pub async fn list_docs(&self, table: Table, q: ListQuery) -> Result<(Vec<String>, bool), StoreError> {
         let mut reader = self.read().await?;
-        tokio::task::spawn_blocking(move || {
-            let (conn, dialect) = reader.conn();
-            list_docs(conn, dialect, table, &q)
-        })
-        .await
-        .map_err(|_| StoreError::Closed)?
+        if !reader.is_inline() {
+            return list_docs(reader.conn(), table, &q).await;
+        }
+        let handle = tokio::runtime::Handle::current();
+        tokio::task::spawn_blocking(move || handle.block_on(list_docs(reader.conn(), table, &q)))
+            .await
+            .map_err(|_| StoreError::Closed)?
     }
 }
 
 impl Tx {
     /// Inserts a row.
     pub async fn insert(&mut self, table: Table, row: &DocRow) -> Result<(), StoreError> {
-        let (conn, dialect) = self.conn();
+        let mut conn = self.conn();
+        let dialect = conn.dialect();
         let cols = table.columns();
         let mut sql = Sql::default();
         sql.push(&format!("INSERT INTO {} (id, {}, doc) VALUES (", table.name(), cols.join(", ")));
@@ -168,13 +127,14 @@ impl Tx {
         sql.push(", ");
         sql.bind(dialect, SqlValue::Text(row.doc.clone()));
         sql.push(")");
-        execute(conn, &sql)?;
+        conn.guarded(&sql.text, &sql.args).await?;
         Ok(())
     }
 
     /// Replaces a row's columns and document. Returns false if it is gone.
     pub async fn update(&mut self, table: Table, row: &DocRow) -> Result<bool, StoreError> {
-        let (conn, dialect) = self.conn();
+        let mut conn = self.conn();
+        let dialect = conn.dialect();
         let mut sql = Sql::default();
         sql.push(&format!("UPDATE {} SET ", table.name()));
         for (c, v) in table.columns().iter().zip(&row.columns) {
@@ -186,30 +146,23 @@ impl Tx {
         sql.bind(dialect, SqlValue::Text(row.doc.clone()));
         sql.push(" WHERE id = ");
         sql.bind(dialect, SqlValue::Text(row.id.clone()));
-        Ok(execute(conn, &sql)? == 1)
+        Ok(conn.execute(&sql.text, &sql.args).await? == 1)
     }
 
     /// Deletes a row (and its tags). Returns false if it was not there.
     pub async fn delete(&mut self, table: Table, id: &str) -> Result<bool, StoreError> {
         self.delete_tags(table, id).await?;
-        let (conn, dialect) = self.conn();
-        let mut sql = Sql::default();
-        sql.push(&format!("DELETE FROM {} WHERE id = ", table.name()));
-        sql.bind(dialect, SqlValue::Text(id.to_string()));
-        Ok(execute(conn, &sql)? == 1)
+        let sql = format!("DELETE FROM {} WHERE id = ?", table.name());
+        Ok(self.conn().guarded(&sql, &[t(id)]).await? == 1)
     }
 
     /// Documents of `table` whose `column` equals `value` (internal reads,
     /// no visibility rule: the caller has already authorised the parent).
     pub async fn docs_where(&mut self, table: Table, column: &str, value: &str) -> Result<Vec<String>, StoreError> {
-        let (conn, dialect) = self.conn();
         let Some(col) = table.column_for(column) else {
-            return Err(StoreError::Db(rusqlite::Error::InvalidColumnName(column.to_string())));
+            return Err(StoreError::Decode(format!("{} has no column {column}", table.name())));
         };
-        let mut sql = Sql::default();
-        sql.push(&format!("SELECT doc FROM {} WHERE {col} = ", table.name()));
-        sql.bind(dialect, SqlValue::Text(value.to_string()));
-        sql.push(" ORDER BY id");
-        fetch_docs(conn, &sql)
+        let sql = format!("SELECT doc FROM {} WHERE {col} = ? ORDER BY id", table.name());
+        self.conn().texts(&sql, &[t(value)]).await
     }
 }

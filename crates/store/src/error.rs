@@ -42,9 +42,60 @@ pub enum StoreError {
     /// The store was closed.
     #[error("the store is closed")]
     Closed,
-    /// Any other database error.
+    /// The database gave up the transaction to keep concurrent ones
+    /// serialisable (serialisation failure, deadlock): run it again.
+    #[error("transaction conflict, to be retried: {0}")]
+    Conflict(String),
+    /// The database cannot be reached (or the pool has no connection).
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// A row did not have the shape the store expects.
+    #[error("unexpected row: {0}")]
+    Decode(String),
+    /// Any other SQLite error.
     #[error("database error: {0}")]
     Db(rusqlite::Error),
+    /// Any other error of a database server.
+    #[error("database error: {0}")]
+    Server(sqlx::Error),
+}
+
+impl StoreError {
+    /// Whether running the whole transaction again may succeed.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, StoreError::Conflict(_))
+    }
+}
+
+/// SQLSTATE classes and codes (PostgreSQL's, MySQL's where they share them).
+const UNIQUE_VIOLATION: &str = "23505";
+const FOREIGN_KEY_VIOLATION: &str = "23503";
+const SERIALIZATION_FAILURE: &str = "40001";
+const DEADLOCK_DETECTED: &str = "40P01";
+
+impl From<sqlx::Error> for StoreError {
+    fn from(err: sqlx::Error) -> Self {
+        match &err {
+            sqlx::Error::Database(db) => {
+                let msg = db.message().to_string();
+                match db.code().as_deref() {
+                    Some(UNIQUE_VIOLATION) => StoreError::UniqueViolation(msg),
+                    Some(FOREIGN_KEY_VIOLATION) => StoreError::ForeignKeyViolation(msg),
+                    Some(SERIALIZATION_FAILURE | DEADLOCK_DETECTED) => StoreError::Conflict(msg),
+                    _ => StoreError::Server(err),
+                }
+            }
+            sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed => StoreError::Unavailable(err.to_string()),
+            sqlx::Error::ColumnDecode { .. } | sqlx::Error::ColumnNotFound(_) | sqlx::Error::Decode(_) => {
+                StoreError::Decode(err.to_string())
+            }
+            _ => StoreError::Server(err),
+        }
+    }
 }
 
 /// SQLite's extended result codes for constraint failures.

@@ -14,6 +14,7 @@ mod allocations;
 mod backend;
 mod bindings;
 mod changes;
+mod conn;
 pub mod dialect;
 mod docs;
 mod error;
@@ -25,6 +26,7 @@ mod security_groups;
 mod segments;
 mod table;
 mod tags;
+pub mod testing;
 mod writer;
 
 pub use allocations::Allocation;

@@ -1,114 +1,141 @@
 //! Schema migrations: numbered SQL files embedded in the binary, applied in
 //! order, each in its own transaction, recorded in `neutrino_migrations`.
 
-use rusqlite::{Connection, OptionalExtension};
+use crate::conn::Conn;
+use crate::dialect::Dialect;
+use crate::query::SqlValue;
 
 use crate::backend::SchemaState;
 use crate::error::StoreError;
 
-/// One migration.
+/// One migration, in each engine's SQL.
 #[derive(Debug, Clone, Copy)]
 pub struct Migration {
     /// Version (a timestamp).
     pub version: i64,
     /// What it does.
     pub description: &'static str,
-    /// The SQL.
-    pub sql: &'static str,
+    /// The SQLite SQL.
+    pub sqlite: &'static str,
+    /// The PostgreSQL SQL.
+    pub postgres: &'static str,
 }
 
-/// Every migration of the SQLite schema, oldest first.
+impl Migration {
+    fn sql(&self, dialect: Dialect) -> &'static str {
+        match dialect {
+            Dialect::Sqlite => self.sqlite,
+            Dialect::Postgres => self.postgres,
+        }
+    }
+}
+
+macro_rules! migration {
+    ($version:literal, $file:literal, $description:literal) => {
+        Migration {
+            version: $version,
+            description: $description,
+            sqlite: include_str!(concat!("../migrations/sqlite/", $file)),
+            postgres: include_str!(concat!("../migrations/postgres/", $file)),
+        }
+    };
+}
+
+/// Every migration, oldest first.
 pub const MIGRATIONS: &[Migration] = &[
-    Migration {
-        version: 20261127000001,
-        description: "core resources",
-        sql: include_str!("../migrations/sqlite/20261127000001_core.sql"),
-    },
-    Migration {
-        version: 20261127000002,
-        description: "quotas",
-        sql: include_str!("../migrations/sqlite/20261127000002_quotas.sql"),
-    },
-    Migration {
-        version: 20261127000003,
-        description: "rbac policies",
-        sql: include_str!("../migrations/sqlite/20261127000003_rbac.sql"),
-    },
-    Migration {
-        version: 20261127000004,
-        description: "built-in identity",
-        sql: include_str!("../migrations/sqlite/20261127000004_identity.sql"),
-    },
-    Migration {
-        version: 20261127000005,
-        description: "agents and the change log",
-        sql: include_str!("../migrations/sqlite/20261127000005_agents.sql"),
-    },
-    Migration {
-        version: 20261127000006,
-        description: "DHCP agent scheduling",
-        sql: include_str!("../migrations/sqlite/20261127000006_dhcp.sql"),
-    },
-    Migration {
-        version: 20261127000007,
-        description: "routers, floating IPs, port forwardings, L3 agent scheduling",
-        sql: include_str!("../migrations/sqlite/20261127000007_l3.sql"),
-    },
-    Migration {
-        version: 20261127000008,
-        description: "security groups and rules, port bindings to groups",
-        sql: include_str!("../migrations/sqlite/20261127000008_security_groups.sql"),
-    },
+    migration!(20261127000001, "20261127000001_core.sql", "core resources"),
+    migration!(20261127000002, "20261127000002_quotas.sql", "quotas"),
+    migration!(20261127000003, "20261127000003_rbac.sql", "rbac policies"),
+    migration!(20261127000004, "20261127000004_identity.sql", "built-in identity"),
+    migration!(20261127000005, "20261127000005_agents.sql", "agents and the change log"),
+    migration!(20261127000006, "20261127000006_dhcp.sql", "DHCP agent scheduling"),
+    migration!(20261127000007, "20261127000007_l3.sql", "routers, floating IPs, port forwardings, L3 agent scheduling"),
+    migration!(
+        20261127000008,
+        "20261127000008_security_groups.sql",
+        "security groups and rules, port bindings to groups"
+    ),
 ];
 
 const LEDGER: &str = "CREATE TABLE IF NOT EXISTS neutrino_migrations (\
-     version INTEGER PRIMARY KEY NOT NULL, description TEXT NOT NULL, applied_at TEXT NOT NULL)";
+     version BIGINT PRIMARY KEY NOT NULL, description TEXT NOT NULL, applied_at TEXT NOT NULL)";
 
-fn applied(conn: &Connection) -> Result<Vec<i64>, StoreError> {
-    let exists: Option<i64> = conn
-        .query_row("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'neutrino_migrations'", [], |r| {
-            r.get(0)
-        })
-        .optional()?;
-    if exists.is_none() {
+/// A lock key every server takes while it migrates (PostgreSQL advisory lock).
+const MIGRATION_LOCK: i64 = 0x6e65_7574_7269_6e6f;
+
+async fn applied(conn: &mut Conn<'_>) -> Result<Vec<i64>, StoreError> {
+    let exists = match conn.dialect() {
+        Dialect::Sqlite => "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'neutrino_migrations'",
+        Dialect::Postgres => {
+            "SELECT 1 FROM information_schema.tables WHERE table_schema = current_schema() \
+             AND table_name = 'neutrino_migrations'"
+        }
+    };
+    if conn.row(exists, &[]).await?.is_none() {
         return Ok(Vec::new());
     }
-    let mut stmt = conn.prepare("SELECT version FROM neutrino_migrations ORDER BY version")?;
-    let rows = stmt.query_map([], |r| r.get::<_, i64>(0))?;
-    let mut out = Vec::new();
-    for r in rows {
-        out.push(r?);
-    }
-    Ok(out)
+    let rows = conn.rows("SELECT version FROM neutrino_migrations ORDER BY version", &[]).await?;
+    rows.iter().map(|r| r.int(0)).collect()
+}
+
+fn schema_state(applied: &[i64]) -> SchemaState {
+    let latest = MIGRATIONS.iter().map(|m| m.version).max().unwrap_or(0);
+    let unknown = applied.iter().copied().filter(|v| !MIGRATIONS.iter().any(|m| m.version == *v)).collect();
+    SchemaState { current: applied.last().copied(), latest, unknown }
 }
 
 /// Applied versus known migrations.
-pub(crate) fn state(conn: &Connection) -> Result<SchemaState, StoreError> {
-    let applied = applied(conn)?;
-    let latest = MIGRATIONS.iter().map(|m| m.version).max().unwrap_or(0);
-    let unknown = applied.iter().copied().filter(|v| !MIGRATIONS.iter().any(|m| m.version == *v)).collect();
-    Ok(SchemaState { current: applied.last().copied(), latest, unknown })
+pub(crate) async fn state(mut conn: Conn<'_>) -> Result<SchemaState, StoreError> {
+    Ok(schema_state(&applied(&mut conn).await?))
 }
 
-/// Applies what is pending; refuses a schema with unknown migrations.
-pub(crate) fn upgrade(conn: &mut Connection) -> Result<Vec<i64>, StoreError> {
-    let before = state(conn)?;
-    if let Some(v) = before.unknown.first() {
+/// Applies what is pending, each migration in its own transaction;
+/// refuses a schema with unknown migrations. On PostgreSQL the servers
+/// take turns (an advisory lock), so several may start at once.
+pub(crate) async fn upgrade(mut conn: Conn<'_>) -> Result<Vec<i64>, StoreError> {
+    let dialect = conn.dialect();
+    if dialect == Dialect::Postgres {
+        conn.execute("SELECT pg_advisory_lock(?)", &[SqlValue::Int(MIGRATION_LOCK)]).await?;
+    }
+    let result = upgrade_locked(&mut conn).await;
+    if dialect == Dialect::Postgres {
+        conn.execute("SELECT pg_advisory_unlock(?)", &[SqlValue::Int(MIGRATION_LOCK)]).await?;
+    }
+    result
+}
+
+async fn upgrade_locked(conn: &mut Conn<'_>) -> Result<Vec<i64>, StoreError> {
+    let dialect = conn.dialect();
+    let done = applied(conn).await?;
+    if let Some(v) = schema_state(&done).unknown.first() {
         return Err(StoreError::SchemaAhead(*v));
     }
-    let done = applied(conn)?;
     let mut out = Vec::new();
     for m in MIGRATIONS.iter().filter(|m| !done.contains(&m.version)) {
-        let tx = conn.transaction()?;
-        tx.execute_batch(LEDGER)?;
-        tx.execute_batch(m.sql)?;
-        tx.execute(
-            "INSERT INTO neutrino_migrations (version, description, applied_at) VALUES (?1, ?2, datetime('now'))",
-            rusqlite::params![m.version, m.description],
-        )?;
-        tx.commit()?;
+        conn.batch("BEGIN").await?;
+        let step = async {
+            conn.batch(LEDGER).await?;
+            conn.batch(m.sql(dialect)).await?;
+            conn.execute(
+                "INSERT INTO neutrino_migrations (version, description, applied_at) VALUES (?, ?, ?)",
+                &[SqlValue::Int(m.version), SqlValue::Text(m.description.into()), SqlValue::Text(now_utc())],
+            )
+            .await?;
+            conn.batch("COMMIT").await
+        }
+        .await;
+        if let Err(e) = step {
+            let _ = conn.batch("ROLLBACK").await;
+            return Err(e);
+        }
         tracing::info!(version = m.version, description = m.description, "migration applied");
         out.push(m.version);
     }
     Ok(out)
+}
+
+/// The current UTC time as `YYYY-MM-DD HH:MM:SS`.
+fn now_utc() -> String {
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    neutrino_model::time::format_timestamp(i64::try_from(secs).unwrap_or(0)).replace('T', " ").replace('Z', "")
 }

@@ -135,7 +135,16 @@ impl Sql {
 pub(crate) fn attr_expr(dialect: Dialect, table: Table, attr: &str) -> String {
     match table.column_for(attr) {
         Some(col) => format!("{}.{col}", table.name()),
-        None => dialect.json_scalar(attr).replace("doc", &format!("{}.doc", table.name())),
+        None => dialect.json_scalar(&format!("{}.doc", table.name()), attr),
+    }
+}
+
+/// A value compared with an attribute's expression (JSON attributes take
+/// the dialect's JSON form).
+fn arg(dialect: Dialect, table: Table, attr: &str, v: SqlValue) -> SqlValue {
+    match table.column_for(attr) {
+        Some(_) => v,
+        None => dialect.json_arg(v),
     }
 }
 
@@ -214,7 +223,7 @@ fn push_filter(sql: &mut Sql, dialect: Dialect, table: Table, filter: &Filter) {
                     sql.push(&format!("{expr} IS NULL"));
                 } else {
                     sql.push(&format!("{expr} = "));
-                    sql.bind(dialect, v.clone());
+                    sql.bind(dialect, arg(dialect, table, attr, v.clone()));
                 }
             }
             sql.push(")");
@@ -257,7 +266,7 @@ fn push_filter(sql: &mut Sql, dialect: Dialect, table: Table, filter: &Filter) {
                 sql.bind(dialect, SqlValue::Text(subnet.clone()));
             }
             if let Some(sub) = ip_address_substr {
-                sql.push(" AND instr(a.ip_address, ");
+                sql.push(&format!(" AND {}(a.ip_address, ", dialect.position_fn()));
                 sql.bind(dialect, SqlValue::Text(sub.clone()));
                 sql.push(") > 0");
             }
@@ -295,10 +304,7 @@ pub(crate) fn build_list(
         if i > 0 {
             sql.push(", ");
         }
-        let dir = match key.dir {
-            SortDir::Asc => "ASC",
-            SortDir::Desc => "DESC",
-        };
+        let dir = dialect.order(key.dir == SortDir::Asc);
         sql.push(&format!("{} {dir}", attr_expr(dialect, table, &key.attr)));
     }
     if let Some(limit) = limit {
@@ -353,7 +359,7 @@ fn push_after(sql: &mut Sql, dialect: Dialect, table: Table, keys: &[SortKey], v
                 Some(SqlValue::Null) | None => sql.push(&format!("{expr} IS NULL")),
                 Some(v) => {
                     sql.push(&format!("{expr} = "));
-                    sql.bind(dialect, v.clone());
+                    sql.bind(dialect, arg(dialect, table, &key.attr, v.clone()));
                 }
             }
         }
@@ -367,11 +373,11 @@ fn push_after(sql: &mut Sql, dialect: Dialect, table: Table, keys: &[SortKey], v
             (SqlValue::Null, SortDir::Desc) => sql.push("1=0"),
             (v, SortDir::Asc) => {
                 sql.push(&format!("{expr} > "));
-                sql.bind(dialect, v.clone());
+                sql.bind(dialect, arg(dialect, table, &key.attr, v.clone()));
             }
             (v, SortDir::Desc) => {
                 sql.push(&format!("({expr} < "));
-                sql.bind(dialect, v.clone());
+                sql.bind(dialect, arg(dialect, table, &key.attr, v.clone()));
                 sql.push(&format!(" OR {expr} IS NULL)"));
             }
         }

@@ -1,9 +1,9 @@
 //! Network segments and the allocation of segmentation ids.
 
-use rusqlite::params;
-
 use crate::backend::Tx;
+use crate::conn::{oi, ot, t};
 use crate::error::StoreError;
+use crate::query::SqlValue;
 
 /// A segment of a network.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,46 +38,46 @@ pub struct SegmentAllocation {
 impl Tx {
     /// Records a segment.
     pub async fn insert_segment(&mut self, s: &SegmentRow) -> Result<(), StoreError> {
-        let (conn, _) = self.conn();
-        conn.prepare_cached(
-            "INSERT INTO network_segments (id, network_id, network_type, physical_network, segmentation_id, segment_index) \
-             VALUES (?, ?, ?, ?, ?, ?)",
-        )?
-        .execute(params![s.id, s.network_id, s.network_type, s.physical_network, s.segmentation_id, s.segment_index])?;
+        let sql = "INSERT INTO network_segments \
+                   (id, network_id, network_type, physical_network, segmentation_id, segment_index) \
+                   VALUES (?, ?, ?, ?, ?, ?)";
+        let args = [
+            t(&s.id),
+            t(&s.network_id),
+            t(&s.network_type),
+            ot(s.physical_network.as_deref()),
+            oi(s.segmentation_id),
+            SqlValue::Int(s.segment_index),
+        ];
+        self.conn().guarded(sql, &args).await?;
         Ok(())
     }
 
     /// Segments of a network in order.
     pub async fn segments_of(&mut self, network_id: &str) -> Result<Vec<SegmentRow>, StoreError> {
-        let (conn, _) = self.conn();
-        let mut stmt = conn.prepare_cached(
-            "SELECT id, network_id, network_type, physical_network, segmentation_id, segment_index \
-             FROM network_segments WHERE network_id = ? ORDER BY segment_index",
-        )?;
-        let rows = stmt.query_map(params![network_id], |r| {
-            Ok(SegmentRow {
-                id: r.get(0)?,
-                network_id: r.get(1)?,
-                network_type: r.get(2)?,
-                physical_network: r.get(3)?,
-                segmentation_id: r.get(4)?,
-                segment_index: r.get(5)?,
+        let sql = "SELECT id, network_id, network_type, physical_network, segmentation_id, segment_index \
+                   FROM network_segments WHERE network_id = ? ORDER BY segment_index";
+        let rows = self.conn().rows(sql, &[t(network_id)]).await?;
+        rows.iter()
+            .map(|r| {
+                Ok(SegmentRow {
+                    id: r.text(0)?,
+                    network_id: r.text(1)?,
+                    network_type: r.text(2)?,
+                    physical_network: r.opt_text(3)?,
+                    segmentation_id: r.opt_int(4)?,
+                    segment_index: r.int(5)?,
+                })
             })
-        })?;
-        let mut out = Vec::new();
-        for r in rows {
-            out.push(r?);
-        }
-        Ok(out)
+            .collect()
     }
 
     /// Reserves a segmentation id; taken → unique violation.
     pub async fn allocate_segment(&mut self, a: &SegmentAllocation) -> Result<(), StoreError> {
-        let (conn, _) = self.conn();
-        conn.prepare_cached(
-            "INSERT INTO segment_allocations (network_type, physical_network, segmentation_id, network_id) VALUES (?, ?, ?, ?)",
-        )?
-        .execute(params![a.network_type, a.physical_network, a.segmentation_id, a.network_id])?;
+        let sql = "INSERT INTO segment_allocations (network_type, physical_network, segmentation_id, network_id) \
+                   VALUES (?, ?, ?, ?)";
+        let args = [t(&a.network_type), t(&a.physical_network), SqlValue::Int(a.segmentation_id), t(&a.network_id)];
+        self.conn().guarded(sql, &args).await?;
         Ok(())
     }
 
@@ -89,16 +89,10 @@ impl Tx {
         min: i64,
         max: i64,
     ) -> Result<Vec<i64>, StoreError> {
-        let (conn, _) = self.conn();
-        let mut stmt = conn.prepare_cached(
-            "SELECT segmentation_id FROM segment_allocations WHERE network_type = ? AND physical_network = ? \
-             AND segmentation_id >= ? AND segmentation_id <= ? ORDER BY segmentation_id",
-        )?;
-        let rows = stmt.query_map(params![network_type, physical_network, min, max], |r| r.get::<_, i64>(0))?;
-        let mut out = Vec::new();
-        for r in rows {
-            out.push(r?);
-        }
-        Ok(out)
+        let sql = "SELECT segmentation_id FROM segment_allocations WHERE network_type = ? AND physical_network = ? \
+                   AND segmentation_id >= ? AND segmentation_id <= ? ORDER BY segmentation_id";
+        let args = [t(network_type), t(physical_network), SqlValue::Int(min), SqlValue::Int(max)];
+        let rows = self.conn().rows(sql, &args).await?;
+        rows.iter().map(|r| r.int(0)).collect()
     }
 }

@@ -31,7 +31,12 @@ impl From<neutrino_store::StoreError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.0.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        (status, axum::Json(self.0.body())).into_response()
+        let retryable = super::retry::is_conflict(&self.0.kind);
+        let mut resp = (status, axum::Json(self.0.body())).into_response();
+        if retryable {
+            resp.extensions_mut().insert(super::retry::Retryable);
+        }
+        resp
     }
 }
 

@@ -10,6 +10,7 @@ mod extensions;
 pub mod listing;
 mod quotas;
 mod resources;
+mod retry;
 mod routers;
 mod versions;
 
@@ -92,6 +93,7 @@ pub fn app(state: AppState) -> Router {
         )
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn(retry::conflicts))
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth::authenticate))
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .layer(axum::middleware::from_fn(request_id))

@@ -101,7 +101,11 @@ async fn pick_and_record(tx: &mut Tx, subnet: &Subnet, port_id: &str) -> PluginR
     if record(tx, subnet, port_id, &ip.to_string()).await? {
         Ok(found(ip))
     } else {
-        // Only a concurrent writer on a multi-writer database gets here.
-        Err(PluginError::SubnetExhausted(subnet.id.clone()))
+        // Only a concurrent writer on a multi-writer database (PostgreSQL)
+        // gets here: it took the address since the read; run the request again.
+        Err(PluginError::Store(neutrino_store::StoreError::Conflict(format!(
+            "{ip} on subnet {} taken by a concurrent transaction",
+            subnet.id
+        ))))
     }
 }

@@ -636,10 +636,14 @@ impl Plugin {
         tx.set_port_groups(&port.id, &port.security_groups).await?;
         let admin = RequestContext::admin("");
         for gid in port.security_groups.iter().chain(before).collect::<std::collections::BTreeSet<_>>() {
-            if let Ok(g) = load::<SecurityGroup>(tx, &admin, Resource::SecurityGroup, gid).await {
-                let v = serde_json::to_value(&g).map_err(|e| PluginError::BadRequest(e.to_string()))?;
-                self.log_change(tx, Resource::SecurityGroup, ChangeOp::Update, &v).await?;
-            }
+            // A group deleted meanwhile has nothing to tell; any other failure is the transaction's.
+            let g = match load::<SecurityGroup>(tx, &admin, Resource::SecurityGroup, gid).await {
+                Ok(g) => g,
+                Err(PluginError::NotFound { .. }) => continue,
+                Err(e) => return Err(e),
+            };
+            let v = serde_json::to_value(&g).map_err(|e| PluginError::BadRequest(e.to_string()))?;
+            self.log_change(tx, Resource::SecurityGroup, ChangeOp::Update, &v).await?;
         }
         Ok(())
     }

@@ -1,4 +1,5 @@
-//! Test harness: a real server on 127.0.0.1 over a fresh SQLite file.
+//! Test harness: a real server on 127.0.0.1 over a fresh database (SQLite,
+//! or PostgreSQL with NEUTRINO_TEST_STORE=postgres: `neutrino_store::testing`).
 #![allow(dead_code, clippy::unwrap_used)]
 
 use std::path::PathBuf;
@@ -31,6 +32,7 @@ pub struct Server {
     pub client: reqwest::Client,
     pub plugin: Arc<Plugin>,
     _dir: TempDir,
+    _db: neutrino_store::testing::TestDb,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
@@ -72,8 +74,8 @@ impl Server {
         let conf = dir.0.join("neutron.conf");
         std::fs::write(&conf, ini).unwrap();
         let loaded = neutrino_config::load(&[conf], &[]).unwrap();
-        let url = format!("sqlite:///{}", dir.0.join("neutrino.db").display());
-        let store = Store::open(&url, &StoreOptions::default()).await.unwrap();
+        let db = neutrino_store::testing::TestDb::new();
+        let store = Store::open(&db.url, &StoreOptions::default()).await.unwrap();
         store.upgrade().await.unwrap();
         let plugin = Arc::new(Plugin::from_config(store, &loaded.config).unwrap());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -87,7 +89,14 @@ impl Server {
             .await
             .unwrap();
         });
-        Server { base: format!("http://{addr}"), client: reqwest::Client::new(), plugin, _dir: dir, stop: Some(tx) }
+        Server {
+            base: format!("http://{addr}"),
+            client: reqwest::Client::new(),
+            plugin,
+            _dir: dir,
+            _db: db,
+            stop: Some(tx),
+        }
     }
 
     pub async fn default() -> Server {
