@@ -234,7 +234,7 @@ fn build_database(r: &Reader<'_>, config: &mut Config, warnings: &mut Vec<Warnin
         config.database.connection = v;
     }
     if let (Some(backend), Some(url)) = (config.database.backend(), &config.database.connection) {
-        if backend != DatabaseBackend::Sqlite {
+        if backend == DatabaseBackend::Mysql {
             let db = format!("{}/neutrino.db", config.default.state_path.trim_end_matches('/'));
             warnings.push(not_built(
                 S,

@@ -207,7 +207,7 @@ fn not_built_keys_name_their_fallback() {
         "[DEFAULT]\nauth_strategy = keystone\nservice_plugins = router, metering\n\
          dhcp_agent_notification = true\nnotify_nova_on_port_status_changes = true\n\
          transport_url = rabbit://openstack:admin@ren3\n\
-         [database]\nconnection = postgresql://neutron:pw@db/neutron\n",
+         [database]\nconnection = mysql+pymysql://neutron:pw@db/neutron\n",
     );
     assert_eq!(
         warning_texts(&loaded),
@@ -220,8 +220,8 @@ fn not_built_keys_name_their_fallback() {
              there is no Nova notifier yet; ignored",
             "[DEFAULT] transport_url = rabbit://openstack:***@ren3 in /etc/neutron/neutron.conf:6: \
              the message broker is not used; the agent channel is direct",
-            "[database] connection = postgresql://neutron:***@db/neutron in \
-             /etc/neutron/neutron.conf:8: PostgreSQL is not built yet; falling back to the \
+            "[database] connection = mysql+pymysql://neutron:***@db/neutron in \
+             /etc/neutron/neutron.conf:8: MySQL is not built yet; falling back to the \
              embedded SQLite store at /var/lib/neutron/neutrino.db",
         ]
     );

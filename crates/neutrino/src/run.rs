@@ -95,12 +95,14 @@ pub fn load_config(args: &ConfigArgs) -> Result<Loaded> {
     Ok(loaded)
 }
 
-/// The store URL: `[database] connection` when it is SQLite, else the
-/// embedded SQLite file in `state_path` (other engines are not built yet;
-/// the config loader has warned).
+/// The store URL: `[database] connection` when it is SQLite or
+/// PostgreSQL, else the embedded SQLite file in `state_path` (MySQL is not
+/// built yet; the config loader has warned).
 fn database_url(loaded: &Loaded) -> String {
     match loaded.config.database.backend() {
-        Some(DatabaseBackend::Sqlite) => loaded.config.database.connection.clone().unwrap_or_default(),
+        Some(DatabaseBackend::Sqlite | DatabaseBackend::Postgresql) => {
+            loaded.config.database.connection.clone().unwrap_or_default()
+        }
         _ => {
             let path = Path::new(&loaded.config.default.state_path).join("neutrino.db");
             format!("sqlite:///{}", path.display())

@@ -111,10 +111,13 @@ async fn upgrade_locked(conn: &mut Conn<'_>) -> Result<Vec<i64>, StoreError> {
         return Err(StoreError::SchemaAhead(*v));
     }
     let mut out = Vec::new();
+    let mut ledger = done.is_empty();
     for m in MIGRATIONS.iter().filter(|m| !done.contains(&m.version)) {
         conn.batch("BEGIN").await?;
         let step = async {
-            conn.batch(LEDGER).await?;
+            if ledger {
+                conn.batch(LEDGER).await?;
+            }
             conn.batch(m.sql(dialect)).await?;
             conn.execute(
                 "INSERT INTO neutrino_migrations (version, description, applied_at) VALUES (?, ?, ?)",
@@ -128,6 +131,7 @@ async fn upgrade_locked(conn: &mut Conn<'_>) -> Result<Vec<i64>, StoreError> {
             let _ = conn.batch("ROLLBACK").await;
             return Err(e);
         }
+        ledger = false;
         tracing::info!(version = m.version, description = m.description, "migration applied");
         out.push(m.version);
     }
