@@ -85,7 +85,7 @@ pub(crate) fn build(values: &Sections) -> Result<Built, ConfigError> {
     let mut config = Config::default();
     let mut warnings = Vec::new();
     build_default(&reader, &mut config, &mut warnings)?;
-    build_database(&reader, &mut config, &mut warnings)?;
+    build_database(&reader, &mut config)?;
     build_ml2(&reader, &mut config, &mut warnings)?;
     build_type_drivers(&reader, &mut config)?;
     build_agent(&reader, &mut config, &mut warnings)?;
@@ -216,7 +216,7 @@ fn build_default(r: &Reader<'_>, config: &mut Config, warnings: &mut Vec<Warning
     Ok(())
 }
 
-fn build_database(r: &Reader<'_>, config: &mut Config, warnings: &mut Vec<Warning>) -> Result<(), ConfigError> {
+fn build_database(r: &Reader<'_>, config: &mut Config) -> Result<(), ConfigError> {
     const S: &str = "database";
     if let Some(v) = r.read(S, "connection", |t| {
         if t.is_empty() {
@@ -232,18 +232,6 @@ fn build_database(r: &Reader<'_>, config: &mut Config, warnings: &mut Vec<Warnin
         }
     })? {
         config.database.connection = v;
-    }
-    if let (Some(backend), Some(url)) = (config.database.backend(), &config.database.connection) {
-        if backend == DatabaseBackend::Mysql {
-            let db = format!("{}/neutrino.db", config.default.state_path.trim_end_matches('/'));
-            warnings.push(not_built(
-                S,
-                "connection",
-                url,
-                r.origin(S, "connection"),
-                format!("{} is not built yet; falling back to the embedded SQLite store at {db}", backend.name()),
-            ));
-        }
     }
     Ok(())
 }

@@ -220,9 +220,6 @@ fn not_built_keys_name_their_fallback() {
              there is no Nova notifier yet; ignored",
             "[DEFAULT] transport_url = rabbit://openstack:***@ren3 in /etc/neutron/neutron.conf:6: \
              the message broker is not used; the agent channel is direct",
-            "[database] connection = mysql+pymysql://neutron:***@db/neutron in \
-             /etc/neutron/neutron.conf:8: MySQL is not built yet; falling back to the \
-             embedded SQLite store at /var/lib/neutron/neutrino.db",
         ]
     );
 }

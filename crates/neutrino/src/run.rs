@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
-use neutrino_config::{DatabaseBackend, Loaded, Source};
+use neutrino_config::{Loaded, Source};
 use neutrino_server::Plugin;
 use neutrino_store::{Store, StoreOptions};
 use tracing::{info, warn};
@@ -95,14 +95,11 @@ pub fn load_config(args: &ConfigArgs) -> Result<Loaded> {
     Ok(loaded)
 }
 
-/// The store URL: `[database] connection` when it is SQLite or
-/// PostgreSQL, else the embedded SQLite file in `state_path` (MySQL is not
-/// built yet; the config loader has warned).
+/// The store URL: `[database] connection` (SQLite, PostgreSQL or MySQL),
+/// else the embedded SQLite file in `state_path`.
 fn database_url(loaded: &Loaded) -> String {
     match loaded.config.database.backend() {
-        Some(DatabaseBackend::Sqlite | DatabaseBackend::Postgresql) => {
-            loaded.config.database.connection.clone().unwrap_or_default()
-        }
+        Some(_) => loaded.config.database.connection.clone().unwrap_or_default(),
         _ => {
             let path = Path::new(&loaded.config.default.state_path).join("neutrino.db");
             format!("sqlite:///{}", path.display())

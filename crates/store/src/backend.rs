@@ -69,6 +69,8 @@ enum Engine {
     Sqlite(Arc<Inner>),
     /// PostgreSQL: a pool of connections.
     Postgres(sqlx::PgPool),
+    /// MySQL / MariaDB: a pool of connections.
+    Mysql(sqlx::MySqlPool),
 }
 
 /// The store (cheap to clone).
@@ -158,10 +160,33 @@ impl Store {
     /// `sqlite:///path`, `postgresql://user:pass@host/db`, with an optional
     /// `+driver` after the scheme). SQLite creates the file. Does not migrate.
     pub async fn open(url: &str, opts: &StoreOptions) -> Result<Store, StoreError> {
-        match postgres_url(url) {
-            Some(pg) => Store::open_postgres(url, &pg, opts).await,
-            None => Store::open_sqlite(url, opts).await,
+        if let Some(pg) = server_url(url, &["postgresql", "postgres"], "postgresql") {
+            return Store::open_postgres(url, &pg, opts).await;
         }
+        if let Some(my) = server_url(url, &["mysql", "mariadb"], "mysql") {
+            return Store::open_mysql(url, &my, opts).await;
+        }
+        Store::open_sqlite(url, opts).await
+    }
+
+    async fn open_mysql(url: &str, my: &str, opts: &StoreOptions) -> Result<Store, StoreError> {
+        let options: sqlx::mysql::MySqlConnectOptions =
+            my.parse().map_err(|e: sqlx::Error| StoreError::UnsupportedUrl(redact(url), e.to_string()))?;
+        let pool = sqlx::mysql::MySqlPoolOptions::new()
+            .max_connections(u32::try_from(opts.read_connections.max(2) * 2).unwrap_or(16))
+            .acquire_timeout(opts.acquire_timeout)
+            // Every transaction SERIALIZABLE (as on PostgreSQL); a lock wait
+            // gives up well before a client would.
+            .after_connect(|conn, _| {
+                Box::pin(async move {
+                    // Two statements: MySQL and MariaDB name the isolation variable differently.
+                    sqlx::Executor::execute(&mut *conn, "SET SESSION TRANSACTION ISOLATION LEVEL SERIALIZABLE").await?;
+                    sqlx::Executor::execute(&mut *conn, "SET SESSION innodb_lock_wait_timeout = 10").await?;
+                    Ok(())
+                })
+            })
+            .connect_lazy_with(options.charset("utf8mb4"));
+        Ok(Store { engine: Engine::Mysql(pool), dialect: Dialect::Mysql, url: url.to_string() })
     }
 
     async fn open_postgres(url: &str, pg: &str, opts: &StoreOptions) -> Result<Store, StoreError> {
@@ -225,6 +250,10 @@ impl Store {
                 let mut c = pool.acquire().await?;
                 migrations::upgrade(Conn::Pg(&mut c)).await
             }
+            Engine::Mysql(pool) => {
+                let mut c = pool.acquire().await?;
+                migrations::upgrade(Conn::My(&mut c)).await
+            }
         }
     }
 
@@ -254,6 +283,7 @@ impl Store {
                 tx.conn().batch("SET TRANSACTION ISOLATION LEVEL SERIALIZABLE").await?;
                 Ok(tx)
             }
+            Engine::Mysql(pool) => Ok(Tx { inner: TxInner::My(Some(pool.begin().await?)) }),
         }
     }
 
@@ -273,6 +303,7 @@ impl Store {
                 Ok(Reader { inner: ReaderInner::Sqlite { conn: Some(conn), inner: inner.clone(), _permit: permit } })
             }
             Engine::Postgres(pool) => Ok(Reader { inner: ReaderInner::Pg(pool.acquire().await?) }),
+            Engine::Mysql(pool) => Ok(Reader { inner: ReaderInner::My(pool.acquire().await?) }),
         }
     }
 
@@ -281,16 +312,20 @@ impl Store {
         match &self.engine {
             Engine::Sqlite(inner) => inner.read_slots.close(),
             Engine::Postgres(pool) => pool.close().await,
+            Engine::Mysql(pool) => pool.close().await,
         }
     }
 }
 
-/// The `postgresql://…` URL sqlx takes for an SQLAlchemy-style one
-/// (`postgresql+psycopg2://…`, `postgres://…`), or None for other engines.
-fn postgres_url(url: &str) -> Option<String> {
-    let (scheme, rest) = url.split_once("://")?;
-    let engine = scheme.split('+').next().unwrap_or_default();
-    matches!(engine, "postgresql" | "postgres").then(|| format!("postgresql://{rest}"))
+/// The URL sqlx takes (`<scheme>://…`) for an SQLAlchemy-style one whose
+/// engine is one of `engines` (`postgresql+psycopg2://…`,
+/// `mysql+pymysql://…?charset=utf8`: the driver and the query, which name
+/// Python drivers' options, are dropped), or None for other engines.
+fn server_url(url: &str, engines: &[&str], scheme: &str) -> Option<String> {
+    let (given, rest) = url.split_once("://")?;
+    let engine = given.split('+').next().unwrap_or_default();
+    let rest = rest.split_once('?').map_or(rest, |(r, _)| r);
+    engines.contains(&engine).then(|| format!("{scheme}://{rest}"))
 }
 
 /// `url` without its password, for messages.
@@ -308,6 +343,7 @@ fn redact(url: &str) -> String {
 enum TxInner {
     Sqlite { guard: Option<OwnedMutexGuard<Writer>>, shared: Arc<writer::Shared>, group: u64 },
     Pg(Option<sqlx::Transaction<'static, sqlx::Postgres>>),
+    My(Option<sqlx::Transaction<'static, sqlx::MySql>>),
 }
 
 /// A write transaction: on SQLite a savepoint in the writer's current
@@ -326,6 +362,7 @@ impl Tx {
                 shared.commit(guard, *group).await
             }
             TxInner::Pg(tx) => Ok(tx.take().ok_or(StoreError::Closed)?.commit().await?),
+            TxInner::My(tx) => Ok(tx.take().ok_or(StoreError::Closed)?.commit().await?),
         }
     }
 
@@ -333,6 +370,7 @@ impl Tx {
         match &mut self.inner {
             TxInner::Sqlite { guard: Some(g), .. } => Conn::Sqlite(&mut g.conn),
             TxInner::Pg(Some(tx)) => Conn::Pg(tx),
+            TxInner::My(Some(tx)) => Conn::My(tx),
             _ => unreachable!("transaction used after commit"),
         }
     }
@@ -340,7 +378,7 @@ impl Tx {
 
 impl Drop for Tx {
     fn drop(&mut self) {
-        // A PostgreSQL transaction rolls back when its connection returns to the pool.
+        // A database server's transaction rolls back when its connection returns to the pool.
         if let TxInner::Sqlite { guard, shared, .. } = &mut self.inner {
             if let Some(guard) = guard.take() {
                 shared.rollback(guard);
@@ -352,6 +390,7 @@ impl Drop for Tx {
 enum ReaderInner {
     Sqlite { conn: Option<Connection>, inner: Arc<Inner>, _permit: OwnedSemaphorePermit },
     Pg(sqlx::pool::PoolConnection<sqlx::Postgres>),
+    My(sqlx::pool::PoolConnection<sqlx::MySql>),
 }
 
 /// A pooled read connection.
@@ -366,6 +405,7 @@ impl Reader {
             ReaderInner::Sqlite { conn: Some(c), .. } => Conn::Sqlite(c),
             ReaderInner::Sqlite { conn: None, .. } => unreachable!("reader connection taken before drop"),
             ReaderInner::Pg(c) => Conn::Pg(c),
+            ReaderInner::My(c) => Conn::My(c),
         }
     }
 
@@ -399,10 +439,17 @@ mod tests {
     }
 
     #[test]
-    fn postgres_urls_in_sqlalchemy_style() {
-        assert_eq!(postgres_url("postgresql+psycopg2://u:p@h/db").as_deref(), Some("postgresql://u:p@h/db"));
-        assert_eq!(postgres_url("postgres://u@h:5432/db").as_deref(), Some("postgresql://u@h:5432/db"));
-        assert_eq!(postgres_url("sqlite:///x.db"), None);
+    fn server_urls_in_sqlalchemy_style() {
+        let pg = |u: &str| server_url(u, &["postgresql", "postgres"], "postgresql");
+        let my = |u: &str| server_url(u, &["mysql", "mariadb"], "mysql");
+        assert_eq!(pg("postgresql+psycopg2://u:p@h/db").as_deref(), Some("postgresql://u:p@h/db"));
+        assert_eq!(pg("postgres://u@h:5432/db").as_deref(), Some("postgresql://u@h:5432/db"));
+        assert_eq!(pg("sqlite:///x.db"), None);
+        assert_eq!(
+            my("mysql+pymysql://neutron:pw@ctl/neutron?charset=utf8").as_deref(),
+            Some("mysql://neutron:pw@ctl/neutron")
+        );
+        assert_eq!(my("postgresql://u@h/db"), None);
         assert_eq!(redact("postgresql://neutron:secret@db/neutron"), "postgresql://neutron:***@db/neutron");
     }
 }

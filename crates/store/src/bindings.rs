@@ -62,8 +62,9 @@ impl Tx {
     /// Makes `agent_id` host `object_id` (idempotent); returns whether it is new.
     pub async fn bind_agent(&mut self, kind: Hosting, object_id: &str, agent_id: &str) -> Result<bool, StoreError> {
         let (table, object) = kind.table();
-        let sql = format!("INSERT INTO {table} ({object}, agent_id) VALUES (?, ?) ON CONFLICT DO NOTHING");
-        Ok(self.conn().execute(&sql, &[t(object_id), t(agent_id)]).await? == 1)
+        let mut conn = self.conn();
+        let sql = conn.dialect().insert_or_ignore(table, &[object, "agent_id"]);
+        Ok(conn.execute(&sql, &[t(object_id), t(agent_id)]).await? == 1)
     }
 
     /// Stops `agent_id` hosting `object_id`. Returns whether it did.

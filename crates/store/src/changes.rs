@@ -61,6 +61,10 @@ async fn bounds(mut conn: Conn<'_>) -> Result<(i64, i64), StoreError> {
             let sql = match conn.dialect() {
                 Dialect::Sqlite => "SELECT seq FROM sqlite_sequence WHERE name = 'change_log'",
                 Dialect::Postgres => "SELECT pg_sequence_last_value('change_log_seq_seq')",
+                Dialect::Mysql => {
+                    "SELECT AUTO_INCREMENT - 1 FROM information_schema.TABLES \
+                     WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'change_log'"
+                }
             };
             match conn.row(sql, &[]).await? {
                 Some(r) => r.opt_int(0)?.unwrap_or(0),
@@ -72,7 +76,8 @@ async fn bounds(mut conn: Conn<'_>) -> Result<(i64, i64), StoreError> {
 }
 
 /// A lock key every server takes before appending to the change log
-/// (PostgreSQL advisory lock, held until the transaction ends): appends are
+/// (PostgreSQL advisory lock, held until the transaction ends; on MySQL the
+/// lock of the one row of `change_log_order`): appends are
 /// serialised, so seq order is commit order and an agent reading after a
 /// position never misses a change committed later with a smaller seq.
 const CHANGE_LOG_LOCK: i64 = 0x6e65_7574_6c6f_6721;
@@ -125,6 +130,15 @@ impl Tx {
                 match conn.row(&format!("{insert} RETURNING seq"), &args).await? {
                     Some(r) => r.int(0),
                     None => Err(StoreError::Decode("no seq returned".into())),
+                }
+            }
+            Dialect::Mysql => {
+                // The order row's lock, held to the end of the transaction.
+                conn.execute("UPDATE change_log_order SET n = n + 1 WHERE id = 1", &[]).await?;
+                conn.execute(insert, &args).await?;
+                match conn.row("SELECT LAST_INSERT_ID()", &[]).await? {
+                    Some(r) => r.int(0),
+                    None => Err(StoreError::Decode("no LAST_INSERT_ID".into())),
                 }
             }
         }

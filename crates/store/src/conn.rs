@@ -2,7 +2,8 @@
 //! statement with `?` placeholders and [`SqlValue`] arguments in, a count
 //! or [`Row`]s out. SQLite runs inline (microseconds, see [`crate::backend`]);
 //! PostgreSQL goes through sqlx, with `?` renumbered to `$n` and NULL
-//! arguments written as literals so the server infers their type.
+//! arguments written as literals so the server infers their type; MySQL
+//! (MariaDB) through sqlx as written.
 
 use rusqlite::types::{Value as SqliteValue, ValueRef};
 use sqlx::{Column, Row as _, TypeInfo};
@@ -18,6 +19,8 @@ pub(crate) enum Conn<'a> {
     Sqlite(&'a mut rusqlite::Connection),
     /// PostgreSQL.
     Pg(&'a mut sqlx::PgConnection),
+    /// MySQL / MariaDB.
+    My(&'a mut sqlx::MySqlConnection),
 }
 
 /// One result row, decoded: integers as [`SqlValue::Int`], everything else as text.
@@ -115,6 +118,39 @@ fn pg_query<'q>(
     q
 }
 
+fn my_query<'q>(
+    sql: &'q str,
+    args: &'q [SqlValue],
+) -> sqlx::query::Query<'q, sqlx::MySql, sqlx::mysql::MySqlArguments> {
+    let mut q = sqlx::query(sql);
+    for a in args {
+        q = match a {
+            SqlValue::Int(i) => q.bind(*i),
+            SqlValue::Text(s) => q.bind(s.as_str()),
+            SqlValue::Null => q.bind(Option::<String>::None),
+        };
+    }
+    q
+}
+
+fn my_row(r: &sqlx::mysql::MySqlRow) -> Result<Row, StoreError> {
+    let mut out = Vec::with_capacity(r.len());
+    for (i, c) in r.columns().iter().enumerate() {
+        let name = c.type_info().name();
+        let v = if name.ends_with("UNSIGNED") {
+            r.try_get::<Option<u64>, _>(i)?.map(|n| SqlValue::Int(i64::try_from(n).unwrap_or(i64::MAX)))
+        } else if matches!(name, "BIGINT" | "INT" | "MEDIUMINT" | "SMALLINT" | "TINYINT" | "BOOLEAN") {
+            r.try_get::<Option<i64>, _>(i)?.map(SqlValue::Int)
+        } else if name == "NULL" {
+            None
+        } else {
+            r.try_get_unchecked::<Option<String>, _>(i)?.map(SqlValue::Text)
+        };
+        out.push(v.unwrap_or(SqlValue::Null));
+    }
+    Ok(Row(out))
+}
+
 fn pg_row(r: &sqlx::postgres::PgRow) -> Result<Row, StoreError> {
     let mut out = Vec::with_capacity(r.len());
     for (i, c) in r.columns().iter().enumerate() {
@@ -152,12 +188,38 @@ fn pg_batch(c: &mut sqlx::PgConnection, sql: String) -> Boxed<'_, ()> {
     })
 }
 
+fn my_execute(c: &mut sqlx::MySqlConnection, sql: String, args: Vec<SqlValue>) -> Boxed<'_, u64> {
+    Box::pin(async move { Ok(my_query(&sql, &args).execute(c).await?.rows_affected()) })
+}
+
+fn my_fetch(c: &mut sqlx::MySqlConnection, sql: String, args: Vec<SqlValue>) -> Boxed<'_, Vec<sqlx::mysql::MySqlRow>> {
+    Box::pin(async move { my_query(&sql, &args).fetch_all(c).await })
+}
+
+/// Runs statements one by one (split at `;` ending a line: the store's own
+/// schema files, which put no `;` at the end of a line inside a literal).
+fn my_batch(c: &mut sqlx::MySqlConnection, sql: String) -> Boxed<'_, ()> {
+    Box::pin(async move {
+        for stmt in sql.split(";\n").map(str::trim).filter(|s| !s.is_empty()) {
+            let stmt = stmt.trim_end_matches(';');
+            let code: String =
+                stmt.lines().filter(|l| !l.trim_start().starts_with("--")).collect::<Vec<_>>().join("\n");
+            if code.trim().is_empty() {
+                continue;
+            }
+            sqlx::Executor::execute(&mut *c, code.as_str()).await?;
+        }
+        Ok(())
+    })
+}
+
 impl Conn<'_> {
     /// The engine's dialect.
     pub fn dialect(&self) -> Dialect {
         match self {
             Conn::Sqlite(_) => Dialect::Sqlite,
             Conn::Pg(_) => Dialect::Postgres,
+            Conn::My(_) => Dialect::Mysql,
         }
     }
 
@@ -172,6 +234,7 @@ impl Conn<'_> {
                 let (text, kept) = numbered(sql, args);
                 Ok(pg_execute(c, text, kept).await?)
             }
+            Conn::My(c) => Ok(my_execute(c, sql.to_string(), args.to_vec()).await?),
         }
     }
 
@@ -197,6 +260,10 @@ impl Conn<'_> {
                 let rows = pg_fetch(c, text, kept).await?;
                 rows.iter().map(pg_row).collect()
             }
+            Conn::My(c) => {
+                let rows = my_fetch(c, sql.to_string(), args.to_vec()).await?;
+                rows.iter().map(my_row).collect()
+            }
         }
     }
 
@@ -215,6 +282,7 @@ impl Conn<'_> {
         match self {
             Conn::Sqlite(c) => Ok(c.execute_batch(sql)?),
             Conn::Pg(c) => Ok(pg_batch(c, sql.to_string()).await?),
+            Conn::My(c) => Ok(my_batch(c, sql.to_string()).await?),
         }
     }
 
@@ -223,7 +291,8 @@ impl Conn<'_> {
     /// the violation to an API error expect: PostgreSQL aborts a transaction
     /// on any error, so the statement gets a savepoint of its own there.
     pub async fn guarded(&mut self, sql: &str, args: &[SqlValue]) -> Result<u64, StoreError> {
-        if let Conn::Sqlite(_) = self {
+        // SQLite and InnoDB undo only the failed statement.
+        if !matches!(self, Conn::Pg(_)) {
             return self.execute(sql, args).await;
         }
         self.batch("SAVEPOINT neutrino_insert").await?;

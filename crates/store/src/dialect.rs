@@ -11,6 +11,8 @@ pub enum Dialect {
     Sqlite,
     /// PostgreSQL.
     Postgres,
+    /// MySQL / MariaDB (InnoDB).
+    Mysql,
 }
 
 impl Dialect {
@@ -31,13 +33,19 @@ impl Dialect {
                  WHEN 'boolean' THEN (CASE WHEN (({doc})::jsonb -> '{key}') = 'true'::jsonb THEN '1' ELSE '0' END) \
                  ELSE (({doc})::jsonb ->> '{key}') END)"
             ),
+            Dialect::Mysql => format!(
+                "(CASE JSON_TYPE(JSON_EXTRACT({doc}, '$.\"{key}\"')) \
+                 WHEN 'BOOLEAN' THEN IF(JSON_EXTRACT({doc}, '$.\"{key}\"') = 'true', '1', '0') \
+                 WHEN 'NULL' THEN NULL \
+                 ELSE JSON_UNQUOTE(JSON_EXTRACT({doc}, '$.\"{key}\"')) END)"
+            ),
         }
     }
 
     /// A value compared with a [`Dialect::json_scalar`] expression.
     pub fn json_arg(self, v: SqlValue) -> SqlValue {
         match (self, v) {
-            (Dialect::Postgres, SqlValue::Int(i)) => SqlValue::Text(i.to_string()),
+            (Dialect::Postgres | Dialect::Mysql, SqlValue::Int(i)) => SqlValue::Text(i.to_string()),
             (_, v) => v,
         }
     }
@@ -45,8 +53,8 @@ impl Dialect {
     /// `ORDER BY` direction with SQLite's NULL placement (first ascending).
     pub fn order(self, ascending: bool) -> &'static str {
         match (self, ascending) {
-            (Dialect::Sqlite, true) => "ASC",
-            (Dialect::Sqlite, false) => "DESC",
+            (Dialect::Sqlite | Dialect::Mysql, true) => "ASC",
+            (Dialect::Sqlite | Dialect::Mysql, false) => "DESC",
             (Dialect::Postgres, true) => "ASC NULLS FIRST",
             (Dialect::Postgres, false) => "DESC NULLS LAST",
         }
@@ -55,8 +63,42 @@ impl Dialect {
     /// The SQL function that finds a substring (`f(haystack, needle) > 0`).
     pub fn position_fn(self) -> &'static str {
         match self {
-            Dialect::Sqlite => "instr",
+            Dialect::Sqlite | Dialect::Mysql => "instr",
             Dialect::Postgres => "strpos",
+        }
+    }
+
+    /// `INSERT INTO table (columns) VALUES (?, …)` that does nothing when a
+    /// unique key already holds the row.
+    pub fn insert_or_ignore(self, table: &str, columns: &[&str]) -> String {
+        let marks = vec!["?"; columns.len()].join(", ");
+        let cols = columns.join(", ");
+        match self {
+            Dialect::Sqlite | Dialect::Postgres => {
+                format!("INSERT INTO {table} ({cols}) VALUES ({marks}) ON CONFLICT DO NOTHING")
+            }
+            Dialect::Mysql => format!("INSERT IGNORE INTO {table} ({cols}) VALUES ({marks})"),
+        }
+    }
+
+    /// `INSERT INTO table (columns) VALUES (?, …)` that, when the row with
+    /// the same `key` exists, sets its `update` columns instead.
+    pub fn upsert(self, table: &str, columns: &[&str], key: &[&str], update: &[&str]) -> String {
+        let marks = vec!["?"; columns.len()].join(", ");
+        let cols = columns.join(", ");
+        match self {
+            Dialect::Sqlite | Dialect::Postgres => {
+                let sets: Vec<String> = update.iter().map(|c| format!("{c} = excluded.{c}")).collect();
+                format!(
+                    "INSERT INTO {table} ({cols}) VALUES ({marks}) ON CONFLICT ({}) DO UPDATE SET {}",
+                    key.join(", "),
+                    sets.join(", ")
+                )
+            }
+            Dialect::Mysql => {
+                let sets: Vec<String> = update.iter().map(|c| format!("{c} = VALUES({c})")).collect();
+                format!("INSERT INTO {table} ({cols}) VALUES ({marks}) ON DUPLICATE KEY UPDATE {}", sets.join(", "))
+            }
         }
     }
 }

@@ -152,6 +152,10 @@ impl Tx {
     /// Deletes a row (and its tags). Returns false if it was not there.
     pub async fn delete(&mut self, table: Table, id: &str) -> Result<bool, StoreError> {
         self.delete_tags(table, id).await?;
+        if table == Table::Ports {
+            // MySQL cannot hold these by a (deferred) key to the port.
+            self.delete_port_allocations(id).await?;
+        }
         let sql = format!("DELETE FROM {} WHERE id = ?", table.name());
         Ok(self.conn().guarded(&sql, &[t(id)]).await? == 1)
     }

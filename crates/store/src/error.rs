@@ -72,16 +72,25 @@ const UNIQUE_VIOLATION: &str = "23505";
 const FOREIGN_KEY_VIOLATION: &str = "23503";
 const SERIALIZATION_FAILURE: &str = "40001";
 const DEADLOCK_DETECTED: &str = "40P01";
+/// MySQL's error numbers of a deadlock and of a lock wait that timed out.
+const MYSQL_DEADLOCK: u16 = 1213;
+const MYSQL_LOCK_WAIT_TIMEOUT: u16 = 1205;
 
 impl From<sqlx::Error> for StoreError {
     fn from(err: sqlx::Error) -> Self {
         match &err {
             sqlx::Error::Database(db) => {
                 let msg = db.message().to_string();
-                match db.code().as_deref() {
-                    Some(UNIQUE_VIOLATION) => StoreError::UniqueViolation(msg),
-                    Some(FOREIGN_KEY_VIOLATION) => StoreError::ForeignKeyViolation(msg),
-                    Some(SERIALIZATION_FAILURE | DEADLOCK_DETECTED) => StoreError::Conflict(msg),
+                let mysql = db.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>().map(|e| e.number());
+                match (db.kind(), db.code().as_deref(), mysql) {
+                    (sqlx::error::ErrorKind::UniqueViolation, _, _) | (_, Some(UNIQUE_VIOLATION), _) => {
+                        StoreError::UniqueViolation(msg)
+                    }
+                    (sqlx::error::ErrorKind::ForeignKeyViolation, _, _) | (_, Some(FOREIGN_KEY_VIOLATION), _) => {
+                        StoreError::ForeignKeyViolation(msg)
+                    }
+                    (_, Some(SERIALIZATION_FAILURE | DEADLOCK_DETECTED), _)
+                    | (_, _, Some(MYSQL_DEADLOCK | MYSQL_LOCK_WAIT_TIMEOUT)) => StoreError::Conflict(msg),
                     _ => StoreError::Server(err),
                 }
             }

@@ -63,17 +63,17 @@ identity_reads!(Reader);
 impl Tx {
     /// Sets (or replaces) a user's password hash.
     pub async fn set_password_hash(&mut self, user_id: &str, hash: &str) -> Result<(), StoreError> {
-        let sql = "INSERT INTO identity_passwords (user_id, hash) VALUES (?, ?) \
-                   ON CONFLICT (user_id) DO UPDATE SET hash = excluded.hash";
-        self.conn().execute(sql, &[t(user_id), t(hash)]).await?;
+        let mut conn = self.conn();
+        let sql = conn.dialect().upsert("identity_passwords", &["user_id", "hash"], &["user_id"], &["hash"]);
+        conn.execute(&sql, &[t(user_id), t(hash)]).await?;
         Ok(())
     }
 
     /// Adds a signing key unless one with its id exists. Returns whether it was added.
     pub async fn add_signing_key(&mut self, key: &SigningKey) -> Result<bool, StoreError> {
-        let sql =
-            "INSERT INTO identity_signing_keys (id, secret, created_at) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING";
-        Ok(self.conn().execute(sql, &[t(&key.id), t(&key.secret), t(&key.created_at)]).await? == 1)
+        let mut conn = self.conn();
+        let sql = conn.dialect().insert_or_ignore("identity_signing_keys", &["id", "secret", "created_at"]);
+        Ok(conn.execute(&sql, &[t(&key.id), t(&key.secret), t(&key.created_at)]).await? == 1)
     }
 
     /// Revokes every token of `subject` (`user:<id>` or `project:<id>`)
@@ -85,10 +85,14 @@ impl Tx {
         before_ms: i64,
         expires_at: i64,
     ) -> Result<(), StoreError> {
-        let sql = "INSERT INTO identity_revocations (audit_id, expires_at, issued_before) VALUES (?, ?, ?) \
-                   ON CONFLICT (audit_id) DO UPDATE SET expires_at = excluded.expires_at, \
-                   issued_before = excluded.issued_before";
-        self.conn().execute(sql, &[t(subject), SqlValue::Int(expires_at), oi(Some(before_ms))]).await?;
+        let mut conn = self.conn();
+        let sql = conn.dialect().upsert(
+            "identity_revocations",
+            &["audit_id", "expires_at", "issued_before"],
+            &["audit_id"],
+            &["expires_at", "issued_before"],
+        );
+        conn.execute(&sql, &[t(subject), SqlValue::Int(expires_at), oi(Some(before_ms))]).await?;
         Ok(())
     }
 
@@ -97,9 +101,8 @@ impl Tx {
     pub async fn revoke_token(&mut self, audit_id: &str, expires_at: i64, now: i64) -> Result<(), StoreError> {
         let mut conn = self.conn();
         conn.execute("DELETE FROM identity_revocations WHERE expires_at < ?", &[SqlValue::Int(now)]).await?;
-        let sql =
-            "INSERT INTO identity_revocations (audit_id, expires_at) VALUES (?, ?) ON CONFLICT (audit_id) DO NOTHING";
-        conn.execute(sql, &[t(audit_id), SqlValue::Int(expires_at)]).await?;
+        let sql = conn.dialect().insert_or_ignore("identity_revocations", &["audit_id", "expires_at"]);
+        conn.execute(&sql, &[t(audit_id), SqlValue::Int(expires_at)]).await?;
         Ok(())
     }
 }

@@ -19,6 +19,8 @@ pub struct Migration {
     pub sqlite: &'static str,
     /// The PostgreSQL SQL.
     pub postgres: &'static str,
+    /// The MySQL (MariaDB) SQL.
+    pub mysql: &'static str,
 }
 
 impl Migration {
@@ -26,6 +28,7 @@ impl Migration {
         match dialect {
             Dialect::Sqlite => self.sqlite,
             Dialect::Postgres => self.postgres,
+            Dialect::Mysql => self.mysql,
         }
     }
 }
@@ -37,6 +40,7 @@ macro_rules! migration {
             description: $description,
             sqlite: include_str!(concat!("../migrations/sqlite/", $file)),
             postgres: include_str!(concat!("../migrations/postgres/", $file)),
+            mysql: include_str!(concat!("../migrations/mysql/", $file)),
         }
     };
 }
@@ -70,6 +74,10 @@ async fn applied(conn: &mut Conn<'_>) -> Result<Vec<i64>, StoreError> {
             "SELECT 1 FROM information_schema.tables WHERE table_schema = current_schema() \
              AND table_name = 'neutrino_migrations'"
         }
+        Dialect::Mysql => {
+            "SELECT 1 FROM information_schema.tables WHERE table_schema = DATABASE() \
+             AND table_name = 'neutrino_migrations'"
+        }
     };
     if conn.row(exists, &[]).await?.is_none() {
         return Ok(Vec::new());
@@ -90,16 +98,33 @@ pub(crate) async fn state(mut conn: Conn<'_>) -> Result<SchemaState, StoreError>
 }
 
 /// Applies what is pending, each migration in its own transaction;
-/// refuses a schema with unknown migrations. On PostgreSQL the servers
-/// take turns (an advisory lock), so several may start at once.
+/// refuses a schema with unknown migrations. On PostgreSQL and MySQL the
+/// servers take turns (an advisory lock), so several may start at once.
+/// (MySQL commits each schema statement by itself: a migration that fails
+/// halfway there leaves its first statements applied, as with Neutron.)
 pub(crate) async fn upgrade(mut conn: Conn<'_>) -> Result<Vec<i64>, StoreError> {
     let dialect = conn.dialect();
-    if dialect == Dialect::Postgres {
-        conn.execute("SELECT pg_advisory_lock(?)", &[SqlValue::Int(MIGRATION_LOCK)]).await?;
+    match dialect {
+        Dialect::Sqlite => {}
+        Dialect::Postgres => {
+            conn.execute("SELECT pg_advisory_lock(?)", &[SqlValue::Int(MIGRATION_LOCK)]).await?;
+        }
+        Dialect::Mysql => {
+            let got = conn.row("SELECT GET_LOCK('neutrino_migrations', 300)", &[]).await?;
+            if got.and_then(|r| r.opt_int(0).ok().flatten()) != Some(1) {
+                return Err(StoreError::Unavailable("another server holds the migration lock".into()));
+            }
+        }
     }
     let result = upgrade_locked(&mut conn).await;
-    if dialect == Dialect::Postgres {
-        conn.execute("SELECT pg_advisory_unlock(?)", &[SqlValue::Int(MIGRATION_LOCK)]).await?;
+    match dialect {
+        Dialect::Sqlite => {}
+        Dialect::Postgres => {
+            conn.execute("SELECT pg_advisory_unlock(?)", &[SqlValue::Int(MIGRATION_LOCK)]).await?;
+        }
+        Dialect::Mysql => {
+            conn.execute("SELECT RELEASE_LOCK('neutrino_migrations')", &[]).await?;
+        }
     }
     result
 }

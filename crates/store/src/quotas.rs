@@ -41,9 +41,14 @@ quota_reads!(Reader);
 impl Tx {
     /// Sets a project's limit for one resource.
     pub async fn set_quota(&mut self, project_id: &str, resource: &str, limit: i64) -> Result<(), StoreError> {
-        let sql = "INSERT INTO quotas (project_id, resource, hard_limit) VALUES (?, ?, ?) \
-                   ON CONFLICT (project_id, resource) DO UPDATE SET hard_limit = excluded.hard_limit";
-        self.conn().execute(sql, &[t(project_id), t(resource), SqlValue::Int(limit)]).await?;
+        let mut conn = self.conn();
+        let sql = conn.dialect().upsert(
+            "quotas",
+            &["project_id", "resource", "hard_limit"],
+            &["project_id", "resource"],
+            &["hard_limit"],
+        );
+        conn.execute(&sql, &[t(project_id), t(resource), SqlValue::Int(limit)]).await?;
         Ok(())
     }
 

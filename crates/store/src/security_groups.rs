@@ -31,10 +31,9 @@ impl Tx {
     pub async fn set_port_groups(&mut self, port_id: &str, groups: &[String]) -> Result<(), StoreError> {
         let mut conn = self.conn();
         conn.execute("DELETE FROM port_security_group_bindings WHERE port_id = ?", &[t(port_id)]).await?;
+        let sql = conn.dialect().insert_or_ignore("port_security_group_bindings", &["port_id", "security_group_id"]);
         for g in groups {
-            let sql =
-                "INSERT INTO port_security_group_bindings (port_id, security_group_id) VALUES (?, ?) ON CONFLICT DO NOTHING";
-            conn.execute(sql, &[t(port_id), t(g)]).await?;
+            conn.execute(&sql, &[t(port_id), t(g)]).await?;
         }
         Ok(())
     }

@@ -1,9 +1,10 @@
-//! Scratch databases for tests, on the engine `NEUTRINO_TEST_STORE` names
-//! (`sqlite`, the default, or `postgres`, which needs
-//! `NEUTRINO_TEST_POSTGRES_URL`, e.g. `postgres://postgres@127.0.0.1:5432/test`).
+//! Scratch databases for tests, on the engine `NEUTRINO_TEST_STORE` names:
+//! `sqlite` (the default), `postgres` (needs `NEUTRINO_TEST_POSTGRES_URL`,
+//! e.g. `postgres://postgres@127.0.0.1:5432/test`) or `mysql` (needs
+//! `NEUTRINO_TEST_MYSQL_URL`, e.g. `mysql://root@127.0.0.1:3306/test`).
 //! Each [`TestDb`] is a database of its own (a file in a temporary
-//! directory, or a PostgreSQL database `neutrino_t_<pid>_<n>`), removed on
-//! drop.
+//! directory, or a database `neutrino_t_<pid>_<n>` on the server), removed
+//! on drop.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -20,13 +21,14 @@ pub struct TestDb {
     /// Its engine.
     pub dialect: Dialect,
     dir: Option<std::path::PathBuf>,
-    pg: Option<(String, String)>,
+    server: Option<(String, String)>,
 }
 
 /// The engine the tests run on.
 pub fn engine() -> Dialect {
     match std::env::var("NEUTRINO_TEST_STORE").as_deref() {
         Ok("postgres" | "postgresql") => Dialect::Postgres,
+        Ok("mysql" | "mariadb") => Dialect::Mysql,
         _ => Dialect::Sqlite,
     }
 }
@@ -50,6 +52,43 @@ fn on_own_runtime<T: Send + 'static>(
     .flatten()
 }
 
+/// Runs `sql` (statements separated by `;`) on a fresh connection to `url`.
+fn admin_sql(dialect: Dialect, url: &str, sql: &str) -> Result<(), StoreError> {
+    let (url, sql) = (url.to_string(), sql.to_string());
+    let done = on_own_runtime(move || {
+        Box::pin(async move {
+            use sqlx::Connection;
+            if dialect == Dialect::Postgres {
+                let mut c = sqlx::PgConnection::connect(&url).await?;
+                sqlx::Executor::execute(&mut c, sql.as_str()).await?;
+                c.close().await
+            } else {
+                let mut c = sqlx::MySqlConnection::connect(&url).await?;
+                for stmt in sql.split(';').map(str::trim).filter(|s| !s.is_empty()) {
+                    if let Some(name) = stmt.strip_prefix("DROP DATABASE IF EXISTS ") {
+                        // Sessions of the dropped store may linger (their pool closes them
+                        // after the test's runtime is gone) and would block the DROP.
+                        let ids: Vec<(u64,)> =
+                            sqlx::query_as("SELECT ID FROM information_schema.PROCESSLIST WHERE DB = ?")
+                                .bind(name)
+                                .fetch_all(&mut c)
+                                .await?;
+                        for (id,) in ids {
+                            let _ = sqlx::Executor::execute(&mut c, format!("KILL {id}").as_str()).await;
+                        }
+                    }
+                    sqlx::Executor::execute(&mut c, stmt).await?;
+                }
+                c.close().await
+            }
+        })
+    });
+    match done {
+        Some(r) => Ok(r?),
+        None => Err(StoreError::Closed),
+    }
+}
+
 impl TestDb {
     /// A new empty database on the engine the tests run on.
     ///
@@ -65,29 +104,19 @@ impl TestDb {
                     panic!("cannot create {}: {e}", dir.display());
                 }
                 let url = format!("sqlite:///{}", dir.join("n.db").display());
-                TestDb { url, dialect: Dialect::Sqlite, dir: Some(dir), pg: None }
+                TestDb { url, dialect: Dialect::Sqlite, dir: Some(dir), server: None }
             }
-            Dialect::Postgres => {
-                let admin = std::env::var("NEUTRINO_TEST_POSTGRES_URL")
-                    .unwrap_or_else(|_| panic!("NEUTRINO_TEST_STORE=postgres needs NEUTRINO_TEST_POSTGRES_URL"));
+            dialect => {
+                let var =
+                    if dialect == Dialect::Postgres { "NEUTRINO_TEST_POSTGRES_URL" } else { "NEUTRINO_TEST_MYSQL_URL" };
+                let admin = std::env::var(var).unwrap_or_else(|_| panic!("NEUTRINO_TEST_STORE needs {var}"));
                 let name = format!("neutrino_t_{}", unique());
-                let (a, n) = (admin.clone(), name.clone());
-                let made = on_own_runtime(move || {
-                    Box::pin(async move {
-                        use sqlx::Connection;
-                        let mut c = sqlx::PgConnection::connect(&a).await?;
-                        sqlx::Executor::execute(&mut c, format!("CREATE DATABASE {n}").as_str()).await?;
-                        c.close().await
-                    })
-                });
-                match made {
-                    Some(Ok(())) => {}
-                    Some(Err(e)) => panic!("cannot create test database {name} at {admin}: {e}"),
-                    None => panic!("cannot create test database {name}: no runtime"),
+                if let Err(e) = admin_sql(dialect, &admin, &format!("CREATE DATABASE {name}")) {
+                    panic!("cannot create test database {name} at {admin}: {e}");
                 }
                 let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
                 let url = format!("{base}/{name}");
-                TestDb { url, dialect: Dialect::Postgres, dir: None, pg: Some((admin, name)) }
+                TestDb { url, dialect, dir: None, server: Some((admin, name)) }
             }
         }
     }
@@ -104,19 +133,7 @@ impl TestDb {
             let conn = rusqlite::Connection::open(file)?;
             return Ok(conn.execute_batch(sql)?);
         }
-        let (url, sql) = (self.url.clone(), sql.to_string());
-        let done = on_own_runtime(move || {
-            Box::pin(async move {
-                use sqlx::Connection;
-                let mut c = sqlx::PgConnection::connect(&url).await?;
-                sqlx::Executor::execute(&mut c, sql.as_str()).await?;
-                c.close().await
-            })
-        });
-        match done {
-            Some(r) => Ok(r?),
-            None => Err(StoreError::Closed),
-        }
+        admin_sql(self.dialect, &self.url, sql)
     }
 }
 
@@ -131,16 +148,9 @@ impl Drop for TestDb {
         if let Some(dir) = &self.dir {
             let _ = std::fs::remove_dir_all(dir);
         }
-        if let Some((admin, name)) = self.pg.take() {
-            let _ = on_own_runtime(move || {
-                Box::pin(async move {
-                    use sqlx::Connection;
-                    let mut c = sqlx::PgConnection::connect(&admin).await?;
-                    sqlx::Executor::execute(&mut c, format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
-                        .await?;
-                    c.close().await
-                })
-            });
+        if let Some((admin, name)) = self.server.take() {
+            let force = if self.dialect == Dialect::Postgres { " WITH (FORCE)" } else { "" };
+            let _ = admin_sql(self.dialect, &admin, &format!("DROP DATABASE IF EXISTS {name}{force}"));
         }
     }
 }
