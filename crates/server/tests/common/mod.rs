@@ -32,7 +32,7 @@ pub struct Server {
     pub client: reqwest::Client,
     pub plugin: Arc<Plugin>,
     _dir: TempDir,
-    _db: neutrino_store::testing::TestDb,
+    _db: Option<neutrino_store::testing::TestDb>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
@@ -68,14 +68,24 @@ impl Resp {
 }
 
 impl Server {
-    /// Starts a server whose configuration is `ini` (Neutron INI text).
+    /// Starts a server whose configuration is `ini` (Neutron INI text), on
+    /// a database of its own.
     pub async fn start(ini: &str) -> Server {
+        let db = neutrino_store::testing::TestDb::new();
+        let url = db.url.clone();
+        let mut s = Server::start_on(ini, &url).await;
+        s._db = Some(db);
+        s
+    }
+
+    /// Starts a server on the database at `url` (which it migrates, as
+    /// every server does at start; another may be doing the same).
+    pub async fn start_on(ini: &str, url: &str) -> Server {
         let dir = TempDir::new();
         let conf = dir.0.join("neutron.conf");
         std::fs::write(&conf, ini).unwrap();
         let loaded = neutrino_config::load(&[conf], &[]).unwrap();
-        let db = neutrino_store::testing::TestDb::new();
-        let store = Store::open(&db.url, &StoreOptions::default()).await.unwrap();
+        let store = Store::open(url, &StoreOptions::default()).await.unwrap();
         store.upgrade().await.unwrap();
         let plugin = Arc::new(Plugin::from_config(store, &loaded.config).unwrap());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -94,7 +104,7 @@ impl Server {
             client: reqwest::Client::new(),
             plugin,
             _dir: dir,
-            _db: db,
+            _db: None,
             stop: Some(tx),
         }
     }
