@@ -227,7 +227,7 @@ fn build_database(r: &Reader<'_>, config: &mut Config) -> Result<(), ConfigError
             Some(_) => Ok(Some(t.to_string())),
             None => Err(ValueError::new(
                 "unsupported database URL (expected sqlite://, postgresql://, \
-                 postgresql+psycopg2://, mysql:// or mysql+pymysql://)",
+                 postgresql+psycopg2://, mysql://, mysql+pymysql:// or mariadb://)",
             )),
         }
     })? {

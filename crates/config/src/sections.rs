@@ -42,12 +42,14 @@ pub enum DatabaseBackend {
 }
 
 impl DatabaseBackend {
-    /// The backend of a connection URL's scheme, if it is one this crate accepts.
+    /// The backend of a connection URL's scheme (SQLAlchemy's
+    /// `engine[+driver]`: the driver names a Python module and is ignored),
+    /// if it is one this crate accepts.
     pub fn from_scheme(scheme: &str) -> Option<Self> {
-        match scheme {
-            "sqlite" | "sqlite+pysqlite" => Some(DatabaseBackend::Sqlite),
-            "postgresql" | "postgresql+psycopg2" => Some(DatabaseBackend::Postgresql),
-            "mysql" | "mysql+pymysql" => Some(DatabaseBackend::Mysql),
+        match scheme.split('+').next().unwrap_or_default() {
+            "sqlite" => Some(DatabaseBackend::Sqlite),
+            "postgresql" | "postgres" => Some(DatabaseBackend::Postgresql),
+            "mysql" | "mariadb" => Some(DatabaseBackend::Mysql),
             _ => None,
         }
     }

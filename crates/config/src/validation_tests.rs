@@ -160,7 +160,7 @@ fn database_connection_schemes() {
         "connection",
         "oracle://neutron:SECRET@db/neutron",
         "'oracle://neutron:***@db/neutron' — unsupported database URL (expected sqlite://, \
-         postgresql://, postgresql+psycopg2://, mysql:// or mysql+pymysql://)",
+         postgresql://, postgresql+psycopg2://, mysql://, mysql+pymysql:// or mariadb://)",
     );
     expect(
         NEUTRON,
@@ -168,7 +168,7 @@ fn database_connection_schemes() {
         "connection",
         "neutron.db",
         "'neutron.db' — unsupported database URL (expected sqlite://, postgresql://, \
-         postgresql+psycopg2://, mysql:// or mysql+pymysql://)",
+         postgresql+psycopg2://, mysql://, mysql+pymysql:// or mariadb://)",
     );
     for url in [
         "sqlite://",
