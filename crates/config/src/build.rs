@@ -233,6 +233,12 @@ fn build_database(r: &Reader<'_>, config: &mut Config) -> Result<(), ConfigError
     })? {
         config.database.connection = v;
     }
+    if let Some(v) = r.read(S, "max_pool_size", |t| parse_int_as(t, 1, 1024))? {
+        config.database.max_pool_size = Some(v);
+    }
+    if let Some(v) = r.read(S, "pool_timeout", |t| parse_int_as(t, 1, 3600))? {
+        config.database.pool_timeout = Some(v);
+    }
     Ok(())
 }
 

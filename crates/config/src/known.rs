@@ -144,6 +144,8 @@ pub static KNOWN_KEYS: &[KnownKey] = &[
     agent("DEFAULT", "metadata_backlog"),
     // [database]
     typed("database", "connection"),
+    typed("database", "max_pool_size"),
+    typed("database", "pool_timeout"),
     // [ml2] and the type drivers
     typed("ml2", "type_drivers"),
     typed("ml2", "tenant_network_types"),

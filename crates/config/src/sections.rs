@@ -181,6 +181,12 @@ pub struct DatabaseSection {
     /// SQLAlchemy-style URL; `None` = the embedded SQLite store at
     /// `$state_path/neutrino.db`.
     pub connection: Option<String>,
+    /// oslo.db's `max_pool_size`: connections to a database server per
+    /// process (`None`: the store's default).
+    pub max_pool_size: Option<u32>,
+    /// oslo.db's `pool_timeout`: seconds a request waits for a connection
+    /// before the database counts as unavailable (503).
+    pub pool_timeout: Option<u64>,
 }
 
 impl DatabaseSection {

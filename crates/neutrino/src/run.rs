@@ -120,7 +120,14 @@ async fn open_store(loaded: &Loaded) -> Result<Store> {
     {
         std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
     }
-    Store::open(&url, &StoreOptions::default()).await.with_context(|| format!("cannot open the database {url}"))
+    let db = &loaded.config.database;
+    let defaults = StoreOptions::default();
+    let opts = StoreOptions {
+        pool_size: db.max_pool_size.unwrap_or(defaults.pool_size),
+        acquire_timeout: db.pool_timeout.map_or(defaults.acquire_timeout, std::time::Duration::from_secs),
+        ..defaults
+    };
+    Store::open(&url, &opts).await.with_context(|| format!("cannot open the database {url}"))
 }
 
 async fn db(action: DbAction) -> Result<ExitCode> {

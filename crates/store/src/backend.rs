@@ -24,16 +24,19 @@ use crate::writer::{self, Writer};
 /// Tuning of the connection pools.
 #[derive(Debug, Clone)]
 pub struct StoreOptions {
-    /// Connections serving reads (SQLite); half the pool size (PostgreSQL).
+    /// Connections serving reads (SQLite).
     pub read_connections: usize,
-    /// How long a call waits for a pooled connection before the database
-    /// counts as unavailable.
+    /// Connections to a database server (PostgreSQL, MySQL).
+    pub pool_size: u32,
+    /// How long a call waits for a pooled connection (a database server
+    /// that is down: until the connection attempts give up) before the
+    /// database counts as unavailable.
     pub acquire_timeout: Duration,
 }
 
 impl Default for StoreOptions {
     fn default() -> Self {
-        StoreOptions { read_connections: 8, acquire_timeout: Duration::from_secs(5) }
+        StoreOptions { read_connections: 8, pool_size: 16, acquire_timeout: Duration::from_secs(3) }
     }
 }
 
@@ -173,7 +176,7 @@ impl Store {
         let options: sqlx::mysql::MySqlConnectOptions =
             my.parse().map_err(|e: sqlx::Error| StoreError::UnsupportedUrl(redact(url), e.to_string()))?;
         let pool = sqlx::mysql::MySqlPoolOptions::new()
-            .max_connections(u32::try_from(opts.read_connections.max(2) * 2).unwrap_or(16))
+            .max_connections(opts.pool_size.max(1))
             .acquire_timeout(opts.acquire_timeout)
             // Every transaction SERIALIZABLE (as on PostgreSQL); a lock wait
             // gives up well before a client would.
@@ -191,7 +194,7 @@ impl Store {
 
     async fn open_postgres(url: &str, pg: &str, opts: &StoreOptions) -> Result<Store, StoreError> {
         let pool = sqlx::postgres::PgPoolOptions::new()
-            .max_connections(u32::try_from(opts.read_connections.max(2) * 2).unwrap_or(16))
+            .max_connections(opts.pool_size.max(1))
             .acquire_timeout(opts.acquire_timeout)
             .connect_lazy(pg)
             .map_err(|e| StoreError::UnsupportedUrl(redact(url), e.to_string()))?;
