@@ -472,7 +472,7 @@ mod tests {
 
     #[test]
     fn database_backend_from_url() {
-        let db = |url: &str| DatabaseSection { connection: Some(url.to_string()) };
+        let db = |url: &str| DatabaseSection { connection: Some(url.to_string()), ..DatabaseSection::default() };
         assert_eq!(db("sqlite:////var/lib/neutron/n.db").backend(), Some(DatabaseBackend::Sqlite));
         assert_eq!(db("mysql+pymysql://u:p@h/n").backend(), Some(DatabaseBackend::Mysql));
         assert_eq!(db("postgresql://u:p@h/n").backend(), Some(DatabaseBackend::Postgresql));
