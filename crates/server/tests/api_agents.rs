@@ -346,3 +346,27 @@ async fn dhcp_edge_cases_follow_neutron() {
     s.put(&format!("/v2.0/agents/{a}"), json!({"agent": {"admin_state_up": true}})).await;
     assert!(!s.get("/agent/v1/dhcp-state?host=net-1").await.body["networks"].as_array().unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn metrics_count_requests_per_route_and_show_agent_heartbeats() {
+    let s = Server::default().await;
+    s.network(json!({"name": "m"})).await;
+    s.post("/agent/v1/report", lb_report("metrics-node")).await;
+    assert_eq!(s.get("/v2.0/networks/nope").await.status, 404);
+    // Public, like /healthcheck (no token; see auth::is_public).
+    let r = s.client.get(format!("{}/metrics", s.base)).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
+    let text = r.text().await.unwrap();
+    for want in [
+        r#"neutrino_http_requests_total{method="POST",route="/v2.0/networks",status="201"}"#,
+        r#"neutrino_http_requests_total{method="GET",route="/v2.0/networks/{id}",status="404"}"#,
+        r#"neutrino_http_request_duration_seconds_bucket{method="POST",route="/v2.0/networks",le="0.1"}"#,
+        r#"neutrino_agent_alive{agent_type="Linux bridge agent",host="metrics-node"} 1"#,
+        r#"neutrino_agent_heartbeat_age_seconds{agent_type="Linux bridge agent",host="metrics-node"}"#,
+        r#"neutrino_db_pool_connections{state="idle"}"#,
+        "neutrino_change_log_last_seq ",
+    ] {
+        assert!(text.contains(want), "{want} not in:\n{text}");
+    }
+}

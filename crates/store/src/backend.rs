@@ -63,6 +63,7 @@ struct Inner {
     writer: Arc<writer::Shared>,
     readers: StdMutex<Vec<Connection>>,
     read_slots: Arc<Semaphore>,
+    read_slots_total: usize,
 }
 
 /// The engine behind a store.
@@ -218,6 +219,7 @@ impl Store {
             writer: writer::Shared::new(writer),
             readers: StdMutex::new(readers),
             read_slots: Arc::new(Semaphore::new(n)),
+            read_slots_total: n,
         });
         if tokio::runtime::Handle::try_current().is_ok() {
             spawn_checkpointer(Arc::downgrade(&inner), path);
@@ -307,6 +309,16 @@ impl Store {
             }
             Engine::Postgres(pool) => Ok(Reader { inner: ReaderInner::Pg(pool.acquire().await?) }),
             Engine::Mysql(pool) => Ok(Reader { inner: ReaderInner::My(pool.acquire().await?) }),
+        }
+    }
+
+    /// The connections of the pool: (size, idle) — the database server's
+    /// pool, or SQLite's readers.
+    pub fn pool_stats(&self) -> (usize, usize) {
+        match &self.engine {
+            Engine::Sqlite(inner) => (inner.read_slots_total, inner.read_slots.available_permits()),
+            Engine::Postgres(pool) => (pool.size() as usize, pool.num_idle()),
+            Engine::Mysql(pool) => (pool.size() as usize, pool.num_idle()),
         }
     }
 

@@ -46,7 +46,7 @@ pub fn noauth_context(headers: &HeaderMap) -> RequestContext {
 /// Paths that need no token, as in Neutron's paste pipeline; the agent
 /// channel authenticates its callers itself.
 fn is_public(path: &str) -> bool {
-    matches!(path, "/" | "/healthcheck") || path.starts_with("/agent/")
+    matches!(path, "/" | "/healthcheck" | "/metrics") || path.starts_with("/agent/")
 }
 
 fn unauthorized(uri: &str, error: &IdentityError) -> Response {
@@ -124,7 +124,7 @@ mod tests {
 
     #[test]
     fn only_versions_and_health_are_public() {
-        assert!(is_public("/") && is_public("/healthcheck"));
+        assert!(is_public("/") && is_public("/healthcheck") && is_public("/metrics"));
         assert!(!is_public("/v2.0/networks") && !is_public("/v2.0") && !is_public("/v2.0/extensions"));
     }
 }

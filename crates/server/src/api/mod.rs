@@ -8,6 +8,7 @@ pub mod channel;
 mod error;
 mod extensions;
 pub mod listing;
+mod metrics;
 mod quotas;
 mod resources;
 mod retry;
@@ -37,9 +38,11 @@ pub struct AppState {
 
 /// The API router (`/`, `/v2.0/…`, `/healthcheck`).
 pub fn app(state: AppState) -> Router {
+    metrics::install();
     Router::new()
         .route("/", get(versions::root))
         .route("/healthcheck", get(healthcheck).head(healthcheck))
+        .route("/metrics", get(metrics::render))
         .route("/v2.0", get(versions::v2))
         .route("/v2.0/", get(versions::v2))
         .route("/v2.0/extensions", get(extensions::list))
@@ -93,6 +96,7 @@ pub fn app(state: AppState) -> Router {
         )
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .route_layer(axum::middleware::from_fn(metrics::track))
         .layer(axum::middleware::from_fn(retry::conflicts))
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth::authenticate))
         .layer(TraceLayer::new_for_http().make_span_with(request_span))

@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::Request;
-use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use rand::Rng;
@@ -27,11 +26,9 @@ const MAX_BODY: usize = 16 * 1024 * 1024;
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Retryable;
 
-/// Runs a write request again while its transaction conflicts.
+/// Runs a request again while its transaction conflicts (reads too: the
+/// agents' state reads may schedule, which writes).
 pub(crate) async fn conflicts(req: Request, next: Next) -> Response {
-    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
-        return next.run(req).await;
-    }
     let (parts, body) = req.into_parts();
     let bytes = match axum::body::to_bytes(body, MAX_BODY).await {
         Ok(b) => b,
@@ -51,6 +48,7 @@ pub(crate) async fn conflicts(req: Request, next: Next) -> Response {
         if resp.extensions().get::<Retryable>().is_none() || attempt >= ATTEMPTS {
             return resp;
         }
+        metrics::counter!("neutrino_db_conflicts_total").increment(1);
         // Exponential backoff with full jitter, so the conflicting requests do not meet again.
         let ceiling = (5u64 << attempt.min(10)).min(MAX_BACKOFF_MS);
         let ms = rand::thread_rng().gen_range(1..=ceiling);
