@@ -15,6 +15,7 @@ use serde_json::{json, Value};
 #[derive(Debug, Clone, Args)]
 pub struct BenchArgs {
     /// API to measure; default: an all-in-one started in-process on a temporary SQLite store.
+    /// Several servers of one deployment, comma-separated, share the calls round-robin.
     #[arg(long)]
     pub url: Option<String>,
     /// A token for `--url` under keystone auth (`openstack token issue -f value -c id`).
@@ -163,6 +164,15 @@ impl Drop for Scratch {
     }
 }
 
+/// The servers' API roots; call `i` goes to server `i mod n`.
+struct Servers(Vec<String>);
+
+impl Servers {
+    fn at(&self, i: usize) -> String {
+        self.0[i % self.0.len()].clone()
+    }
+}
+
 /// Runs the benchmark and prints a Markdown table.
 pub async fn run(args: BenchArgs) -> Result<ExitCode> {
     if args.l2 {
@@ -172,15 +182,18 @@ pub async fn run(args: BenchArgs) -> Result<ExitCode> {
         return crate::bench_sg::run(args.sg_ports, args.sg_rules, args.sg_members).await;
     }
     let mut scratch = Scratch(None);
-    let base = match &args.url {
-        Some(u) => u.trim_end_matches('/').to_string(),
+    let bases: Vec<String> = match &args.url {
+        Some(u) => u.split(',').map(|b| b.trim().trim_end_matches('/').to_string()).filter(|b| !b.is_empty()).collect(),
         None => {
             let dir = std::env::temp_dir().join(format!("neutrino-bench-{}", std::process::id()));
             std::fs::create_dir_all(&dir)?;
             scratch.0 = Some(dir.clone());
-            start_embedded(&dir).await?
+            vec![start_embedded(&dir).await?]
         }
     };
+    if bases.is_empty() {
+        bail!("--url names no server");
+    }
     let mut headers = reqwest::header::HeaderMap::new();
     if let Some(t) = &args.token {
         headers.insert(
@@ -190,7 +203,9 @@ pub async fn run(args: BenchArgs) -> Result<ExitCode> {
     }
     let client =
         reqwest::Client::builder().pool_max_idle_per_host(args.concurrency * 2).default_headers(headers).build()?;
-    let api = Arc::new(format!("{base}/v2.0"));
+    // Call i goes to server i mod n.
+    let apis = Arc::new(Servers(bases.iter().map(|b| format!("{b}/v2.0")).collect()));
+    let api = apis.0[0].clone();
     let c = args.concurrency;
     let mut rows = Vec::new();
     // The bench creates more than Neutron's default quotas allow one project
@@ -206,7 +221,7 @@ pub async fn run(args: BenchArgs) -> Result<ExitCode> {
     .await?;
 
     let (s, nets) = timed("network create", args.networks, c, |i| {
-        let (client, api) = (client.clone(), api.clone());
+        let (client, api) = (client.clone(), apis.at(i));
         async move {
             call(
                 &client,
@@ -223,7 +238,7 @@ pub async fn run(args: BenchArgs) -> Result<ExitCode> {
     let net_ids = Arc::new(net_ids);
 
     let (s, _) = timed("subnet create", args.networks, c, |i| {
-        let (client, api, nets) = (client.clone(), api.clone(), net_ids.clone());
+        let (client, api, nets) = (client.clone(), apis.at(i), net_ids.clone());
         async move {
             let body = json!({"subnet": {"network_id": nets[i], "ip_version": 4, "cidr": format!("10.{}.{}.0/24", i / 256, i % 256)}});
             call(&client, reqwest::Method::POST, &format!("{api}/subnets"), Some(body)).await
@@ -250,7 +265,7 @@ pub async fn run(args: BenchArgs) -> Result<ExitCode> {
     .await?;
 
     let (s, ports) = timed(&format!("port create (c={c})"), args.ports, c, |i| {
-        let (client, api, big) = (client.clone(), api.clone(), big.clone());
+        let (client, api, big) = (client.clone(), apis.at(i), big.clone());
         async move {
             call(
                 &client,
@@ -266,7 +281,7 @@ pub async fn run(args: BenchArgs) -> Result<ExitCode> {
     let port_ids: Arc<Vec<String>> = Arc::new(ports.iter().map(|v| id(v, "port")).collect::<Result<_>>()?);
 
     let (s, _) = timed(&format!("port show (c={c})"), port_ids.len(), c, |i| {
-        let (client, api, ids) = (client.clone(), api.clone(), port_ids.clone());
+        let (client, api, ids) = (client.clone(), apis.at(i), port_ids.clone());
         async move { call(&client, reqwest::Method::GET, &format!("{api}/ports/{}", ids[i]), None).await }
     })
     .await?;
