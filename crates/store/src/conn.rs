@@ -103,25 +103,14 @@ pub(crate) fn numbered(sql: &str, args: &[SqlValue]) -> (String, Vec<SqlValue>) 
     (out, kept)
 }
 
-fn pg_query<'q>(
-    sql: &'q str,
-    args: &'q [SqlValue],
-) -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments> {
-    let mut q = sqlx::query(sql);
-    for a in args {
-        q = match a {
-            SqlValue::Int(i) => q.bind(*i),
-            SqlValue::Text(s) => q.bind(s.as_str()),
-            SqlValue::Null => q.bind(Option::<String>::None),
-        };
-    }
-    q
-}
-
-fn my_query<'q>(
-    sql: &'q str,
-    args: &'q [SqlValue],
-) -> sqlx::query::Query<'q, sqlx::MySql, sqlx::mysql::MySqlArguments> {
+/// `sql` with `args` bound, for either database server.
+fn bound<'q, DB>(sql: &'q str, args: &'q [SqlValue]) -> sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments<'q>>
+where
+    DB: sqlx::Database,
+    i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    Option<String>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
     let mut q = sqlx::query(sql);
     for a in args {
         q = match a {
@@ -172,11 +161,11 @@ fn pg_row(r: &sqlx::postgres::PgRow) -> Result<Row, StoreError> {
 type Boxed<'c, T> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<T, sqlx::Error>> + Send + 'c>>;
 
 fn pg_execute(c: &mut sqlx::PgConnection, sql: String, args: Vec<SqlValue>) -> Boxed<'_, u64> {
-    Box::pin(async move { Ok(pg_query(&sql, &args).execute(c).await?.rows_affected()) })
+    Box::pin(async move { Ok(bound::<sqlx::Postgres>(&sql, &args).execute(c).await?.rows_affected()) })
 }
 
 fn pg_fetch(c: &mut sqlx::PgConnection, sql: String, args: Vec<SqlValue>) -> Boxed<'_, Vec<sqlx::postgres::PgRow>> {
-    Box::pin(async move { pg_query(&sql, &args).fetch_all(c).await })
+    Box::pin(async move { bound::<sqlx::Postgres>(&sql, &args).fetch_all(c).await })
 }
 
 fn pg_batch(c: &mut sqlx::PgConnection, sql: String) -> Boxed<'_, ()> {
@@ -189,11 +178,11 @@ fn pg_batch(c: &mut sqlx::PgConnection, sql: String) -> Boxed<'_, ()> {
 }
 
 fn my_execute(c: &mut sqlx::MySqlConnection, sql: String, args: Vec<SqlValue>) -> Boxed<'_, u64> {
-    Box::pin(async move { Ok(my_query(&sql, &args).execute(c).await?.rows_affected()) })
+    Box::pin(async move { Ok(bound::<sqlx::MySql>(&sql, &args).execute(c).await?.rows_affected()) })
 }
 
 fn my_fetch(c: &mut sqlx::MySqlConnection, sql: String, args: Vec<SqlValue>) -> Boxed<'_, Vec<sqlx::mysql::MySqlRow>> {
-    Box::pin(async move { my_query(&sql, &args).fetch_all(c).await })
+    Box::pin(async move { bound::<sqlx::MySql>(&sql, &args).fetch_all(c).await })
 }
 
 /// Runs statements one by one (split at `;` ending a line: the store's own
