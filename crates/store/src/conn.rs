@@ -104,7 +104,10 @@ pub(crate) fn numbered(sql: &str, args: &[SqlValue]) -> (String, Vec<SqlValue>) 
 }
 
 /// `sql` with `args` bound, for either database server.
-fn bound<'q, DB>(sql: &'q str, args: &'q [SqlValue]) -> sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments<'q>>
+fn bound<'q, DB>(
+    sql: &'q str,
+    args: &'q [SqlValue],
+) -> sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments<'q>>
 where
     DB: sqlx::Database,
     i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,

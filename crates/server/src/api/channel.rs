@@ -88,9 +88,11 @@ pub(crate) async fn changes(
         }
     }
     let deadline = tokio::time::Instant::now() + Duration::from_secs(wait);
+    // Woken when the server's change feed moves (a local commit at once,
+    // another server's within the feed's poll), not by polling per agent.
+    let mut feed = state.plugin.feed.subscribe();
     loop {
-        // Register interest before reading, so a commit in between wakes us.
-        let notified = state.plugin.change_signal.notified();
+        feed.borrow_and_update();
         let mut r = state.plugin.store.read().await?;
         let (oldest, last) = r.change_bounds().await?;
         if after < oldest - 1 || after > last {
@@ -102,9 +104,12 @@ pub(crate) async fn changes(
         if !changes.is_empty() || now >= deadline {
             return Ok(Json(json!({"changes": changes, "last": last, "resync": false})));
         }
-        // Other servers' commits do not signal this one: look again at least every second.
-        let nap = (deadline - now).min(Duration::from_secs(1));
-        let _ = tokio::time::timeout(nap, notified).await;
+        let mut nap = deadline - now;
+        if !state.plugin.feed.is_running() {
+            // No feed task (no runtime when the plugin was built): look again every second.
+            nap = nap.min(Duration::from_secs(1));
+        }
+        let _ = tokio::time::timeout(nap, feed.changed()).await;
     }
 }
 

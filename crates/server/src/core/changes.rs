@@ -67,7 +67,7 @@ impl Plugin {
 
     /// Wakes the change streams waiting on this server (after a commit).
     pub(crate) fn changed(&self) {
-        self.change_signal.notify_waiters();
+        self.feed.nudge();
     }
 }
 

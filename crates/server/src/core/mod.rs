@@ -4,6 +4,7 @@
 pub mod agents;
 mod changes;
 pub mod dhcp;
+pub mod feed;
 mod floatingip;
 pub mod input;
 mod ipalloc;
@@ -45,8 +46,8 @@ pub struct Plugin {
     pub settings: Settings,
     /// The API policy (Neutron's defaults, overridden by `[oslo_policy] policy_file`).
     pub policy: std::sync::Arc<crate::policy::Policy>,
-    /// Signalled after every commit that appended to the change log.
-    pub change_signal: std::sync::Arc<tokio::sync::Notify>,
+    /// The newest change-log position this server knows committed.
+    pub feed: std::sync::Arc<feed::ChangeFeed>,
 }
 
 /// The table of a resource type.
@@ -441,13 +442,8 @@ impl Plugin {
         let settings = Settings::from_config(cfg)?;
         let types = TypeManager::from_config(cfg, &settings)?;
         let mechanisms = MechanismManager::from_names(&cfg.ml2.mechanism_drivers);
-        Ok(Plugin {
-            store,
-            types,
-            mechanisms,
-            settings,
-            policy: crate::context::default_policy(),
-            change_signal: std::sync::Arc::new(tokio::sync::Notify::new()),
-        })
+        let feed = std::sync::Arc::new(feed::ChangeFeed::default());
+        feed.start(store.clone());
+        Ok(Plugin { store, types, mechanisms, settings, policy: crate::context::default_policy(), feed })
     }
 }

@@ -1,0 +1,80 @@
+//! The change feed of one server: the newest change-log position it knows
+//! committed, for the agents' long polls to wait on. Local commits nudge
+//! it at once; commits of other servers on the same database are seen by
+//! one read of the log's position every [`POLL`], whatever the number of
+//! agents waiting (each wait is a `watch` receiver, not a database poll).
+
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use neutrino_store::Store;
+use tokio::sync::{watch, Notify};
+
+/// How often the feed reads the log's position for other servers' commits.
+pub const POLL: Duration = Duration::from_millis(250);
+
+/// The feed: the newest position, and a nudge for local commits.
+#[derive(Debug)]
+pub struct ChangeFeed {
+    last: watch::Sender<i64>,
+    nudge: Notify,
+    running: std::sync::atomic::AtomicBool,
+}
+
+impl Default for ChangeFeed {
+    fn default() -> Self {
+        ChangeFeed { last: watch::Sender::new(0), nudge: Notify::new(), running: false.into() }
+    }
+}
+
+impl ChangeFeed {
+    /// A receiver of the newest known position.
+    pub fn subscribe(&self) -> watch::Receiver<i64> {
+        self.last.subscribe()
+    }
+
+    /// A local commit appended to the log: read the position now.
+    pub fn nudge(&self) {
+        self.nudge.notify_one();
+    }
+
+    /// Whether the task that advances the feed runs (else waiters must look
+    /// at the log themselves now and then).
+    pub fn is_running(&self) -> bool {
+        self.running.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Starts the task that advances the feed from `store`, if a runtime is
+    /// there to run it; it ends when the feed is dropped.
+    pub fn start(self: &Arc<Self>, store: Store) {
+        if tokio::runtime::Handle::try_current().is_err() {
+            return;
+        }
+        self.running.store(true, std::sync::atomic::Ordering::SeqCst);
+        let feed: Weak<ChangeFeed> = Arc::downgrade(self);
+        tokio::spawn(async move {
+            loop {
+                let Some(f) = feed.upgrade() else { return };
+                let position = match store.read().await {
+                    Ok(mut r) => r.change_bounds().await.map(|(_, last)| last),
+                    Err(e) => Err(e),
+                };
+                match position {
+                    Ok(last) => {
+                        f.last.send_if_modified(|known| {
+                            let newer = last > *known;
+                            if newer {
+                                *known = last;
+                            }
+                            newer
+                        });
+                    }
+                    Err(e) => tracing::debug!(error = %e, "change feed: cannot read the log's position"),
+                }
+                // Wait for a nudge or the next poll without keeping the feed alive.
+                let nudged = async move { f.nudge.notified().await };
+                let _ = tokio::time::timeout(POLL, nudged).await;
+            }
+        });
+    }
+}
