@@ -63,15 +63,19 @@ pub struct ChangeRef {
     pub host: Option<String>,
 }
 
-/// A client of the agent channel.
+/// A client of the agent channel: one server, or several of one
+/// deployment (any serves any agent: they share the database), used in
+/// turn — a call that cannot reach the current one is made to the next.
 #[derive(Debug, Clone)]
 pub struct Channel {
-    base: String,
+    bases: Vec<String>,
+    current: std::sync::Arc<std::sync::atomic::AtomicUsize>,
     client: reqwest::Client,
 }
 
 impl Channel {
-    /// A client of the server at `server_url`, presenting `secret` if set.
+    /// A client of the server at `server_url` (several comma-separated),
+    /// presenting `secret` if set.
     pub fn new(server_url: &str, secret: Option<&str>) -> Result<Channel, ChannelError> {
         let mut headers = reqwest::header::HeaderMap::new();
         if let Some(s) = secret {
@@ -85,11 +89,54 @@ impl Channel {
             .timeout(Duration::from_secs(90))
             .build()
             .map_err(|source| ChannelError::Unreachable { url: server_url.into(), source })?;
-        Ok(Channel { base: server_url.trim_end_matches('/').to_string(), client })
+        let bases: Vec<String> = server_url
+            .split(',')
+            .map(|u| u.trim().trim_end_matches('/').to_string())
+            .filter(|u| !u.is_empty())
+            .collect();
+        Ok(Channel { bases, current: std::sync::Arc::default(), client })
     }
 
+    /// The server calls go to now.
+    pub fn server(&self) -> &str {
+        let i = self.current.load(std::sync::atomic::Ordering::SeqCst);
+        self.bases.get(i % self.bases.len().max(1)).map_or("", String::as_str)
+    }
+
+    /// One call, to the current server, then to each other one while the
+    /// server cannot be reached (a server that answers, even with an
+    /// error, is the one to believe: they all share one database).
     async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Result<Value, ChannelError> {
-        let url = format!("{}{path}", self.base);
+        let n = self.bases.len().max(1);
+        let first = self.current.load(std::sync::atomic::Ordering::SeqCst);
+        let mut last_err = None;
+        for k in 0..n {
+            let i = (first + k) % n;
+            match self.call_one(i, method.clone(), path, body.clone()).await {
+                Err(e @ ChannelError::Unreachable { .. }) => {
+                    tracing::warn!(error = %e, "server unreachable");
+                    last_err = Some(e);
+                }
+                other => {
+                    if k > 0 {
+                        tracing::info!(server = %self.bases.get(i).map_or("", String::as_str), "using another server");
+                        self.current.store(i, std::sync::atomic::Ordering::SeqCst);
+                    }
+                    return other;
+                }
+            }
+        }
+        Err(last_err.unwrap_or_else(|| ChannelError::Parse { url: path.to_string(), reason: "no server URL".into() }))
+    }
+
+    async fn call_one(
+        &self,
+        i: usize,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value, ChannelError> {
+        let url = format!("{}{path}", self.bases.get(i).map_or("", String::as_str));
         let mut req = self.client.request(method, &url);
         if let Some(b) = body {
             req = req.json(&b);

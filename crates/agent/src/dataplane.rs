@@ -455,6 +455,32 @@ impl Dataplane for IpRoute {
     }
 }
 
+/// A shared dataplane is one (tests keep a handle on an agent's kernel).
+impl<D: Dataplane> Dataplane for std::sync::Arc<D> {
+    fn snapshot(&self) -> impl std::future::Future<Output = Result<Snapshot, DataplaneError>> + Send {
+        (**self).snapshot()
+    }
+
+    fn apply(&self, ops: &[Op]) -> impl std::future::Future<Output = Result<(), DataplaneError>> + Send {
+        (**self).apply(ops)
+    }
+
+    fn watch_links(&self) -> Option<std::sync::Arc<tokio::sync::Notify>> {
+        (**self).watch_links()
+    }
+
+    fn observe_firewall(&self) -> impl std::future::Future<Output = Result<firewall::Observed, DataplaneError>> + Send {
+        (**self).observe_firewall()
+    }
+
+    fn apply_firewall(
+        &self,
+        tx: &firewall::Transaction,
+    ) -> impl std::future::Future<Output = Result<(), DataplaneError>> + Send {
+        (**self).apply_firewall(tx)
+    }
+}
+
 /// An in-memory kernel for tests; counts the operations applied.
 #[derive(Debug, Default)]
 pub struct Memory {

@@ -336,10 +336,11 @@ fn build_agent(r: &Reader<'_>, config: &mut Config, warnings: &mut Vec<Warning>)
     const S: &str = "agent";
     let a = &mut config.agent;
     if let Some(v) = r.read(S, "server_url", |t| {
-        if t.starts_with("http://") || t.starts_with("https://") {
-            Ok(t.to_string())
+        let urls: Vec<&str> = t.split(',').map(str::trim).collect();
+        if urls.iter().all(|u| u.starts_with("http://") || u.starts_with("https://")) {
+            Ok(urls.join(","))
         } else {
-            Err(ValueError::new("expected an http:// or https:// URL"))
+            Err(ValueError::new("expected http:// or https:// URLs, comma-separated"))
         }
     })? {
         a.server_url = v;

@@ -281,7 +281,9 @@ pub struct Ml2TypeGreSection {
 /// `[agent]`: how agents reach the server, and where they work.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AgentSection {
-    /// URL of the server's agent channel.
+    /// URL of the server's agent channel; several servers of one
+    /// deployment comma-separated (the agent moves to the next when one
+    /// cannot be reached).
     pub server_url: String,
     /// `direct` (built) or `rabbit` (not built yet: falls back to direct).
     pub channel: AgentChannel,

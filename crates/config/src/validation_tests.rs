@@ -260,18 +260,25 @@ fn drivers_not_built_are_warnings() {
 #[test]
 fn agent_section_values() {
     const AGENT: &str = "/etc/neutron/agent.ini";
-    expect(AGENT, "agent", "server_url", "ren3:9696", "'ren3:9696' — expected an http:// or https:// URL");
+    expect(AGENT, "agent", "server_url", "ren3:9696", "'ren3:9696' — expected http:// or https:// URLs, comma-separated");
+    expect(
+        AGENT,
+        "agent",
+        "server_url",
+        "http://a:9696, b:9696",
+        "'http://a:9696, b:9696' — expected http:// or https:// URLs, comma-separated",
+    );
     expect(AGENT, "agent", "channel", "zmq", "'zmq' — expected direct or rabbit");
     expect(AGENT, "agent", "report_interval", "soon", "'soon' — not an integer");
     expect(AGENT, "agent", "health_port", "0", "'0' — must be between 1 and 65535");
     let ok = loaded(
         AGENT,
-        "[DEFAULT]\nauth_strategy = noauth\n[agent]\nserver_url = https://ren3:9696\n\
+        "[DEFAULT]\nauth_strategy = noauth\n[agent]\nserver_url = https://ren3:9696, https://ren4:9696\n\
          channel_secret = s3cret\nreport_interval = 10\nnode_namespace = node1\n\
          namespace_prefix = n1\nhealth_port = 9100\nchannel = rabbit\n",
     );
     let a = &ok.config.agent;
-    assert_eq!(a.server_url, "https://ren3:9696");
+    assert_eq!(a.server_url, "https://ren3:9696,https://ren4:9696", "several servers, in order");
     assert_eq!(a.channel_secret.as_deref(), Some("s3cret"));
     assert_eq!(a.report_interval, 10);
     assert_eq!(a.node_namespace.as_deref(), Some("node1"));

@@ -1,8 +1,10 @@
-//! `kill -9` of a server in the middle of 1,000 concurrent port creates, on
-//! the database engine NEUTRINO_TEST_STORE names (SQLite by default): after
-//! a restart every create that got a 201 exists, nothing that failed left a
-//! half-made port (the subnet's allocated addresses are exactly the listed
-//! ports' addresses, one each), and no address is held twice.
+//! `kill -9` of servers, on the database engine NEUTRINO_TEST_STORE names
+//! (SQLite by default). In the middle of 1,000 concurrent port creates:
+//! after a restart every create that got a 201 exists, nothing that failed
+//! left a half-made port (the subnet's allocated addresses are exactly the
+//! listed ports' addresses, one each), and no address is held twice. Under
+//! an L2 agent given two servers: it moves to the other one and keeps
+//! wiring its ports.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::{BTreeSet, HashMap};
@@ -13,6 +15,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::stream::{self, StreamExt};
+use neutrino_agent::channel::Channel;
+use neutrino_agent::dataplane::Memory;
+use neutrino_agent::l2::L2Agent;
+use neutrino_agent::reconcile::L2Config;
 use neutrino_store::testing::TestDb;
 use neutrino_store::{Store, StoreOptions};
 use serde_json::{json, Value};
@@ -170,5 +176,86 @@ async fn a_server_killed_mid_burst_loses_no_acknowledged_port_and_leaves_none_ha
     drop(tx);
     store.close().await;
     assert_eq!(allocated, distinct.into_iter().cloned().collect::<BTreeSet<String>>());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Polls `GET {api}/v2.0/ports/{id}` until the port is ACTIVE.
+async fn until_active(client: &reqwest::Client, api: &str, id: &str) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let p: Value = client.get(format!("{api}/v2.0/ports/{id}")).send().await.unwrap().json().await.unwrap();
+        if p["port"]["status"] == "ACTIVE" {
+            return;
+        }
+        assert!(std::time::Instant::now() < deadline, "port {id} never became ACTIVE: {p}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_agent_moves_to_another_server_when_its_server_is_killed() {
+    let db = TestDb::new();
+    let dir = std::env::temp_dir().join(format!("neutrino-failover-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let conf = write_conf(&dir, &db.url);
+    let (mut a, api_a) = start(&conf, true);
+    let (_b, api_b) = start(&conf, false);
+    let kernel = Arc::new(Memory::default());
+    let agent = L2Agent {
+        channel: Channel::new(&format!("{api_a},{api_b}"), None).unwrap(),
+        dataplane: kernel.clone(),
+        config: L2Config { local_ip: Some("192.0.2.1".into()), ..L2Config::default() },
+        host: "node-1".into(),
+        report_interval: 1,
+    };
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(async move {
+        agent
+            .run(
+                async {
+                    let _ = stopped.await;
+                },
+                || {},
+            )
+            .await
+    });
+    let client = reqwest::Client::new();
+    let post = |api: &str, path: &str, body: Value| {
+        let (client, url) = (client.clone(), format!("{api}/v2.0/{path}"));
+        async move {
+            let r = client.post(url).json(&body).send().await.unwrap();
+            assert_eq!(r.status(), 201);
+            r.json::<Value>().await.unwrap()
+        }
+    };
+    // The agent registers (through A, the first server it is given).
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let v: Value =
+            client.get(format!("{api_b}/v2.0/agents?host=node-1")).send().await.unwrap().json().await.unwrap();
+        if v["agents"].as_array().is_some_and(|a| !a.is_empty()) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the agent never reported");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let net = post(&api_a, "networks", json!({"network": {"name": "failover"}})).await;
+    let net = net["network"]["id"].as_str().unwrap().to_string();
+    post(&api_a, "subnets", json!({"subnet": {"network_id": net, "cidr": "10.41.0.0/24", "ip_version": 4}})).await;
+    let port = |name: &'static str| json!({"port": {"network_id": net, "name": name, "binding:host_id": "node-1", "device_owner": "compute:nova"}});
+    let p1 = post(&api_a, "ports", port("before")).await;
+    let p1 = p1["port"]["id"].as_str().unwrap().to_string();
+    kernel.plug(&neutrino_model::names::tap_device(&p1));
+    until_active(&client, &api_b, &p1).await;
+
+    // Server A dies; the agent's next call finds B, and ports keep being wired.
+    a.kill();
+    let p2 = post(&api_b, "ports", port("after")).await;
+    let p2 = p2["port"]["id"].as_str().unwrap().to_string();
+    kernel.plug(&neutrino_model::names::tap_device(&p2));
+    until_active(&client, &api_b, &p2).await;
+
+    let _ = stop.send(());
+    let _ = running.await;
     let _ = std::fs::remove_dir_all(&dir);
 }
