@@ -197,6 +197,17 @@ impl Store {
         let pool = sqlx::postgres::PgPoolOptions::new()
             .max_connections(opts.pool_size.max(1))
             .acquire_timeout(opts.acquire_timeout)
+            // Every transaction SERIALIZABLE, set once per connection (not per BEGIN).
+            .after_connect(|conn, _| {
+                Box::pin(async move {
+                    sqlx::Executor::execute(
+                        &mut *conn,
+                        "SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL SERIALIZABLE",
+                    )
+                    .await?;
+                    Ok(())
+                })
+            })
             .connect_lazy(pg)
             .map_err(|e| StoreError::UnsupportedUrl(redact(url), e.to_string()))?;
         Ok(Store { engine: Engine::Postgres(pool), dialect: Dialect::Postgres, url: url.to_string() })
@@ -283,11 +294,7 @@ impl Store {
                 let (guard, group) = inner.writer.begin().await?;
                 Ok(Tx { inner: TxInner::Sqlite { guard: Some(guard), shared: inner.writer.clone(), group } })
             }
-            Engine::Postgres(pool) => {
-                let mut tx = Tx { inner: TxInner::Pg(Some(pool.begin().await?)) };
-                tx.conn().batch("SET TRANSACTION ISOLATION LEVEL SERIALIZABLE").await?;
-                Ok(tx)
-            }
+            Engine::Postgres(pool) => Ok(Tx { inner: TxInner::Pg(Some(pool.begin().await?)) }),
             Engine::Mysql(pool) => Ok(Tx { inner: TxInner::My(Some(pool.begin().await?)) }),
         }
     }
