@@ -260,7 +260,13 @@ fn drivers_not_built_are_warnings() {
 #[test]
 fn agent_section_values() {
     const AGENT: &str = "/etc/neutron/agent.ini";
-    expect(AGENT, "agent", "server_url", "ren3:9696", "'ren3:9696' — expected http:// or https:// URLs, comma-separated");
+    expect(
+        AGENT,
+        "agent",
+        "server_url",
+        "ren3:9696",
+        "'ren3:9696' — expected http:// or https:// URLs, comma-separated",
+    );
     expect(
         AGENT,
         "agent",

@@ -12,9 +12,21 @@ pub struct Cli {
     /// Verbose logs (also RUST_LOG).
     #[arg(long, global = true)]
     pub debug: bool,
+    /// Log lines as text, or as one JSON object each (for log collectors).
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, env = "NEUTRINO_LOG_FORMAT")]
+    pub log_format: LogFormat,
     /// What to run.
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line: time, level, target, fields, spans.
+    Json,
 }
 
 /// Configuration sources shared by every command.

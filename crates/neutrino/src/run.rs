@@ -11,14 +11,20 @@ use neutrino_server::Plugin;
 use neutrino_store::{Store, StoreOptions};
 use tracing::{info, warn};
 
-use crate::cli::{Cli, Command, ConfigAction, ConfigArgs, DbAction, Format, IdentityAction, ListenArgs, VifAction};
+use crate::cli::{
+    Cli, Command, ConfigAction, ConfigArgs, DbAction, Format, IdentityAction, ListenArgs, LogFormat, VifAction,
+};
 
-/// Logs to stderr; `--debug` or RUST_LOG for more.
-pub fn init_tracing(debug: bool) {
+/// Logs to stderr, as text or JSON lines; `--debug` or RUST_LOG for more.
+pub fn init_tracing(debug: bool, format: LogFormat) {
     let default = if debug { "debug" } else { "info,tower_http=warn" };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    let logs = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => logs.init(),
+        LogFormat::Json => logs.json().with_current_span(true).with_span_list(false).init(),
+    }
 }
 
 /// Runs the command.

@@ -389,3 +389,34 @@ fn a_policy_file_next_to_the_config_overrides_the_defaults() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("site.yaml"));
 }
+
+#[test]
+fn logs_can_be_json_lines() {
+    let dir = Dir::new("jsonlog");
+    let state = dir.0.to_str().unwrap();
+    let out = bin().args(["--log-format", "json", "db", "upgrade", "--state-dir", state]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not a JSON line ({e}): {l}")))
+        .collect();
+    let applied = lines.iter().find(|l| l["fields"]["message"] == "migration applied").expect("a migration logged");
+    assert_eq!(applied["level"], "INFO");
+    assert!(applied["fields"]["version"].is_number(), "{applied}");
+    assert!(applied["timestamp"].is_string() && applied["target"].is_string(), "{applied}");
+    // The same through the environment; text is the default.
+    let other = Dir::new("jsonlog-env");
+    let env = bin()
+        .args(["db", "upgrade", "--state-dir", other.0.to_str().unwrap()])
+        .env("NEUTRINO_LOG_FORMAT", "json")
+        .output()
+        .unwrap();
+    let first = String::from_utf8_lossy(&env.stderr).lines().next().unwrap_or_default().to_string();
+    assert!(serde_json::from_str::<serde_json::Value>(&first).is_ok(), "{first}");
+    let third = Dir::new("textlog");
+    let text = bin().args(["db", "upgrade", "--state-dir", third.0.to_str().unwrap()]).output().unwrap();
+    let first = String::from_utf8_lossy(&text.stderr).lines().next().unwrap_or_default().to_string();
+    assert!(!first.is_empty() && serde_json::from_str::<serde_json::Value>(&first).is_err(), "{first}");
+    let bad = bin().args(["--log-format", "xml", "db", "current", "--state-dir", state]).output().unwrap();
+    assert!(!bad.status.success());
+}
