@@ -68,7 +68,7 @@ fn admin_sql(dialect: Dialect, url: &str, sql: &str) -> Result<(), StoreError> {
                     if let Some(name) = stmt.strip_prefix("DROP DATABASE IF EXISTS ") {
                         // Sessions of the dropped store may linger (their pool closes them
                         // after the test's runtime is gone) and would block the DROP.
-                        let ids: Vec<(u64,)> =
+                        let ids: Vec<(i64,)> =
                             sqlx::query_as("SELECT ID FROM information_schema.PROCESSLIST WHERE DB = ?")
                                 .bind(name)
                                 .fetch_all(&mut c)
@@ -150,7 +150,9 @@ impl Drop for TestDb {
         }
         if let Some((admin, name)) = self.server.take() {
             let force = if self.dialect == Dialect::Postgres { " WITH (FORCE)" } else { "" };
-            let _ = admin_sql(self.dialect, &admin, &format!("DROP DATABASE IF EXISTS {name}{force}"));
+            if let Err(e) = admin_sql(self.dialect, &admin, &format!("DROP DATABASE IF EXISTS {name}{force}")) {
+                eprintln!("warning: test database {name} not dropped: {e}");
+            }
         }
     }
 }
