@@ -97,12 +97,6 @@ impl Channel {
         Ok(Channel { bases, current: std::sync::Arc::default(), client })
     }
 
-    /// The server calls go to now.
-    pub fn server(&self) -> &str {
-        let i = self.current.load(std::sync::atomic::Ordering::SeqCst);
-        self.bases.get(i % self.bases.len().max(1)).map_or("", String::as_str)
-    }
-
     /// One call, to the current server, then to each other one while the
     /// server cannot be reached (a server that answers, even with an
     /// error, is the one to believe: they all share one database).
@@ -112,7 +106,7 @@ impl Channel {
         let mut last_err = None;
         for k in 0..n {
             let i = (first + k) % n;
-            match self.call_one(i, method.clone(), path, body.clone()).await {
+            match self.call_one(i, method.clone(), path, body.as_ref()).await {
                 Err(e @ ChannelError::Unreachable { .. }) => {
                     tracing::warn!(error = %e, "server unreachable");
                     last_err = Some(e);
@@ -134,12 +128,12 @@ impl Channel {
         i: usize,
         method: reqwest::Method,
         path: &str,
-        body: Option<Value>,
+        body: Option<&Value>,
     ) -> Result<Value, ChannelError> {
         let url = format!("{}{path}", self.bases.get(i).map_or("", String::as_str));
         let mut req = self.client.request(method, &url);
         if let Some(b) = body {
-            req = req.json(&b);
+            req = req.json(b);
         }
         let resp = req.send().await.map_err(|source| ChannelError::Unreachable { url: url.clone(), source })?;
         let status = resp.status().as_u16();

@@ -27,7 +27,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use common::{connects, eventually, in_ns, ok, pings, sh};
+use common::{connects, delete_namespaces, eventually, in_ns, ok, pings, sh};
 use neutrino_agent::channel::Channel;
 use neutrino_agent::dataplane::IpRoute;
 use neutrino_agent::firewall::{Firewall, TxKind};
@@ -318,13 +318,7 @@ impl Drop for World {
         for t in self.threads.drain(..) {
             let _ = t.join();
         }
-        let list = Command::new("ip").args(["netns", "list"]).output().map(|o| o.stdout).unwrap_or_default();
-        for line in String::from_utf8_lossy(&list).lines() {
-            let name = line.split_whitespace().next().unwrap_or_default();
-            if name.starts_with(&format!("{}-", self.prefix)) {
-                let _ = Command::new("ip").args(["netns", "del", name]).status();
-            }
-        }
+        delete_namespaces(&self.prefix);
     }
 }
 

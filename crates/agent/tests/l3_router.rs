@@ -23,7 +23,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use common::{connects, eventually, in_ns, ok, pings, sh};
+use common::{connects, delete_namespaces, eventually, in_ns, ok, pings, sh};
 use neutrino_agent::channel::Channel;
 use neutrino_agent::l3::{L3Agent, L3Config};
 use neutrino_agent::metadata::{listen_in, sign, MetadataConfig};
@@ -148,13 +148,7 @@ impl Drop for World {
         for t in self.threads.drain(..) {
             let _ = t.join();
         }
-        let list = Command::new("ip").args(["netns", "list"]).output().map(|o| o.stdout).unwrap_or_default();
-        for line in String::from_utf8_lossy(&list).lines() {
-            let name = line.split_whitespace().next().unwrap_or_default();
-            if name.starts_with(&format!("{}-", self.prefix)) {
-                let _ = Command::new("ip").args(["netns", "del", name]).status();
-            }
-        }
+        delete_namespaces(&self.prefix);
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }

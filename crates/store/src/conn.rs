@@ -46,6 +46,16 @@ impl Row {
         }
     }
 
+    /// Column `i` as text, moved out of the row (NULL is an error).
+    pub fn into_text(mut self, i: usize) -> Result<String, StoreError> {
+        match self.0.get_mut(i).map(|v| std::mem::replace(v, SqlValue::Null)) {
+            Some(SqlValue::Text(s)) => Ok(s),
+            Some(SqlValue::Int(n)) => Ok(n.to_string()),
+            Some(SqlValue::Null) => Err(StoreError::Decode(format!("column {i} is NULL"))),
+            None => Err(StoreError::Decode(format!("no column {i}"))),
+        }
+    }
+
     /// Column `i` as an integer (NULL is an error).
     pub fn int(&self, i: usize) -> Result<i64, StoreError> {
         self.opt_int(i)?.ok_or_else(|| StoreError::Decode(format!("column {i} is NULL")))
@@ -266,7 +276,7 @@ impl Conn<'_> {
 
     /// Runs a query; returns the first column of every row as text.
     pub async fn texts(&mut self, sql: &str, args: &[SqlValue]) -> Result<Vec<String>, StoreError> {
-        self.rows(sql, args).await?.iter().map(|r| r.text(0)).collect()
+        self.rows(sql, args).await?.into_iter().map(|r| r.into_text(0)).collect()
     }
 
     /// Runs statements without arguments (schema changes, transaction control).

@@ -16,11 +16,6 @@ pub enum Dialect {
 }
 
 impl Dialect {
-    /// The placeholder for the `n`-th (1-based) bound parameter.
-    pub fn placeholder(self, _n: usize) -> String {
-        "?".to_string()
-    }
-
     /// An SQL expression extracting the scalar at top-level `key` of the
     /// JSON document column `doc`: JSON booleans as 1/0, numbers and strings
     /// as themselves (text on PostgreSQL), null or absent as NULL. `doc` and

@@ -12,13 +12,12 @@ pub(crate) async fn get_doc(
     id: &str,
     scope: &Scope,
 ) -> Result<Option<String>, StoreError> {
-    let dialect = conn.dialect();
     let t = table.name();
     let mut sql = Sql::default();
     sql.push(&format!("SELECT {t}.doc FROM {t} WHERE {t}.id = "));
-    sql.bind(dialect, SqlValue::Text(id.to_string()));
+    sql.bind(SqlValue::Text(id.to_string()));
     sql.push(" AND ");
-    query::push_scope(&mut sql, dialect, table, scope);
+    query::push_scope(&mut sql, table, scope);
     Ok(conn.texts(&sql.text, &sql.args).await?.into_iter().next())
 }
 
@@ -115,17 +114,16 @@ impl Tx {
     /// Inserts a row.
     pub async fn insert(&mut self, table: Table, row: &DocRow) -> Result<(), StoreError> {
         let mut conn = self.conn();
-        let dialect = conn.dialect();
         let cols = table.columns();
         let mut sql = Sql::default();
         sql.push(&format!("INSERT INTO {} (id, {}, doc) VALUES (", table.name(), cols.join(", ")));
-        sql.bind(dialect, SqlValue::Text(row.id.clone()));
+        sql.bind(SqlValue::Text(row.id.clone()));
         for v in &row.columns {
             sql.push(", ");
-            sql.bind(dialect, v.clone());
+            sql.bind(v.clone());
         }
         sql.push(", ");
-        sql.bind(dialect, SqlValue::Text(row.doc.clone()));
+        sql.bind(SqlValue::Text(row.doc.clone()));
         sql.push(")");
         conn.guarded(&sql.text, &sql.args).await?;
         Ok(())
@@ -134,18 +132,17 @@ impl Tx {
     /// Replaces a row's columns and document. Returns false if it is gone.
     pub async fn update(&mut self, table: Table, row: &DocRow) -> Result<bool, StoreError> {
         let mut conn = self.conn();
-        let dialect = conn.dialect();
         let mut sql = Sql::default();
         sql.push(&format!("UPDATE {} SET ", table.name()));
         for (c, v) in table.columns().iter().zip(&row.columns) {
             sql.push(&format!("{c} = "));
-            sql.bind(dialect, v.clone());
+            sql.bind(v.clone());
             sql.push(", ");
         }
         sql.push("doc = ");
-        sql.bind(dialect, SqlValue::Text(row.doc.clone()));
+        sql.bind(SqlValue::Text(row.doc.clone()));
         sql.push(" WHERE id = ");
-        sql.bind(dialect, SqlValue::Text(row.id.clone()));
+        sql.bind(SqlValue::Text(row.id.clone()));
         Ok(conn.execute(&sql.text, &sql.args).await? == 1)
     }
 

@@ -124,10 +124,10 @@ impl Sql {
         self.text.push_str(s);
     }
 
-    pub fn bind(&mut self, dialect: Dialect, v: SqlValue) {
+    /// Binds `v` at a `?` (the PostgreSQL connection renumbers them).
+    pub fn bind(&mut self, v: SqlValue) {
         self.args.push(v);
-        let ph = dialect.placeholder(self.args.len());
-        self.text.push_str(&ph);
+        self.text.push('?');
     }
 }
 
@@ -154,7 +154,7 @@ const RBAC_TARGETS: &str =
     "SELECT r.object_id FROM rbac_policies r WHERE r.object_type = 'network' AND r.target_tenant IN ('*', ";
 
 /// Appends the visibility condition of `scope` (or `1=1`).
-pub(crate) fn push_scope(sql: &mut Sql, dialect: Dialect, table: Table, scope: &Scope) {
+pub(crate) fn push_scope(sql: &mut Sql, table: Table, scope: &Scope) {
     let Scope::Project(project) = scope else {
         sql.push("1=1");
         return;
@@ -163,26 +163,26 @@ pub(crate) fn push_scope(sql: &mut Sql, dialect: Dialect, table: Table, scope: &
     match table {
         Table::Networks => {
             sql.push(&format!("({t}.project_id = "));
-            sql.bind(dialect, SqlValue::Text(project.clone()));
+            sql.bind(SqlValue::Text(project.clone()));
             sql.push(&format!(" OR {t}.shared = 1 OR {t}.router_external = 1 OR {t}.id IN ({RBAC_TARGETS}"));
-            sql.bind(dialect, SqlValue::Text(project.clone()));
+            sql.bind(SqlValue::Text(project.clone()));
             sql.push(")))");
         }
         Table::Subnets => {
             sql.push(&format!("({t}.project_id = "));
-            sql.bind(dialect, SqlValue::Text(project.clone()));
+            sql.bind(SqlValue::Text(project.clone()));
             sql.push(&format!(
                 " OR {t}.network_id IN (SELECT n.id FROM networks n WHERE n.shared = 1 OR n.router_external = 1) \
                  OR {t}.network_id IN ({RBAC_TARGETS}"
             ));
-            sql.bind(dialect, SqlValue::Text(project.clone()));
+            sql.bind(SqlValue::Text(project.clone()));
             sql.push(")))");
         }
         Table::Ports => {
             sql.push(&format!("({t}.project_id = "));
-            sql.bind(dialect, SqlValue::Text(project.clone()));
+            sql.bind(SqlValue::Text(project.clone()));
             sql.push(&format!(" OR {t}.network_id IN (SELECT n.id FROM networks n WHERE n.project_id = "));
-            sql.bind(dialect, SqlValue::Text(project.clone()));
+            sql.bind(SqlValue::Text(project.clone()));
             sql.push("))");
         }
         Table::RbacPolicies
@@ -191,13 +191,13 @@ pub(crate) fn push_scope(sql: &mut Sql, dialect: Dialect, table: Table, scope: &
         | Table::SecurityGroups
         | Table::SecurityGroupRules => {
             sql.push(&format!("({t}.project_id = "));
-            sql.bind(dialect, SqlValue::Text(project.clone()));
+            sql.bind(SqlValue::Text(project.clone()));
             sql.push(")");
         }
         // A port forwarding is its floating IP's owner's.
         Table::PortForwardings => {
             sql.push(&format!("({t}.floatingip_id IN (SELECT f.id FROM floatingips f WHERE f.project_id = "));
-            sql.bind(dialect, SqlValue::Text(project.clone()));
+            sql.bind(SqlValue::Text(project.clone()));
             sql.push("))");
         }
         // Identity records are read only through the identity's own checks.
@@ -223,7 +223,7 @@ fn push_filter(sql: &mut Sql, dialect: Dialect, table: Table, filter: &Filter) {
                     sql.push(&format!("{expr} IS NULL"));
                 } else {
                     sql.push(&format!("{expr} = "));
-                    sql.bind(dialect, arg(dialect, table, attr, v.clone()));
+                    sql.bind(arg(dialect, table, attr, v.clone()));
                 }
             }
             sql.push(")");
@@ -234,7 +234,7 @@ fn push_filter(sql: &mut Sql, dialect: Dialect, table: Table, filter: &Filter) {
                 sql.push(&format!(
                     "EXISTS (SELECT 1 FROM tags g WHERE g.resource_type = '{rt}' AND g.resource_id = {t}.id AND g.tag = "
                 ));
-                sql.bind(dialect, SqlValue::Text(tag.to_string()));
+                sql.bind(SqlValue::Text(tag.to_string()));
                 sql.push(")");
             };
             let (join, negate) = match mode {
@@ -259,15 +259,15 @@ fn push_filter(sql: &mut Sql, dialect: Dialect, table: Table, filter: &Filter) {
             sql.push(&format!("EXISTS (SELECT 1 FROM ipallocations a WHERE a.port_id = {t}.id"));
             if let Some(ip) = ip_address {
                 sql.push(" AND a.ip_address = ");
-                sql.bind(dialect, SqlValue::Text(ip.clone()));
+                sql.bind(SqlValue::Text(ip.clone()));
             }
             if let Some(subnet) = subnet_id {
                 sql.push(" AND a.subnet_id = ");
-                sql.bind(dialect, SqlValue::Text(subnet.clone()));
+                sql.bind(SqlValue::Text(subnet.clone()));
             }
             if let Some(sub) = ip_address_substr {
                 sql.push(&format!(" AND {}(a.ip_address, ", dialect.position_fn()));
-                sql.bind(dialect, SqlValue::Text(sub.clone()));
+                sql.bind(SqlValue::Text(sub.clone()));
                 sql.push(") > 0");
             }
             sql.push(")");
@@ -288,7 +288,7 @@ pub(crate) fn build_list(
     let t = table.name();
     let mut sql = Sql::default();
     sql.push(&format!("SELECT {t}.doc FROM {t} WHERE "));
-    push_scope(&mut sql, dialect, table, &q.scope);
+    push_scope(&mut sql, table, &q.scope);
     for f in &q.filters {
         sql.push(" AND ");
         push_filter(&mut sql, dialect, table, f);
@@ -338,7 +338,7 @@ pub(crate) fn build_marker_values(dialect: Dialect, table: Table, keys: &[SortKe
     let mut sql = Sql::default();
     let exprs: Vec<String> = keys.iter().map(|k| attr_expr(dialect, table, &k.attr)).collect();
     sql.push(&format!("SELECT {} FROM {} WHERE {}.id = ", exprs.join(", "), table.name(), table.name()));
-    sql.bind(dialect, SqlValue::Text(id.to_string()));
+    sql.bind(SqlValue::Text(id.to_string()));
     sql
 }
 
@@ -359,7 +359,7 @@ fn push_after(sql: &mut Sql, dialect: Dialect, table: Table, keys: &[SortKey], v
                 Some(SqlValue::Null) | None => sql.push(&format!("{expr} IS NULL")),
                 Some(v) => {
                     sql.push(&format!("{expr} = "));
-                    sql.bind(dialect, arg(dialect, table, &key.attr, v.clone()));
+                    sql.bind(arg(dialect, table, &key.attr, v.clone()));
                 }
             }
         }
@@ -373,11 +373,11 @@ fn push_after(sql: &mut Sql, dialect: Dialect, table: Table, keys: &[SortKey], v
             (SqlValue::Null, SortDir::Desc) => sql.push("1=0"),
             (v, SortDir::Asc) => {
                 sql.push(&format!("{expr} > "));
-                sql.bind(dialect, arg(dialect, table, &key.attr, v.clone()));
+                sql.bind(arg(dialect, table, &key.attr, v.clone()));
             }
             (v, SortDir::Desc) => {
                 sql.push(&format!("({expr} < "));
-                sql.bind(dialect, arg(dialect, table, &key.attr, v.clone()));
+                sql.bind(arg(dialect, table, &key.attr, v.clone()));
                 sql.push(&format!(" OR {expr} IS NULL)"));
             }
         }

@@ -709,10 +709,5 @@ fn endpoints(state: &HostState, zones: &BTreeMap<String, u16>) -> BTreeSet<(Stri
     out
 }
 
-/// One firewall round of a fresh agent: reads the kernel, plans, applies.
-pub async fn sync<D: Dataplane>(dp: &D, state: &HostState) -> Result<Option<TxKind>, DataplaneError> {
-    Firewall::default().sync(dp, state).await
-}
-
 #[cfg(test)]
 mod tests;

@@ -437,7 +437,7 @@ async fn a_running_firewall_plans_against_its_record_and_reads_the_kernel_when_i
     // A fresh firewall (a restarted agent) reads an empty kernel and loads it all.
     let empty = Memory::default();
     assert_eq!(Firewall::default().sync(&empty, &joined).await.expect("sync"), Some(TxKind::Replace));
-    assert_eq!(sync(&empty, &joined).await.expect("sync"), None, "and then finds it right");
+    assert_eq!(Firewall::default().sync(&empty, &joined).await.expect("sync"), None, "and then finds it right");
 }
 
 #[tokio::test]

@@ -49,3 +49,14 @@ pub fn connects(ns: &str, to: &str) -> bool {
     let addr: SocketAddr = to.parse().unwrap();
     in_ns(ns, move || TcpStream::connect_timeout(&addr, Duration::from_secs(1)).is_ok())
 }
+
+/// Deletes every network namespace named `<prefix>-…` (a test's own).
+pub fn delete_namespaces(prefix: &str) {
+    let list = Command::new("ip").args(["netns", "list"]).output().map(|o| o.stdout).unwrap_or_default();
+    for line in String::from_utf8_lossy(&list).lines() {
+        let name = line.split_whitespace().next().unwrap_or_default();
+        if name.starts_with(&format!("{prefix}-")) {
+            let _ = Command::new("ip").args(["netns", "del", name]).status();
+        }
+    }
+}

@@ -1,8 +1,9 @@
 //! The change feed of one server: the newest change-log position it knows
 //! committed, for the agents' long polls to wait on. Local commits nudge
 //! it at once; commits of other servers on the same database are seen by
-//! one read of the log's position every [`POLL`], whatever the number of
-//! agents waiting (each wait is a `watch` receiver, not a database poll).
+//! one read of the log's position every [`POLL`] while any agent waits,
+//! whatever their number (each wait is a `watch` receiver, not a database
+//! poll).
 
 use std::sync::{Arc, Weak};
 use std::time::Duration;
@@ -55,6 +56,12 @@ impl ChangeFeed {
         tokio::spawn(async move {
             loop {
                 let Some(f) = feed.upgrade() else { return };
+                // Nobody waiting: nothing to read (a new waiter reads the log itself first).
+                if f.last.receiver_count() == 0 {
+                    let idle = async move { f.nudge.notified().await };
+                    let _ = tokio::time::timeout(POLL, idle).await;
+                    continue;
+                }
                 let position = match store.read().await {
                     Ok(mut r) => r.change_bounds().await.map(|(_, last)| last),
                     Err(e) => Err(e),

@@ -522,7 +522,7 @@ impl Plugin {
         if_match: Option<u64>,
     ) -> PluginResult<()> {
         let _: Port = load_for_change(tx, ctx, Resource::Port, id, if_match, Change::Delete).await?;
-        tx.delete_port_allocations(id).await?;
+        // The store releases the port's addresses with it.
         tx.delete(Table::Ports, id).await?;
         Ok(())
     }
