@@ -87,7 +87,9 @@ async fn a_server_killed_mid_burst_loses_no_acknowledged_port_and_leaves_none_ha
     std::fs::create_dir_all(&dir).unwrap();
     let conf = write_conf(&dir, &db.url);
     let (server, api) = start(&conf, true);
-    let client = reqwest::Client::new();
+    // A bound on every call: a request caught by the kill may otherwise wait
+    // forever in the client's pool (none is left to answer it); it counts as cut off.
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(20)).build().unwrap();
     let post = |path: String, body: Value| {
         let client = client.clone();
         async move {
@@ -201,6 +203,7 @@ async fn an_agent_moves_to_another_server_when_its_server_is_killed() {
     let (mut a, api_a) = start(&conf, true);
     let (_b, api_b) = start(&conf, false);
     let kernel = Arc::new(Memory::default());
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(20)).build().unwrap();
     let agent = L2Agent {
         channel: Channel::new(&format!("{api_a},{api_b}"), None).unwrap(),
         dataplane: kernel.clone(),
@@ -219,7 +222,6 @@ async fn an_agent_moves_to_another_server_when_its_server_is_killed() {
             )
             .await
     });
-    let client = reqwest::Client::new();
     let post = |api: &str, path: &str, body: Value| {
         let (client, url) = (client.clone(), format!("{api}/v2.0/{path}"));
         async move {
