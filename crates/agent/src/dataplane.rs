@@ -487,6 +487,8 @@ pub struct Memory {
     state: Mutex<Snapshot>,
     applied: Mutex<Vec<Op>>,
     firewall: Mutex<(firewall::Observed, Vec<firewall::Transaction>)>,
+    /// Raised when a device is plugged, as the kernel's link events are.
+    links_changed: std::sync::Arc<tokio::sync::Notify>,
 }
 
 impl Memory {
@@ -505,7 +507,7 @@ impl Memory {
         self.firewall.lock().map(|f| f.1.clone()).unwrap_or_default()
     }
 
-    /// Adds a device (as `vif plug` would).
+    /// Adds a device (as `vif plug` would) and raises a link event.
     pub fn plug(&self, name: &str) {
         if let Ok(mut s) = self.state.lock() {
             s.links.push(Link {
@@ -519,6 +521,7 @@ impl Memory {
                 owned: false,
             });
         }
+        self.links_changed.notify_one();
     }
 
     fn apply_one(s: &mut Snapshot, op: &Op) {
@@ -581,6 +584,10 @@ impl Dataplane for Memory {
             }
         }
         Ok(())
+    }
+
+    fn watch_links(&self) -> Option<std::sync::Arc<tokio::sync::Notify>> {
+        Some(self.links_changed.clone())
     }
 
     async fn observe_firewall(&self) -> Result<firewall::Observed, DataplaneError> {
