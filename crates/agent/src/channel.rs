@@ -1,5 +1,7 @@
 //! The agent side of the agent channel: state reports, the host's desired
-//! state, the change stream and device status, over HTTP to any server.
+//! state, the change stream and device status — over HTTP to any server
+//! (`[agent] channel = direct`) or through the message broker
+//! (`channel = rabbit`, [`neutrino_bus`]), with the same calls and answers.
 
 use std::time::Duration;
 
@@ -28,6 +30,14 @@ pub enum ChannelError {
         status: u16,
         /// Response body.
         body: String,
+    },
+    /// The message broker failed a call (unreachable, lost, no reply).
+    #[error("{path}: {source}")]
+    Bus {
+        /// The call.
+        path: String,
+        /// Why.
+        source: neutrino_bus::BusError,
     },
     /// An answer did not parse.
     #[error("{url}: unexpected answer: {reason}")]
@@ -63,14 +73,16 @@ pub struct ChangeRef {
     pub host: Option<String>,
 }
 
-/// A client of the agent channel: one server, or several of one
+/// A client of the agent channel: over HTTP, one server or several of one
 /// deployment (any serves any agent: they share the database), used in
-/// turn — a call that cannot reach the current one is made to the next.
+/// turn — a call that cannot reach the current one is made to the next;
+/// or over the message broker, where whichever server is free answers.
 #[derive(Debug, Clone)]
 pub struct Channel {
     bases: Vec<String>,
     current: std::sync::Arc<std::sync::atomic::AtomicUsize>,
     client: reqwest::Client,
+    bus: Option<neutrino_bus::BusClient>,
 }
 
 impl Channel {
@@ -94,13 +106,32 @@ impl Channel {
             .map(|u| u.trim().trim_end_matches('/').to_string())
             .filter(|u| !u.is_empty())
             .collect();
-        Ok(Channel { bases, current: std::sync::Arc::default(), client })
+        Ok(Channel { bases, current: std::sync::Arc::default(), client, bus: None })
+    }
+
+    /// A client that makes its calls and hears of changes through the
+    /// message broker of `settings`, presenting `secret` if set.
+    pub fn over_bus(settings: neutrino_bus::BusSettings, secret: Option<&str>) -> Result<Channel, ChannelError> {
+        let mut c = Channel::new("", None)?;
+        c.bus = Some(neutrino_bus::BusClient::new(settings, secret));
+        Ok(c)
     }
 
     /// One call, to the current server, then to each other one while the
     /// server cannot be reached (a server that answers, even with an
     /// error, is the one to believe: they all share one database).
     async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Result<Value, ChannelError> {
+        if let Some(bus) = &self.bus {
+            let reply = bus
+                .call(method.as_str(), path, body.as_ref())
+                .await
+                .map_err(|source| ChannelError::Bus { path: path.to_string(), source })?;
+            if !(200..300).contains(&reply.status) {
+                return Err(ChannelError::Status { url: path.to_string(), status: reply.status, body: reply.body });
+            }
+            return serde_json::from_str(&reply.body)
+                .map_err(|e| ChannelError::Parse { url: path.to_string(), reason: e.to_string() });
+        }
         let n = self.bases.len().max(1);
         let first = self.current.load(std::sync::atomic::Ordering::SeqCst);
         let mut last_err = None;
@@ -159,6 +190,23 @@ impl Channel {
 
     /// Changes after `after`, waiting up to `wait` seconds for one.
     pub async fn changes(&self, after: i64, wait: u64) -> Result<Changes, ChannelError> {
+        let Some(bus) = &self.bus else { return self.changes_now(after, wait).await };
+        // Over the broker: read what is there; if nothing, wait for a
+        // server's notice (a wake-up only) and read again. A connection
+        // lost meanwhile may have lost notices: the full state is read again.
+        let epoch = bus.connect().await.map_err(|source| ChannelError::Bus { path: "connect".into(), source })?;
+        let now = self.changes_now(after, 0).await?;
+        if !now.changes.is_empty() || now.resync {
+            return Ok(now);
+        }
+        match bus.wait(epoch, after, Duration::from_secs(wait)).await {
+            neutrino_bus::Wake::Lost => Ok(Changes { changes: Vec::new(), last: now.last, resync: true }),
+            neutrino_bus::Wake::Advanced | neutrino_bus::Wake::Timeout => self.changes_now(after, 0).await,
+        }
+    }
+
+    /// One read of the changes after `after` (the server waits up to `wait` seconds for one).
+    async fn changes_now(&self, after: i64, wait: u64) -> Result<Changes, ChannelError> {
         let path = format!("/agent/v1/changes?after={after}&wait={wait}");
         let v = self.call(reqwest::Method::GET, &path, None).await?;
         serde_json::from_value(v).map_err(|e| ChannelError::Parse { url: path, reason: e.to_string() })

@@ -69,14 +69,14 @@ mod tests {
 
     #[test]
     fn the_seeds_url_is_the_default_vhost_on_the_default_port() {
-        assert_eq!(broker_urls("rabbit://openstack:admin@ren3").unwrap(), ["amqp://openstack:admin@ren3:5672/%2f"]);
-        assert_eq!(broker_urls("rabbit://u:p@h:5673/").unwrap(), ["amqp://u:p@h:5673/%2f"]);
+        assert_eq!(broker_urls("rabbit://openstack:admin@ren3").expect("url"), ["amqp://openstack:admin@ren3:5672/%2f"]);
+        assert_eq!(broker_urls("rabbit://u:p@h:5673/").expect("url"), ["amqp://u:p@h:5673/%2f"]);
     }
 
     #[test]
     fn a_cluster_is_each_host_with_its_credentials_and_the_vhost() {
         assert_eq!(
-            broker_urls("rabbit://a:1@h1:5672,b:2@h2,[::1]:5674,[fe80::1]/nova").unwrap(),
+            broker_urls("rabbit://a:1@h1:5672,b:2@h2,[::1]:5674,[fe80::1]/nova").expect("url"),
             [
                 "amqp://a:1@h1:5672/nova",
                 "amqp://b:2@h2:5672/nova",
@@ -89,7 +89,7 @@ mod tests {
     #[test]
     fn amqp_uris_are_taken_as_they_are() {
         let u = "amqp://guest:guest@127.0.0.1:5672/%2f";
-        assert_eq!(broker_urls(u).unwrap(), [u]);
+        assert_eq!(broker_urls(u).expect("url"), [u]);
     }
 
     #[test]
@@ -101,7 +101,7 @@ mod tests {
             ("rabbit://u:secret@,h2", "empty"),
             ("ren3", "expected rabbit"),
         ] {
-            let e = broker_urls(url).unwrap_err().to_string();
+            let e = broker_urls(url).expect_err("refused").to_string();
             assert!(e.contains(why), "{url}: {e}");
             assert!(!e.contains("secret"), "{e}");
         }

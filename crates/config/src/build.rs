@@ -88,7 +88,7 @@ pub(crate) fn build(values: &Sections) -> Result<Built, ConfigError> {
     build_database(&reader, &mut config)?;
     build_ml2(&reader, &mut config, &mut warnings)?;
     build_type_drivers(&reader, &mut config)?;
-    build_agent(&reader, &mut config, &mut warnings)?;
+    build_agent(&reader, &mut config)?;
     build_identity(&reader, &mut config)?;
     build_keystone_authtoken(&reader, &mut config)?;
     build_oslo_policy(&reader, &mut config)?;
@@ -150,7 +150,14 @@ fn build_default(r: &Reader<'_>, config: &mut Config, warnings: &mut Vec<Warning
     })? {
         d.auth_strategy = v;
     }
-    if let Some(v) = r.read(S, "transport_url", parse_optional_string)? {
+    if let Some(v) = r.read(S, "transport_url", |t| {
+        let scheme = t.split_once("://").map(|(s, _)| s);
+        match (t.is_empty(), scheme) {
+            (true, _) => Ok(None),
+            (false, Some("rabbit" | "kombu" | "amqp")) => Ok(Some(t.to_string())),
+            _ => Err(ValueError::new("expected rabbit://user:pass@host:port/vhost (the RabbitMQ transport)")),
+        }
+    })? {
         d.transport_url = v;
     }
     if let Some(v) = r.read(S, "host", parse_optional_string)? {
@@ -191,16 +198,17 @@ fn build_default(r: &Reader<'_>, config: &mut Config, warnings: &mut Vec<Warning
         d.default_availability_zones = v;
     }
 
-    // Values whose feature is not built yet.
-    if let Some(url) = &d.transport_url {
-        warnings.push(not_built(
-            S,
-            "transport_url",
-            url,
-            r.origin(S, "transport_url"),
-            "the message broker is not used; the agent channel is direct".to_string(),
-        ));
+    if let Some(v) = r.read(S, "control_exchange", |t| {
+        if !t.is_empty() && t.len() <= 200 && t.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
+            Ok(t.to_string())
+        } else {
+            Err(ValueError::new("expected a name of letters, digits, '-', '_' and '.'"))
+        }
+    })? {
+        d.control_exchange = v;
     }
+
+    // Values whose feature is not built yet.
     let plugins = join(&d.service_plugins);
     for plugin in &d.service_plugins {
         if !BUILT_SERVICE_PLUGINS.contains(&plugin.as_str()) {
@@ -332,7 +340,7 @@ fn build_type_drivers(r: &Reader<'_>, config: &mut Config) -> Result<(), ConfigE
     Ok(())
 }
 
-fn build_agent(r: &Reader<'_>, config: &mut Config, warnings: &mut Vec<Warning>) -> Result<(), ConfigError> {
+fn build_agent(r: &Reader<'_>, config: &mut Config) -> Result<(), ConfigError> {
     const S: &str = "agent";
     let a = &mut config.agent;
     if let Some(v) = r.read(S, "server_url", |t| {
@@ -366,15 +374,6 @@ fn build_agent(r: &Reader<'_>, config: &mut Config, warnings: &mut Vec<Warning>)
     }
     if let Some(v) = r.read(S, "health_port", |t| if t.is_empty() { Ok(None) } else { parse_port(t).map(Some) })? {
         a.health_port = v;
-    }
-    if a.channel == AgentChannel::Rabbit {
-        warnings.push(not_built(
-            S,
-            "channel",
-            a.channel.as_str(),
-            r.origin(S, "channel"),
-            "the RabbitMQ transport is not built yet; using the direct channel".to_string(),
-        ));
     }
     Ok(())
 }

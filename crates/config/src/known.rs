@@ -73,6 +73,7 @@ pub static KNOWN_KEYS: &[KnownKey] = &[
     typed("DEFAULT", "agent_down_time"),
     typed("DEFAULT", "dhcp_agents_per_network"),
     typed("DEFAULT", "transport_url"),
+    typed("DEFAULT", "control_exchange"),
     typed("DEFAULT", "host"),
     typed("DEFAULT", "global_physnet_mtu"),
     typed("DEFAULT", "api_workers"),

@@ -218,10 +218,11 @@ fn not_built_keys_name_their_fallback() {
              notifications are not built yet; ignored",
             "[DEFAULT] notify_nova_on_port_status_changes = true in /etc/neutron/neutron.conf:5: \
              there is no Nova notifier yet; ignored",
-            "[DEFAULT] transport_url = rabbit://openstack:***@ren3 in /etc/neutron/neutron.conf:6: \
-             the message broker is not used; the agent channel is direct",
         ]
     );
+    // The broker is used (servers serve agents on it): no warning.
+    assert_eq!(loaded.config.default.transport_url.as_deref(), Some("rabbit://openstack:admin@ren3"));
+    assert_eq!(loaded.config.default.control_exchange, "neutron");
 }
 
 #[test]

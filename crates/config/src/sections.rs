@@ -70,7 +70,7 @@ pub enum AgentChannel {
     /// In-process or HTTP stream from `server_url`.
     #[default]
     Direct,
-    /// Through the broker of `transport_url` (not built yet).
+    /// Through the broker of `[DEFAULT] transport_url`.
     Rabbit,
 }
 
@@ -127,8 +127,12 @@ pub struct DefaultSection {
     /// The configured authentication strategy (see the warnings for the one
     /// actually used while identity is not built).
     pub auth_strategy: AuthStrategy,
-    /// The message broker URL, if configured (not used: the agent channel is direct).
+    /// The message broker URL, if configured: servers serve the agent
+    /// channel on it, agents with `[agent] channel = rabbit` use it.
     pub transport_url: Option<String>,
+    /// Prefix of the broker's queue and exchange names (oslo.messaging's
+    /// `control_exchange`; Neutron's default `neutron`).
+    pub control_exchange: String,
     /// This host's name, if configured (else the hostname).
     pub host: Option<String>,
     /// MTU of the physical networks.
@@ -162,6 +166,7 @@ impl Default for DefaultSection {
             state_path: "/var/lib/neutron".to_string(),
             auth_strategy: AuthStrategy::Keystone,
             transport_url: None,
+            control_exchange: "neutron".to_string(),
             host: None,
             global_physnet_mtu: 1500,
             api_workers: None,
@@ -285,7 +290,7 @@ pub struct AgentSection {
     /// deployment comma-separated (the agent moves to the next when one
     /// cannot be reached).
     pub server_url: String,
-    /// `direct` (built) or `rabbit` (not built yet: falls back to direct).
+    /// `direct` (HTTP to `server_url`) or `rabbit` (the broker of `transport_url`).
     pub channel: AgentChannel,
     /// Shared secret authenticating agents to the server.
     pub channel_secret: Option<String>,

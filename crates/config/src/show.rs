@@ -71,6 +71,7 @@ pub(crate) fn typed_fields(config: &Config) -> Vec<Field> {
         field(D, "state_path", d.state_path.clone(), json!(d.state_path)),
         field(D, "auth_strategy", d.auth_strategy.to_string(), json!(d.auth_strategy.as_str())),
         optional(D, "transport_url", d.transport_url.clone(), json!(d.transport_url)),
+        field(D, "control_exchange", d.control_exchange.clone(), json!(d.control_exchange)),
         optional(D, "host", d.host.clone(), json!(d.host)),
         field(D, "global_physnet_mtu", d.global_physnet_mtu.to_string(), json!(d.global_physnet_mtu)),
         field(D, "max_dns_nameservers", d.max_dns_nameservers.to_string(), json!(d.max_dns_nameservers)),

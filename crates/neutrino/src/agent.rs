@@ -118,9 +118,27 @@ fn check_netns_name(name: &str) -> Result<()> {
     Ok(())
 }
 
+/// The agent channel of `[agent] channel`: HTTP to `server_url`, or the
+/// message broker of `[DEFAULT] transport_url`.
 fn channel(loaded: &Loaded) -> Result<Channel> {
     let a = &loaded.config.agent;
-    Ok(Channel::new(&a.server_url, a.channel_secret.as_deref())?)
+    let d = &loaded.config.default;
+    match (a.channel, &d.transport_url) {
+        (neutrino_config::AgentChannel::Rabbit, Some(url)) => {
+            let settings = neutrino_bus::BusSettings::new(url, &d.control_exchange)?;
+            info!(control_exchange = %d.control_exchange, "agent channel: the message broker");
+            Ok(Channel::over_bus(settings, a.channel_secret.as_deref())?)
+        }
+        (neutrino_config::AgentChannel::Rabbit, None) => {
+            bail!("[agent] channel = rabbit needs [DEFAULT] transport_url (rabbit://user:pass@host:port/vhost)")
+        }
+        (neutrino_config::AgentChannel::Direct, url) => {
+            if url.is_some() {
+                info!("[DEFAULT] transport_url is not used by this agent: [agent] channel = direct");
+            }
+            Ok(Channel::new(&a.server_url, a.channel_secret.as_deref())?)
+        }
+    }
 }
 
 /// The L2 agent of this node: its server (`[agent] server_url`, or

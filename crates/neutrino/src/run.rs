@@ -282,6 +282,15 @@ async fn serve(args: &ConfigArgs, listen: &ListenArgs, mode: Mode) -> Result<Exi
     let done = stopped(stop_rx.clone());
     let plugin = Arc::new(plugin);
     let plugin_for_compaction = plugin.clone();
+    // With a broker configured, agents of `[agent] channel = rabbit` are served there too.
+    let bus_task = match &config.default.transport_url {
+        Some(url) => {
+            let settings = neutrino_bus::BusSettings::new(url, &config.default.control_exchange)?;
+            info!(control_exchange = %config.default.control_exchange, "serving the agent channel on the message broker");
+            Some(tokio::spawn(neutrino_server::serve::serve_bus(settings, plugin.clone(), auth.clone())))
+        }
+        None => None,
+    };
     servers.spawn(async move { neutrino_server::serve::serve(listener, plugin, auth, done).await });
     // The all-in-one runs the L2 agent role of this host in-process (on the
     // same channel interface, over loopback); VXLAN's VTEP defaults to 127.0.0.1.
@@ -326,6 +335,9 @@ async fn serve(args: &ConfigArgs, listen: &ListenArgs, mode: Mode) -> Result<Exi
         }
     }
     compactor.abort();
+    if let Some(task) = bus_task {
+        task.abort();
+    }
     if let Some(task) = agent_task {
         let _ = task.await;
     }

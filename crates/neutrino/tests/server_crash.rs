@@ -7,9 +7,9 @@
 //! wiring its ports.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod servers;
+
 use std::collections::{BTreeSet, HashMap};
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -22,70 +22,14 @@ use neutrino_agent::reconcile::L2Config;
 use neutrino_store::testing::TestDb;
 use neutrino_store::{Store, StoreOptions};
 use serde_json::{json, Value};
-
-/// A `neutrino server` process, killed (`SIGKILL`) on drop.
-struct ServerProcess(Option<Child>);
-
-impl ServerProcess {
-    fn kill(&mut self) {
-        if let Some(mut c) = self.0.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
-fn write_conf(dir: &std::path::Path, url: &str) -> std::path::PathBuf {
-    let conf = dir.join("neutron.conf");
-    let text = format!(
-        "[DEFAULT]\nauth_strategy = noauth\nstate_path = {}\n[quotas]\nquota_port = -1\n[database]\nconnection = {url}\n",
-        dir.display()
-    );
-    std::fs::write(&conf, text).unwrap();
-    conf
-}
-
-/// Migrates (once) and starts `neutrino server`; returns it and its API root.
-fn start(conf: &std::path::Path, migrate: bool) -> (ServerProcess, String) {
-    let bin = env!("CARGO_BIN_EXE_neutrino");
-    if migrate {
-        let up = Command::new(bin).args(["db", "upgrade", "--config-file"]).arg(conf).output().unwrap();
-        assert!(up.status.success(), "{}", String::from_utf8_lossy(&up.stderr));
-    }
-    let mut child = Command::new(bin)
-        .args(["server", "--bind-host", "127.0.0.1", "--bind-port", "0", "--config-file"])
-        .arg(conf)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if line.contains("API listening") {
-                let _ = tx.send(line);
-            }
-        }
-    });
-    let line = rx.recv_timeout(Duration::from_secs(30)).expect("the server did not start");
-    let at = line.find("http://").expect("an URL in the listening line");
-    let url: String = line[at..].chars().take_while(|c| !c.is_whitespace()).collect();
-    (ServerProcess(Some(child)), url.trim_end_matches("/v2.0").to_string())
-}
+use servers::{start, until_active, until_registered, write_conf};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_server_killed_mid_burst_loses_no_acknowledged_port_and_leaves_none_half_made() {
     let db = TestDb::new();
     let dir = std::env::temp_dir().join(format!("neutrino-crash-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let conf = write_conf(&dir, &db.url);
+    let conf = write_conf(&dir, &db.url, "");
     let (server, api) = start(&conf, true);
     // A bound on every call: a request caught by the kill may otherwise wait
     // forever in the client's pool (none is left to answer it); it counts as cut off.
@@ -181,25 +125,12 @@ async fn a_server_killed_mid_burst_loses_no_acknowledged_port_and_leaves_none_ha
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// Polls `GET {api}/v2.0/ports/{id}` until the port is ACTIVE.
-async fn until_active(client: &reqwest::Client, api: &str, id: &str) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let p: Value = client.get(format!("{api}/v2.0/ports/{id}")).send().await.unwrap().json().await.unwrap();
-        if p["port"]["status"] == "ACTIVE" {
-            return;
-        }
-        assert!(std::time::Instant::now() < deadline, "port {id} never became ACTIVE: {p}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_agent_moves_to_another_server_when_its_server_is_killed() {
     let db = TestDb::new();
     let dir = std::env::temp_dir().join(format!("neutrino-failover-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let conf = write_conf(&dir, &db.url);
+    let conf = write_conf(&dir, &db.url, "");
     let (mut a, api_a) = start(&conf, true);
     let (_b, api_b) = start(&conf, false);
     let kernel = Arc::new(Memory::default());
@@ -231,16 +162,7 @@ async fn an_agent_moves_to_another_server_when_its_server_is_killed() {
         }
     };
     // The agent registers (through A, the first server it is given).
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let v: Value =
-            client.get(format!("{api_b}/v2.0/agents?host=node-1")).send().await.unwrap().json().await.unwrap();
-        if v["agents"].as_array().is_some_and(|a| !a.is_empty()) {
-            break;
-        }
-        assert!(std::time::Instant::now() < deadline, "the agent never reported");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    until_registered(&client, &api_b, "node-1").await;
     let net = post(&api_a, "networks", json!({"network": {"name": "failover"}})).await;
     let net = net["network"]["id"].as_str().unwrap().to_string();
     post(&api_a, "subnets", json!({"subnet": {"network_id": net, "cidr": "10.41.0.0/24", "ip_version": 4}})).await;
@@ -248,14 +170,14 @@ async fn an_agent_moves_to_another_server_when_its_server_is_killed() {
     let p1 = post(&api_a, "ports", port("before")).await;
     let p1 = p1["port"]["id"].as_str().unwrap().to_string();
     kernel.plug(&neutrino_model::names::tap_device(&p1));
-    until_active(&client, &api_b, &p1).await;
+    until_active(&client, &api_b, &p1, Duration::from_secs(30)).await;
 
     // Server A dies; the agent's next call finds B, and ports keep being wired.
     a.kill();
     let p2 = post(&api_b, "ports", port("after")).await;
     let p2 = p2["port"]["id"].as_str().unwrap().to_string();
     kernel.plug(&neutrino_model::names::tap_device(&p2));
-    until_active(&client, &api_b, &p2).await;
+    until_active(&client, &api_b, &p2, Duration::from_secs(30)).await;
 
     let _ = stop.send(());
     let _ = running.await;

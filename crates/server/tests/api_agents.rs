@@ -159,6 +159,49 @@ async fn the_channel_wants_its_secret() {
 }
 
 #[tokio::test]
+async fn over_the_broker_a_call_is_the_same_channel_request_and_nothing_else() {
+    use neutrino_bus::Call;
+    let s = Server::start("[agent]\nchannel_secret = s3cret\n").await;
+    let router = neutrino_server::api::app(neutrino_server::api::AppState {
+        plugin: s.plugin.clone(),
+        auth: neutrino_server::api::Auth::Noauth,
+    });
+    let handler = neutrino_server::api::bus::handler(router);
+    let call = |method: &str, path: &str, secret: Option<&str>, body: Option<Value>| Call {
+        method: method.into(),
+        path: path.into(),
+        secret: secret.map(str::to_string),
+        body,
+    };
+    // The secret is checked as over HTTP.
+    let r = handler(call("POST", "/agent/v1/report", None, Some(lb_report("n1")))).await;
+    assert_eq!(r.status, 401, "{}", r.body);
+    let r = handler(call("POST", "/agent/v1/report", Some("s3cret"), Some(lb_report("n1")))).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let agent: Value = serde_json::from_str(&r.body).unwrap();
+    assert_eq!(agent["agent"]["host"], "n1");
+    assert_eq!(s.get("/v2.0/agents?host=n1").await.body["agents"].as_array().unwrap().len(), 1);
+    // The API itself is not reachable through the broker, even with the secret.
+    let r = handler(call("GET", "/v2.0/networks", Some("s3cret"), None)).await;
+    assert_eq!(r.status, 404, "{}", r.body);
+    let r = handler(call("GET", "/agent/v1/../../v2.0/networks", Some("s3cret"), None)).await;
+    assert_ne!(r.status, 200, "{}", r.body);
+    let r = handler(call("BREW", "/agent/v1/changes", Some("s3cret"), None)).await;
+    assert!(r.status >= 400, "{}", r.body);
+
+    // Each commit of this server moves the position it announces on the broker.
+    let mut commits = s.plugin.feed.commits();
+    let before = *commits.borrow_and_update();
+    s.network(json!({"name": "announced"})).await;
+    tokio::time::timeout(Duration::from_secs(5), commits.changed()).await.unwrap().unwrap();
+    let after = *commits.borrow();
+    assert!(after > before, "{before} -> {after}");
+    let r = handler(call("GET", &format!("/agent/v1/changes?after={before}&wait=0"), Some("s3cret"), None)).await;
+    let changes: Value = serde_json::from_str(&r.body).unwrap();
+    assert_eq!(changes["last"], after, "{changes}");
+}
+
+#[tokio::test]
 async fn host_state_and_device_status() {
     let s = Server::default().await;
     for (host, ip) in [("node-1", "192.0.2.1"), ("node-2", "192.0.2.2")] {

@@ -4,6 +4,7 @@
 
 mod agents;
 pub mod auth;
+pub mod bus;
 pub mod channel;
 mod error;
 mod extensions;
