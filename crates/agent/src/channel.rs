@@ -190,24 +190,48 @@ impl Channel {
 
     /// Changes after `after`, waiting up to `wait` seconds for one.
     pub async fn changes(&self, after: i64, wait: u64) -> Result<Changes, ChannelError> {
-        let Some(bus) = &self.bus else { return self.changes_now(after, wait).await };
+        self.changes_filtered(after, wait, String::new()).await
+    }
+
+    /// Changes after `after` that concern the L2 agent of `host` (the
+    /// server skips the others), waiting up to `wait` seconds for one.
+    /// `firewall`: it filters ports; `remote_groups`: its groups' rules
+    /// name remote groups (so any port's change may concern it).
+    pub async fn host_changes(
+        &self,
+        after: i64,
+        wait: u64,
+        host: &str,
+        firewall: bool,
+        remote_groups: bool,
+    ) -> Result<Changes, ChannelError> {
+        let query = form_urlencoded::Serializer::new(String::new())
+            .append_pair("host", host)
+            .append_pair("firewall", if firewall { "1" } else { "0" })
+            .append_pair("remote_groups", if remote_groups { "1" } else { "0" })
+            .finish();
+        self.changes_filtered(after, wait, format!("&{query}")).await
+    }
+
+    async fn changes_filtered(&self, after: i64, wait: u64, filter: String) -> Result<Changes, ChannelError> {
+        let Some(bus) = &self.bus else { return self.changes_now(after, wait, &filter).await };
         // Over the broker: read what is there; if nothing, wait for a
         // server's notice (a wake-up only) and read again. A connection
         // lost meanwhile may have lost notices: the full state is read again.
         let epoch = bus.connect().await.map_err(|source| ChannelError::Bus { path: "connect".into(), source })?;
-        let now = self.changes_now(after, 0).await?;
+        let now = self.changes_now(after, 0, &filter).await?;
         if !now.changes.is_empty() || now.resync {
             return Ok(now);
         }
-        match bus.wait(epoch, after, Duration::from_secs(wait)).await {
+        match bus.wait(epoch, now.last, Duration::from_secs(wait)).await {
             neutrino_bus::Wake::Lost => Ok(Changes { changes: Vec::new(), last: now.last, resync: true }),
-            neutrino_bus::Wake::Advanced | neutrino_bus::Wake::Timeout => self.changes_now(after, 0).await,
+            neutrino_bus::Wake::Advanced | neutrino_bus::Wake::Timeout => self.changes_now(now.last, 0, &filter).await,
         }
     }
 
     /// One read of the changes after `after` (the server waits up to `wait` seconds for one).
-    async fn changes_now(&self, after: i64, wait: u64) -> Result<Changes, ChannelError> {
-        let path = format!("/agent/v1/changes?after={after}&wait={wait}");
+    async fn changes_now(&self, after: i64, wait: u64, filter: &str) -> Result<Changes, ChannelError> {
+        let path = format!("/agent/v1/changes?after={after}&wait={wait}{filter}");
         let v = self.call(reqwest::Method::GET, &path, None).await?;
         serde_json::from_value(v).map_err(|e| ChannelError::Parse { url: path, reason: e.to_string() })
     }

@@ -194,7 +194,13 @@ impl<D: Dataplane> L2Agent<D> {
                 let changes = tokio::select! {
                     () = &mut shutdown => return Ok(()),
                     () = links.notified() => break,
-                    c = self.channel.changes(position, wait) => c,
+                    c = self.channel.host_changes(
+                        position,
+                        wait,
+                        &self.host,
+                        self.config.firewall,
+                        !state.firewall.remote_groups.is_empty(),
+                    ) => c,
                 };
                 match changes {
                     Ok(c) if c.resync || self.concerns(&state, &c) => break,

@@ -45,6 +45,13 @@ pub struct BenchArgs {
     /// With --l2: ports in place for the full-sync measure.
     #[arg(long, default_value_t = 1000)]
     pub l2_sync_ports: usize,
+    /// Measure the agent channel instead: this many L2 agents long-polling one
+    /// `neutrino server` process (its memory, and who a commit wakes).
+    #[arg(long)]
+    pub agents: Option<usize>,
+    /// With --agents: ports bound (one host each) while they wait.
+    #[arg(long, default_value_t = 50)]
+    pub agent_commits: usize,
     /// Measure the security group firewall instead (root).
     #[arg(long)]
     pub sg: bool,
@@ -180,6 +187,9 @@ pub async fn run(args: BenchArgs) -> Result<ExitCode> {
     }
     if args.sg {
         return crate::bench_sg::run(args.sg_ports, args.sg_rules, args.sg_members).await;
+    }
+    if let Some(n) = args.agents {
+        return crate::bench_agents::run(n, args.agent_commits).await;
     }
     let mut scratch = Scratch(None);
     let bases: Vec<String> = match &args.url {

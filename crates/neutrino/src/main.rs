@@ -2,6 +2,7 @@
 
 mod agent;
 mod bench;
+mod bench_agents;
 mod bench_l2;
 mod bench_sg;
 mod cli;

@@ -58,7 +58,9 @@ fn config_show_loads_the_seed_files_with_their_warnings() {
         v["warnings"].as_array().unwrap().iter().map(|w| w.as_str().unwrap().to_string()).collect();
     let has = |needle: &str| warnings.iter().any(|w| w.contains(needle));
     assert!(has("memcached_servers"), "{warnings:?}");
-    assert!(has("transport_url"), "{warnings:?}");
+    assert!(!has("transport_url"), "the seed's broker is used (servers serve agents there): {warnings:?}");
+    assert_eq!(opt("DEFAULT", "transport_url"), serde_json::json!("rabbit://openstack:***@ren3"));
+    assert_eq!(opt("DEFAULT", "control_exchange"), serde_json::json!("neutron"));
     assert!(!has("[database]"), "the seed's MySQL connection is used as it is: {warnings:?}");
     assert!(!has("service_plugins"), "the router plugin is built: {warnings:?}");
     assert!(!warnings.iter().any(|w| w.contains("NEUTRON_DBPASS")), "secrets are masked: {warnings:?}");

@@ -87,3 +87,48 @@ async fn a_thousand_waiting_agents_all_see_a_commit() {
     }
     eprintln!("100 agents on the other server saw it within {:?}", t.elapsed());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_thousand_agents_each_hear_only_of_their_own_host() {
+    let limit = open_files_limit();
+    if limit < 3 * AGENTS as u64 {
+        assert!(std::env::var("CI").as_deref() != Ok("true"), "CI allows {limit} open files: too few");
+        eprintln!("SKIP many_agents: {limit} open files allowed, {} needed", 3 * AGENTS);
+        return;
+    }
+    let s = Server::start("[DEFAULT]\nallow_overlapping_ips = true\n").await;
+    let net = s.network(json!({"name": "n"})).await;
+    s.subnet(&net, "10.9.0.0/16", json!({})).await;
+    // node-1 already has a port on the network; the others have nothing.
+    s.port(json!({"network_id": net, "binding:host_id": "node-1"})).await;
+    let last = s.get("/agent/v1/changes?after=0").await.body["last"].as_i64().unwrap();
+    let client = reqwest::Client::builder().pool_max_idle_per_host(AGENTS).build().unwrap();
+    let polls: Vec<_> = (0..AGENTS)
+        .map(|i| {
+            let url = format!("{}/agent/v1/changes?after={last}&wait=4&host=node-{i}&firewall=0", s.base);
+            let client = client.clone();
+            tokio::spawn(async move {
+                let v = client.get(url).send().await.unwrap().json::<Value>().await.unwrap();
+                (v, Instant::now())
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    // A port bound to node-7 on that network: node-7 (its host) and node-1
+    // (a port on the same network: its forwarding entries change) hear of it.
+    let t = Instant::now();
+    let port = s.port(json!({"network_id": net, "binding:host_id": "node-7"})).await["id"].as_str().unwrap().to_string();
+    let mut heard = Vec::new();
+    for (i, p) in polls.into_iter().enumerate() {
+        let (v, at) = p.await.unwrap();
+        let changes = v["changes"].as_array().unwrap();
+        assert!(v["last"].as_i64().unwrap() > last, "every agent moves past what it skipped: {v}");
+        if !changes.is_empty() {
+            assert!(changes.iter().all(|c| c["resource_id"] == port.as_str()), "{v}");
+            assert!(at.duration_since(t) < Duration::from_secs(2), "node-{i} woken at once");
+            heard.push(i);
+        }
+    }
+    assert_eq!(heard, [1, 7], "only the hosts the port concerns are told of it");
+    eprintln!("{AGENTS} filtered long polls: 2 woken by a port bound to node-7");
+}

@@ -67,10 +67,38 @@ pub(crate) async fn report(
     Ok(Json(json!({ "agent": state.plugin.agent_view(&agent) })))
 }
 
-/// `GET /agent/v1/changes?after=N&wait=S`: the changes after `after`, or —
-/// when there are none yet — the first to be committed within `wait`
-/// seconds. `resync` is true when changes after `after` were compacted
-/// away: the agent must read its full state again.
+/// What an L2 agent's change stream is limited to (`host=H`): the changes
+/// of ports bound to `H`, of the networks `H` has ports on (as the request
+/// starts: joining a network is a change of one of its own ports), and, if
+/// it filters ports (`firewall`, default on), of security groups and rules
+/// — and of any port, when its groups have rules naming remote groups
+/// (`remote_groups`, default on), whose members may be anywhere.
+#[derive(Debug)]
+struct Interest {
+    host: String,
+    networks: std::collections::BTreeSet<String>,
+    firewall: bool,
+    remote_groups: bool,
+}
+
+impl Interest {
+    fn wants(&self, c: &neutrino_store::Change) -> bool {
+        c.host.as_deref() == Some(self.host.as_str())
+            || c.network_id.as_ref().is_some_and(|n| self.networks.contains(n))
+            || c.resource == "agent"
+            || (self.firewall
+                && (c.resource == "security_group"
+                    || c.resource == "security_group_rule"
+                    || (c.resource == "port" && self.remote_groups)))
+    }
+}
+
+/// `GET /agent/v1/changes?after=N&wait=S[&host=H[&firewall=0|1][&remote_groups=0|1]]`:
+/// the changes after `after`, or — when there are none yet — the first to be
+/// committed within `wait` seconds; with `host`, only those that concern
+/// that host's L2 agent ([`Interest`]), the others skipped (`last` moves past
+/// them). `resync` is true when changes after `after` were compacted away:
+/// the agent must read its full state again.
 pub(crate) async fn changes(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -79,30 +107,65 @@ pub(crate) async fn changes(
     authorize(&state, &headers).await?;
     let mut after = 0i64;
     let mut wait = 0u64;
+    let (mut host, mut firewall, mut remote_groups) = (None, true, true);
     for (k, v) in form_urlencoded::parse(q.unwrap_or_default().as_bytes()).into_owned() {
         let bad = || ApiError(Fault::bad_request(format!("Invalid value for {k}: '{v}'")));
+        let flag = |v: &str| match v {
+            "1" | "true" => Ok(true),
+            "0" | "false" => Ok(false),
+            _ => Err(bad()),
+        };
         match k.as_str() {
             "after" => after = v.parse().map_err(|_| bad())?,
             "wait" => wait = v.parse::<u64>().map_err(|_| bad())?.min(MAX_WAIT),
+            "host" if !v.is_empty() && v.len() <= 255 => host = Some(v),
+            "host" => return Err(bad()),
+            "firewall" => firewall = flag(&v)?,
+            "remote_groups" => remote_groups = flag(&v)?,
             _ => return Err(ApiError(Fault::bad_request(format!("Unknown parameter '{k}'")))),
         }
     }
+    let interest = match host {
+        Some(host) => {
+            let networks = state.plugin.host_networks(&host).await?;
+            Some(Interest { host, networks, firewall, remote_groups })
+        }
+        None => None,
+    };
     let deadline = tokio::time::Instant::now() + Duration::from_secs(wait);
     // Woken when the server's change feed moves (a local commit at once,
-    // another server's within the feed's poll), not by polling per agent.
+    // another server's within the feed's poll), not by polling per agent;
+    // the newest changes are read from the feed's memory.
     let mut feed = state.plugin.feed.subscribe();
     loop {
         feed.borrow_and_update();
-        let mut r = state.plugin.store.read().await?;
-        let (oldest, last) = r.change_bounds().await?;
-        if after < oldest - 1 || after > last {
-            return Ok(Json(json!({"changes": [], "last": last, "resync": true})));
-        }
-        let changes = r.changes_after(after, PAGE).await?;
-        drop(r);
+        let (page, reach) = match state.plugin.feed.since(after, PAGE as usize) {
+            Some(held) => held,
+            None => {
+                let mut r = state.plugin.store.read().await?;
+                let (oldest, last) = r.change_bounds().await?;
+                if after < oldest - 1 || after > last {
+                    return Ok(Json(json!({"changes": [], "last": last, "resync": true})));
+                }
+                let page = r.changes_after(after, PAGE).await?;
+                // A page cut short reaches its last change, not the log's end.
+                let reach = if page.len() as i64 == PAGE { page.last().map_or(last, |c| c.seq) } else { last };
+                (page, reach)
+            }
+        };
+        let more = page.len() as i64 == PAGE;
+        let changes: Vec<neutrino_store::Change> = match &interest {
+            Some(i) => page.into_iter().filter(|c| i.wants(c)).collect(),
+            None => page,
+        };
+        // Whatever was read and not wanted is behind this agent now.
+        after = reach;
         let now = tokio::time::Instant::now();
         if !changes.is_empty() || now >= deadline {
-            return Ok(Json(json!({"changes": changes, "last": last, "resync": false})));
+            return Ok(Json(json!({"changes": changes, "last": reach, "resync": false})));
+        }
+        if more {
+            continue;
         }
         let mut nap = deadline - now;
         if !state.plugin.feed.is_running() {

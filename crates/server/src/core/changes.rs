@@ -62,6 +62,9 @@ impl Plugin {
         let (_, last) = tx.change_bounds().await?;
         let n = if last > keep { tx.compact_changes(last - keep).await? } else { 0 };
         tx.commit().await?;
+        if last > keep {
+            self.feed.forget_upto(last - keep);
+        }
         Ok(n)
     }
 

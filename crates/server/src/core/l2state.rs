@@ -101,6 +101,13 @@ impl Plugin {
         Ok(fw)
     }
 
+    /// The networks `host` has ports on (what its L2 agent's change stream follows).
+    pub async fn host_networks(&self, host: &str) -> PluginResult<BTreeSet<String>> {
+        let mut r = self.store.read().await?;
+        let ports: Vec<Port> = docs(&mut r, Table::Ports, vec![by("binding:host_id", host)]).await?;
+        Ok(ports.into_iter().map(|p| p.network_id).collect())
+    }
+
     /// The desired state of `host`'s L2 agent.
     pub async fn host_state(&self, host: &str) -> PluginResult<HostState> {
         let mut r = self.store.read().await?;
