@@ -373,3 +373,30 @@ pub async fn unplug(loaded: &Loaded, port: &str) -> Result<ExitCode> {
     println!("port {port} unbound; {dev} removed");
     Ok(ExitCode::SUCCESS)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn loaded(name: &str, text: &str) -> Loaded {
+        let dir = std::env::temp_dir().join(format!("neutrino-agent-conf-{}-{name}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join("neutron.conf");
+        std::fs::write(&path, text).expect("write");
+        let l = neutrino_config::load(&[path], &[]).expect("load");
+        let _ = std::fs::remove_dir_all(&dir);
+        l
+    }
+
+    #[test]
+    fn the_agent_channel_is_the_one_configured() {
+        let bus = |c: &Channel| format!("{c:?}").contains("BusClient");
+        let direct = loaded("direct", "[DEFAULT]\ntransport_url = rabbit://u:p@h\n[agent]\nserver_url = http://s:9696\n");
+        assert!(!bus(&channel(&direct).expect("direct")), "channel = direct ignores the broker");
+        let rabbit = loaded("rabbit", "[DEFAULT]\ntransport_url = rabbit://u:p@h\n[agent]\nchannel = rabbit\n");
+        assert!(bus(&channel(&rabbit).expect("rabbit")));
+        let lost = loaded("lost", "[agent]\nchannel = rabbit\n");
+        let e = channel(&lost).expect_err("no broker URL").to_string();
+        assert!(e.contains("transport_url"), "{e}");
+    }
+}
