@@ -39,14 +39,15 @@ struct Heard {
 /// One live connection.
 #[derive(Clone)]
 struct Session {
-    _conn: Arc<Connection>,
+    conn: Arc<Connection>,
     channel: Channel,
     reply_to: String,
     epoch: u64,
     alive: Arc<std::sync::atomic::AtomicBool>,
 }
 
-type Pending = Arc<Mutex<HashMap<String, oneshot::Sender<Reply>>>>;
+/// Calls waiting for their reply: correlation id → (the session's epoch, the waiter).
+type Pending = Arc<Mutex<HashMap<String, (u64, oneshot::Sender<Reply>)>>>;
 
 /// A client of the bus, cheap to clone; connects on first use and again
 /// after a loss.
@@ -84,7 +85,12 @@ impl BusClient {
         if let Some(s) = guard.as_ref().filter(|s| s.alive.load(std::sync::atomic::Ordering::SeqCst)) {
             return Ok(s.clone());
         }
-        *guard = None;
+        // A connection given up on (a call failed on it) is closed, not left behind.
+        if let Some(old) = guard.take() {
+            tokio::spawn(async move {
+                let _ = old.conn.close(200, "replaced".into()).await;
+            });
+        }
         let s = self.open().await?;
         *guard = Some(s.clone());
         Ok(s)
@@ -129,7 +135,8 @@ impl BusClient {
         let alive = Arc::new(std::sync::atomic::AtomicBool::new(true));
         tracing::info!(queue = %reply_to, "connected to the message broker");
         metrics::counter!("neutrino_bus_connects_total", "side" => "agent").increment(1);
-        // Deliveries until the connection ends; then every waiter learns it.
+        // Deliveries until the connection ends; then its waiters learn it
+        // (not those of a connection made since).
         let (pending, heard, flag) = (self.pending.clone(), self.heard.clone(), alive.clone());
         tokio::spawn(async move {
             let mut consumer = consumer;
@@ -143,12 +150,18 @@ impl BusClient {
                 }
             }
             flag.store(false, std::sync::atomic::Ordering::SeqCst);
-            heard.send_modify(|h| h.epoch += 1);
+            heard.send_if_modified(|h| {
+                let current = h.epoch == epoch;
+                if current {
+                    h.epoch += 1;
+                }
+                current
+            });
             if let Ok(mut p) = pending.lock() {
-                p.clear();
+                p.retain(|_, (e, _)| *e != epoch);
             }
         });
-        Ok(Session { _conn: Arc::new(conn), channel, reply_to, epoch, alive })
+        Ok(Session { conn: Arc::new(conn), channel, reply_to, epoch, alive })
     }
 
     /// Makes sure a connection is up; returns its epoch (see [`BusClient::wait`]).
@@ -165,7 +178,7 @@ impl BusClient {
         let id = uuid::Uuid::new_v4().simple().to_string();
         let (tx, rx) = oneshot::channel();
         if let Ok(mut p) = self.pending.lock() {
-            p.insert(id.clone(), tx);
+            p.insert(id.clone(), (s.epoch, tx));
         }
         let result = self.send(&s, &id, &payload, &call.path, rx).await;
         if let Ok(mut p) = self.pending.lock() {
@@ -237,7 +250,7 @@ fn deliver(d: &Delivery, pending: &Pending, heard: &watch::Sender<Heard>) {
     match kind.as_str() {
         wire::REPLY => {
             let Some(id) = d.properties.correlation_id().as_ref().map(|c| c.as_str().to_string()) else { return };
-            let waiter = pending.lock().ok().and_then(|mut p| p.remove(&id));
+            let waiter = pending.lock().ok().and_then(|mut p| p.remove(&id)).map(|(_, w)| w);
             match (waiter, serde_json::from_slice::<Reply>(&d.data)) {
                 (Some(w), Ok(reply)) => {
                     let _ = w.send(reply);

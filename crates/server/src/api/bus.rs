@@ -25,7 +25,12 @@ pub fn handler(router: Router) -> Handler {
 }
 
 fn refuse(status: u16, message: &str) -> Reply {
-    let body = serde_json::json!({"NeutronError": {"type": "HTTPBadRequest", "message": message, "detail": ""}});
+    let kind = match status {
+        404 => "HTTPNotFound",
+        500 => "HTTPInternalServerError",
+        _ => "HTTPBadRequest",
+    };
+    let body = serde_json::json!({"NeutronError": {"type": kind, "message": message, "detail": ""}});
     Reply { status, body: body.to_string() }
 }
 
