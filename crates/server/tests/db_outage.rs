@@ -1,8 +1,8 @@
 //! The database goes away under a running server: a private PostgreSQL
-//! (initdb on a spare port, run as the `postgres` user) is stopped for
-//! 10 s; the API answers 503 ServiceUnavailable instead of hanging, and
+//! (initdb on a spare port, run as the `postgres` user), or a private
+//! MariaDB (its own data directory and spare port), is stopped for 10 s; the API answers 503 ServiceUnavailable instead of hanging, and
 //! once the database is back it serves again by itself, with nothing lost.
-//! Skips without root or without PostgreSQL's server binaries, except
+//! Skips without root or without the database's server binaries, except
 //! under CI, where that fails.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -84,6 +84,103 @@ impl Drop for PrivatePg {
     }
 }
 
+/// A database server the test can stop and start again.
+trait PrivateDb {
+    fn start(&self);
+    fn stop(&self);
+    fn url(&self) -> String;
+}
+
+impl PrivateDb for PrivatePg {
+    fn start(&self) {
+        PrivatePg::start(self);
+    }
+    fn stop(&self) {
+        PrivatePg::stop(self);
+    }
+    fn url(&self) -> String {
+        PrivatePg::url(self)
+    }
+}
+
+/// A MariaDB server of this test's own (its own data directory, spare
+/// port, grant tables skipped), stopped with `kill -9`.
+struct PrivateMaria {
+    dir: PathBuf,
+    port: u16,
+    child: std::sync::Mutex<Option<std::process::Child>>,
+}
+
+impl PrivateMaria {
+    fn new() -> Option<PrivateMaria> {
+        let ci = std::env::var("CI").is_ok_and(|v| v == "true");
+        let root = Command::new("id").arg("-u").output().map(|o| o.stdout == b"0\n").unwrap_or(false);
+        let installed = std::path::Path::new("/usr/sbin/mariadbd").exists();
+        if !(root && installed) {
+            let why = if root { "MariaDB's server is not installed" } else { "needs root (runs mariadbd as mysql)" };
+            assert!(!ci, "CI has root and MariaDB: the outage test must not skip ({why})");
+            eprintln!("SKIP db_outage (MariaDB): {why}");
+            return None;
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let dir = std::env::temp_dir().join(format!("neutrino-maria-{}-{port}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        run("chown", &["mysql:", dir.to_str().unwrap()]);
+        let data = format!("--datadir={}", dir.join("data").display());
+        run(
+            "mariadb-install-db",
+            &["--no-defaults", &data, "--user=mysql", "--auth-root-authentication-method=normal", "--skip-test-db"],
+        );
+        let m = PrivateMaria { dir, port, child: std::sync::Mutex::new(None) };
+        m.start();
+        run("mariadb", &["-h", "127.0.0.1", "-P", &port.to_string(), "-u", "root", "-e", "CREATE DATABASE neutrino"]);
+        Some(m)
+    }
+}
+
+impl PrivateDb for PrivateMaria {
+    fn start(&self) {
+        let d = &self.dir;
+        let log = std::fs::File::create(d.join("log")).unwrap();
+        let child = Command::new("/usr/sbin/mariadbd")
+            .arg("--no-defaults")
+            .arg(format!("--datadir={}", d.join("data").display()))
+            .arg(format!("--port={}", self.port))
+            .arg("--bind-address=127.0.0.1")
+            .arg(format!("--socket={}", d.join("sock").display()))
+            .arg(format!("--pid-file={}", d.join("pid").display()))
+            .args(["--user=mysql", "--skip-grant-tables", "--innodb-buffer-pool-size=16M"])
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        *self.child.lock().unwrap() = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(Instant::now() < deadline, "the private MariaDB did not start");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn stop(&self) {
+        if let Some(mut c) = self.child.lock().unwrap().take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("mysql://root@127.0.0.1:{}/neutrino", self.port)
+    }
+}
+
+impl Drop for PrivateMaria {
+    fn drop(&mut self) {
+        self.stop();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
 fn run(cmd: &str, args: &[&str]) {
     let out = Command::new(cmd).args(args).output().unwrap();
     assert!(out.status.success(), "{cmd} {args:?}: {}", String::from_utf8_lossy(&out.stderr));
@@ -93,6 +190,17 @@ fn run(cmd: &str, args: &[&str]) {
 async fn the_api_answers_503_while_the_database_is_down_and_recovers_by_itself() {
     let Some(pg) = PrivatePg::new() else { return };
     pg.start();
+    outage(&pg).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_api_answers_503_while_mariadb_is_down_and_recovers_by_itself() {
+    let Some(maria) = PrivateMaria::new() else { return };
+    outage(&maria).await;
+}
+
+/// Stops `db` under a server for 10 s, then starts it again.
+async fn outage(pg: &dyn PrivateDb) {
     let s = Server::start_on("[DEFAULT]\nallow_overlapping_ips = true\n", &pg.url()).await;
     let before = s.network(json!({"name": "before"})).await;
 
