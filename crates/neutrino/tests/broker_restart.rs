@@ -11,16 +11,12 @@ mod servers;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use neutrino_agent::channel::Channel;
-use neutrino_agent::dataplane::Memory;
-use neutrino_agent::l2::L2Agent;
-use neutrino_agent::reconcile::L2Config;
 use neutrino_store::testing::TestDb;
 use serde_json::{json, Value};
-use servers::{start, until_active, until_registered, write_conf, TempDir};
+use servers::{start, until_active, until_registered, write_conf, MemoryAgent, TempDir};
 
 const RABBIT: &str = "/usr/lib/rabbitmq/bin/rabbitmq-server";
 
@@ -127,26 +123,9 @@ async fn agents_on_the_broker_converge_after_it_restarts() {
 
     // The agent knows the broker only. Its heartbeat is every 30 s, so
     // between heartbeats only a notice wakes it (or a device appearing).
-    let kernel = Arc::new(Memory::default());
     let settings = neutrino_bus::BusSettings::new(&broker.url(), &exchange).unwrap();
-    let agent = L2Agent {
-        channel: Channel::over_bus(settings, None).unwrap(),
-        dataplane: kernel.clone(),
-        config: L2Config { local_ip: Some("192.0.2.1".into()), ..L2Config::default() },
-        host: "node-1".into(),
-        report_interval: 30,
-    };
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let running = tokio::spawn(async move {
-        agent
-            .run(
-                async {
-                    let _ = stopped.await;
-                },
-                || {},
-            )
-            .await
-    });
+    let agent = MemoryAgent::start(Channel::over_bus(settings, None).unwrap(), 30);
+    let kernel = agent.kernel.clone();
     let client = reqwest::Client::builder().timeout(Duration::from_secs(20)).build().unwrap();
     let call = |method: reqwest::Method, path: String, body: Value| {
         let (client, url) = (client.clone(), format!("{api}/v2.0/{path}"));
@@ -191,7 +170,6 @@ async fn agents_on_the_broker_converge_after_it_restarts() {
     let p3 = bound_port("after").await;
     until_active(&client, &api, &p3, Duration::from_secs(10)).await;
 
-    let _ = stop.send(());
-    let _ = running.await;
+    agent.stop().await;
     drop(broker);
 }

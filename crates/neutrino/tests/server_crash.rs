@@ -16,13 +16,10 @@ use std::time::Duration;
 
 use futures::stream::{self, StreamExt};
 use neutrino_agent::channel::Channel;
-use neutrino_agent::dataplane::Memory;
-use neutrino_agent::l2::L2Agent;
-use neutrino_agent::reconcile::L2Config;
 use neutrino_store::testing::TestDb;
 use neutrino_store::{Store, StoreOptions};
 use serde_json::{json, Value};
-use servers::{start, until_active, until_registered, write_conf};
+use servers::{start, until_active, until_registered, write_conf, MemoryAgent};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_server_killed_mid_burst_loses_no_acknowledged_port_and_leaves_none_half_made() {
@@ -133,26 +130,9 @@ async fn an_agent_moves_to_another_server_when_its_server_is_killed() {
     let conf = write_conf(&dir, &db.url, "");
     let (mut a, api_a) = start(&conf, true);
     let (_b, api_b) = start(&conf, false);
-    let kernel = Arc::new(Memory::default());
     let client = reqwest::Client::builder().timeout(Duration::from_secs(20)).build().unwrap();
-    let agent = L2Agent {
-        channel: Channel::new(&format!("{api_a},{api_b}"), None).unwrap(),
-        dataplane: kernel.clone(),
-        config: L2Config { local_ip: Some("192.0.2.1".into()), ..L2Config::default() },
-        host: "node-1".into(),
-        report_interval: 1,
-    };
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let running = tokio::spawn(async move {
-        agent
-            .run(
-                async {
-                    let _ = stopped.await;
-                },
-                || {},
-            )
-            .await
-    });
+    let agent = MemoryAgent::start(Channel::new(&format!("{api_a},{api_b}"), None).unwrap(), 1);
+    let kernel = agent.kernel.clone();
     let post = |api: &str, path: &str, body: Value| {
         let (client, url) = (client.clone(), format!("{api}/v2.0/{path}"));
         async move {
@@ -179,7 +159,6 @@ async fn an_agent_moves_to_another_server_when_its_server_is_killed() {
     kernel.plug(&neutrino_model::names::tap_device(&p2));
     until_active(&client, &api_b, &p2, Duration::from_secs(30)).await;
 
-    let _ = stop.send(());
-    let _ = running.await;
+    agent.stop().await;
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -8,6 +8,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use neutrino_agent::channel::Channel;
+use neutrino_agent::dataplane::Memory;
+use neutrino_agent::l2::L2Agent;
+use neutrino_agent::reconcile::L2Config;
 use serde_json::Value;
 
 /// A `neutrino server` process, killed (`SIGKILL`) on drop.
@@ -118,5 +122,45 @@ pub async fn until_registered(client: &reqwest::Client, api: &str, host: &str) {
         }
         assert!(std::time::Instant::now() < deadline, "the agent of {host} never reported");
         tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// An in-process L2 agent of host `node-1` on an in-memory dataplane.
+pub struct MemoryAgent {
+    /// Its kernel (plug devices there).
+    pub kernel: std::sync::Arc<Memory>,
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl MemoryAgent {
+    /// Starts it on `channel`, reporting every `report_interval` seconds.
+    pub fn start(channel: Channel, report_interval: u64) -> MemoryAgent {
+        let kernel = std::sync::Arc::new(Memory::default());
+        let agent = L2Agent {
+            channel,
+            dataplane: kernel.clone(),
+            config: L2Config { local_ip: Some("192.0.2.1".into()), ..L2Config::default() },
+            host: "node-1".into(),
+            report_interval,
+        };
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let _ = agent
+                .run(
+                    async {
+                        let _ = stopped.await;
+                    },
+                    || {},
+                )
+                .await;
+        });
+        MemoryAgent { kernel, stop, task }
+    }
+
+    /// Stops it and waits for it to end.
+    pub async fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = self.task.await;
     }
 }
