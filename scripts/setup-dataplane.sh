@@ -3,7 +3,8 @@
 # `ip`/`bridge`, dnsmasq-base for DHCP; iputils-ping, busybox's udhcpc and ISC
 # dhclient for DHCPv6 as the instances' tools; procps for sysctl; nftables,
 # conntrack and iputils-arping for the L3 agent's NAT, its conntrack flushes
-# and gratuitous ARP), with apt-get, when they are missing and we
+# and gratuitous ARP; Open vSwitch, whose daemons the OVS tests start per
+# node themselves), with apt-get, when they are missing and we
 # are root. Without root it only says what is missing: the privileged tests
 # skip then (outside CI).
 set -euo pipefail
@@ -21,6 +22,7 @@ command -v nft >/dev/null 2>&1 || need+=(nftables)
 command -v conntrack >/dev/null 2>&1 || need+=(conntrack)
 command -v arping >/dev/null 2>&1 || need+=(iputils-arping)
 command -v radvd >/dev/null 2>&1 || need+=(radvd)
+command -v ovs-vswitchd >/dev/null 2>&1 || need+=(openvswitch-switch)
 if [ ${#need[@]} -eq 0 ]; then
     exit 0
 fi
@@ -32,5 +34,13 @@ if [ "$(id -u)" != 0 ]; then
 fi
 echo "setup-dataplane: installing ${need[*]}"
 export DEBIAN_FRONTEND=noninteractive
+# Packages must not start their services (the system Open vSwitch, dnsmasq,
+# radvd): the tests run their own instances.
+policy=/usr/sbin/policy-rc.d
+if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' > "$policy"
+    chmod 755 "$policy"
+    trap 'rm -f "$policy"' EXIT
+fi
 apt-get update -qq
 apt-get install -y -qq "${need[@]}" >/dev/null

@@ -16,5 +16,6 @@ pub mod l2;
 pub mod l3;
 pub mod metadata;
 pub mod nat;
+pub mod ovs;
 pub mod reconcile;
 pub mod state;

@@ -1,0 +1,7 @@
+//! Open vSwitch: the OVSDB client and the OVS agent's bridge layout
+//! (`br-int`, `br-tun`, provider bridges), and a per-node userspace OVS
+//! instance for machines without systemd (tests, one-machine setups).
+
+pub mod bridges;
+pub mod instance;
+pub mod ovsdb;

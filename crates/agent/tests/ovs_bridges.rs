@@ -1,0 +1,107 @@
+//! The OVS agent's bridges on a real userspace Open vSwitch: an instance
+//! of its own (database, sockets, daemons) inside a node namespace of this
+//! test; the seed's layout is made through OVSDB (br-int and br-tun joined
+//! by patch-tun/patch-int, a provider bridge br-ex joined by
+//! int-br-ex/phy-br-ex, fail_mode secure, the userspace datapath), the
+//! daemon builds their devices, and a second run changes nothing — an
+//! operator's own port included — while a wrong patch peer is put back.
+//! Needs root and Open vSwitch; skips without them, except under CI.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use common::{delete_namespaces, eventually, ok, sh};
+use neutrino_agent::ovs::bridges::{self, BridgeConfig};
+use neutrino_agent::ovs::instance::OvsInstance;
+use neutrino_agent::ovs::ovsdb::Ovsdb;
+
+/// Removes the test's namespaces and files, even when it fails.
+struct Cleanup {
+    prefix: String,
+    dir: std::path::PathBuf,
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        delete_namespaces(&self.prefix);
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn privileged() -> bool {
+    let ci = std::env::var("CI").is_ok_and(|v| v == "true");
+    let root = sh(&["id", "-u"]).trim() == "0";
+    let why = if !root {
+        "needs root"
+    } else if !OvsInstance::available() {
+        "Open vSwitch is not installed (scripts/setup-dataplane.sh)"
+    } else {
+        return true;
+    };
+    assert!(!ci, "CI runs as root with scripts/setup-dataplane.sh: the OVS test must not skip ({why})");
+    eprintln!("SKIP ovs_bridges: {why}");
+    false
+}
+
+#[tokio::test]
+async fn the_seed_layout_is_made_once_and_kept() {
+    if !privileged() {
+        return;
+    }
+    let prefix = format!("ovst{}", std::process::id() % 100_000);
+    let node = format!("{prefix}-node1");
+    let cleanup = Cleanup { prefix: prefix.clone(), dir: std::env::temp_dir().join(format!("{prefix}-ovs")) };
+    sh(&["ip", "netns", "add", &node]);
+    sh(&["ip", "-n", &node, "link", "set", "lo", "up"]);
+    let ovs = OvsInstance::start(&cleanup.dir, Some(&node)).expect("OVS starts");
+    let mut db = Ovsdb::connect(&ovs.ovsdb_connection()).await.expect("ovsdb");
+    bridges::init(&mut db).await.expect("init");
+
+    let cfg = BridgeConfig {
+        tunneling: true,
+        bridge_mappings: BTreeMap::from([("physnet1".into(), "br-ex".into())]),
+        datapath_type: "netdev".into(),
+        ..BridgeConfig::default()
+    };
+    let first = bridges::ensure(&mut db, &cfg).await.expect("layout");
+    assert!(first > 0);
+    let show = ovs.vsctl(&["show"]).expect("show");
+    for want in [
+        "Bridge br-int",
+        "Bridge br-tun",
+        "Bridge br-ex",
+        "fail_mode: secure",
+        "Port patch-tun",
+        "options: {peer=patch-int}",
+        "Port patch-int",
+        "options: {peer=patch-tun}",
+        "Port int-br-ex",
+        "options: {peer=phy-br-ex}",
+        "Port phy-br-ex",
+        "options: {peer=int-br-ex}",
+        "type: internal",
+    ] {
+        assert!(show.contains(want), "missing '{want}' in:\n{show}");
+    }
+    assert_eq!(ovs.vsctl(&["get", "bridge", "br-int", "datapath_type"]).expect("get").trim(), "netdev");
+    // ovs-vswitchd made the bridges real: their internal devices are in the node.
+    for dev in ["br-int", "br-tun", "br-ex"] {
+        eventually(&format!("{dev} appears in {node}"), || ok(&["ip", "-n", &node, "link", "show", dev]));
+    }
+
+    // An operator's own port on br-ex (the seed's ens38) is left alone; nothing else changes.
+    sh(&["ip", "-n", &node, "link", "add", "ens38", "type", "veth", "peer", "name", "ens38p"]);
+    ovs.vsctl(&["add-port", "br-ex", "ens38"]).expect("operator's port");
+    assert_eq!(bridges::ensure(&mut db, &cfg).await.expect("again"), 0, "a second run changes nothing");
+    assert!(ovs.vsctl(&["list-ports", "br-ex"]).expect("ports").lines().any(|l| l == "ens38"));
+
+    // A patch port pointing elsewhere is put back, alone.
+    ovs.vsctl(&["set", "interface", "patch-int", "options:peer=wrong"]).expect("set");
+    assert_eq!(bridges::ensure(&mut db, &cfg).await.expect("repair"), 1);
+    assert_eq!(ovs.vsctl(&["get", "interface", "patch-int", "options:peer"]).expect("get").trim(), "patch-tun");
+    drop(db);
+    drop(ovs);
+    drop(cleanup);
+}
