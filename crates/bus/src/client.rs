@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use lapin::message::Delivery;
-use lapin::options::{BasicConsumeOptions, BasicPublishOptions, ConfirmSelectOptions, QueueBindOptions, QueueDeclareOptions};
+use lapin::options::{
+    BasicConsumeOptions, BasicPublishOptions, ConfirmSelectOptions, QueueBindOptions, QueueDeclareOptions,
+};
 use lapin::types::FieldTable;
 use lapin::{BasicProperties, Channel, Confirmation, Connection};
 use tokio::sync::{oneshot, watch};
@@ -171,8 +173,12 @@ impl BusClient {
 
     /// A call of the agent channel, answered by whichever server takes it.
     pub async fn call(&self, method: &str, path: &str, body: Option<&serde_json::Value>) -> Result<Reply, BusError> {
-        let call =
-            Call { method: method.to_string(), path: path.to_string(), secret: self.secret.clone(), body: body.cloned() };
+        let call = Call {
+            method: method.to_string(),
+            path: path.to_string(),
+            secret: self.secret.clone(),
+            body: body.cloned(),
+        };
         let payload = serde_json::to_vec(&call).map_err(|e| BusError::Refused(e.to_string()))?;
         let s = self.session().await?;
         let id = uuid::Uuid::new_v4().simple().to_string();

@@ -10,7 +10,9 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use lapin::message::Delivery;
-use lapin::options::{BasicAckOptions, BasicConsumeOptions, BasicPublishOptions, BasicQosOptions, ConfirmSelectOptions};
+use lapin::options::{
+    BasicAckOptions, BasicConsumeOptions, BasicPublishOptions, BasicQosOptions, ConfirmSelectOptions,
+};
 use lapin::types::FieldTable;
 use lapin::{BasicProperties, Channel, Confirmation};
 use tokio::sync::watch;
@@ -43,7 +45,11 @@ pub async fn serve(settings: BusSettings, handler: Handler, mut commits: watch::
 }
 
 /// One connection's life: returns when it fails (or `commits` closes).
-async fn session(settings: &BusSettings, handler: &Handler, commits: &mut watch::Receiver<i64>) -> Result<(), BusError> {
+async fn session(
+    settings: &BusSettings,
+    handler: &Handler,
+    commits: &mut watch::Receiver<i64>,
+) -> Result<(), BusError> {
     let conn = broker::connect(settings, "neutrino-server").await?;
     let calls = conn.create_channel().await?;
     calls.basic_qos(PREFETCH, BasicQosOptions::default()).await?;

@@ -69,7 +69,10 @@ mod tests {
 
     #[test]
     fn the_seeds_url_is_the_default_vhost_on_the_default_port() {
-        assert_eq!(broker_urls("rabbit://openstack:admin@ren3").expect("url"), ["amqp://openstack:admin@ren3:5672/%2f"]);
+        assert_eq!(
+            broker_urls("rabbit://openstack:admin@ren3").expect("url"),
+            ["amqp://openstack:admin@ren3:5672/%2f"]
+        );
         assert_eq!(broker_urls("rabbit://u:p@h:5673/").expect("url"), ["amqp://u:p@h:5673/%2f"]);
     }
 

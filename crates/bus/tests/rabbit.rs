@@ -41,7 +41,8 @@ fn echo(count: Arc<AtomicUsize>) -> Handler {
     Arc::new(move |call: Call| {
         count.fetch_add(1, Ordering::SeqCst);
         Box::pin(async move {
-            let body = serde_json::json!({"method": call.method, "path": call.path, "secret": call.secret, "body": call.body});
+            let body =
+                serde_json::json!({"method": call.method, "path": call.path, "secret": call.secret, "body": call.body});
             Reply { status: 200, body: body.to_string() }
         })
     })

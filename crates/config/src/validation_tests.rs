@@ -131,7 +131,13 @@ fn default_section_values() {
         "kafka://h:9092",
         "'kafka://h:9092' — expected rabbit://user:pass@host:port/vhost (the RabbitMQ transport)",
     );
-    expect(NEUTRON, "DEFAULT", "control_exchange", "a b", "'a b' — expected a name of letters, digits, '-', '_' and '.'");
+    expect(
+        NEUTRON,
+        "DEFAULT",
+        "control_exchange",
+        "a b",
+        "'a b' — expected a name of letters, digits, '-', '_' and '.'",
+    );
 }
 
 #[test]

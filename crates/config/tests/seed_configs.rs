@@ -63,12 +63,10 @@ fn assert_server_warnings(loaded: &Loaded) {
     let n = neutron.display();
     // `service_plugins = router` is built: no warning names it.
     assert!(!texts(loaded).iter().any(|w| w.contains("service_plugins")), "{:#?}", texts(loaded));
-    let expected = [
-        format!(
-            "[keystone_authtoken] memcached_servers = ren3:11211 in {n}:24: validated tokens are \
+    let expected = [format!(
+        "[keystone_authtoken] memcached_servers = ren3:11211 in {n}:24: validated tokens are \
              cached in each server's memory; memcached is not used"
-        ),
-    ];
+    )];
     let warnings = texts(loaded);
     // The seed's broker is used (servers serve agents on it): no warning names it.
     assert!(!warnings.iter().any(|w| w.contains("transport_url")), "{warnings:#?}");

@@ -391,7 +391,8 @@ mod tests {
     #[test]
     fn the_agent_channel_is_the_one_configured() {
         let bus = |c: &Channel| format!("{c:?}").contains("BusClient");
-        let direct = loaded("direct", "[DEFAULT]\ntransport_url = rabbit://u:p@h\n[agent]\nserver_url = http://s:9696\n");
+        let direct =
+            loaded("direct", "[DEFAULT]\ntransport_url = rabbit://u:p@h\n[agent]\nserver_url = http://s:9696\n");
         assert!(!bus(&channel(&direct).expect("direct")), "channel = direct ignores the broker");
         let rabbit = loaded("rabbit", "[DEFAULT]\ntransport_url = rabbit://u:p@h\n[agent]\nchannel = rabbit\n");
         assert!(bus(&channel(&rabbit).expect("rabbit")));

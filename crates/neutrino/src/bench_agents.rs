@@ -100,8 +100,12 @@ pub async fn run(n: usize, commits: usize) -> Result<ExitCode> {
         let v = post(&client, format!("{base}/v2.0/networks"), json!({"network": {"name": format!("n{k}")}})).await?;
         let id = v["network"]["id"].as_str().ok_or_else(|| anyhow!("no network id"))?.to_string();
         let cidr = format!("10.{}.{}.0/24", k / 256, k % 256);
-        post(&client, format!("{base}/v2.0/subnets"), json!({"subnet": {"network_id": id, "cidr": cidr, "ip_version": 4}}))
-            .await?;
+        post(
+            &client,
+            format!("{base}/v2.0/subnets"),
+            json!({"subnet": {"network_id": id, "cidr": cidr, "ip_version": 4}}),
+        )
+        .await?;
         networks.push(id);
     }
     let setup: Vec<Result<Value>> = stream::iter(0..n)
@@ -128,8 +132,7 @@ pub async fn run(n: usize, commits: usize) -> Result<ExitCode> {
     // From the end of the log (pages of it until one is empty), as an agent after its full sync.
     let mut position = 0;
     loop {
-        let page: Value =
-            client.get(format!("{base}/agent/v1/changes?after={position}")).send().await?.json().await?;
+        let page: Value = client.get(format!("{base}/agent/v1/changes?after={position}")).send().await?.json().await?;
         position = page["last"].as_i64().unwrap_or(position);
         if page["changes"].as_array().is_none_or(|c| c.is_empty()) {
             break;
@@ -143,8 +146,7 @@ pub async fn run(n: usize, commits: usize) -> Result<ExitCode> {
             tokio::spawn(async move {
                 let mut after = position;
                 loop {
-                    let url =
-                        format!("{base}/agent/v1/changes?after={after}&wait=60&host=node-{i}&firewall=0");
+                    let url = format!("{base}/agent/v1/changes?after={after}&wait=60&host=node-{i}&firewall=0");
                     polls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     let Ok(r) = client.get(url).send().await else { return };
                     let Ok(v) = r.json::<Value>().await else { return };
@@ -170,12 +172,16 @@ pub async fn run(n: usize, commits: usize) -> Result<ExitCode> {
     for c in 0..commits {
         let host = (c * 37) % n;
         let net = &networks[host / HOSTS_PER_NETWORK];
-        let expected: Vec<usize> =
-            (host / HOSTS_PER_NETWORK * HOSTS_PER_NETWORK..((host / HOSTS_PER_NETWORK + 1) * HOSTS_PER_NETWORK).min(n))
-                .collect();
+        let expected: Vec<usize> = (host / HOSTS_PER_NETWORK * HOSTS_PER_NETWORK
+            ..((host / HOSTS_PER_NETWORK + 1) * HOSTS_PER_NETWORK).min(n))
+            .collect();
         let t = Instant::now();
-        post(&client, format!("{base}/v2.0/ports"), json!({"port": {"network_id": net, "binding:host_id": format!("node-{host}")}}))
-            .await?;
+        post(
+            &client,
+            format!("{base}/v2.0/ports"),
+            json!({"port": {"network_id": net, "binding:host_id": format!("node-{host}")}}),
+        )
+        .await?;
         let mut heard = std::collections::BTreeSet::new();
         let deadline = t + Duration::from_secs(10);
         while heard.len() < expected.len() {
@@ -211,9 +217,7 @@ pub async fn run(n: usize, commits: usize) -> Result<ExitCode> {
     };
     println!("| agents | long polls | server RSS idle | registered | all waiting | after {commits} commits |");
     println!("|--------|------------|-----------------|------------|-------------|-------------------|");
-    println!(
-        "| {n} | {n} | {idle:.1} MiB | {registered:.1} MiB | {waiting:.1} MiB | {after:.1} MiB |"
-    );
+    println!("| {n} | {n} | {idle:.1} MiB | {registered:.1} MiB | {waiting:.1} MiB | {after:.1} MiB |");
     println!();
     println!(
         "per commit (a port bound to one host, {HOSTS_PER_NETWORK} hosts per network): {:.1} agents woken of {n}, \

@@ -145,7 +145,8 @@ async fn agents_on_the_broker_converge_after_it_restarts() {
     let bound_port = |name: &'static str| {
         let (net, kernel) = (net.clone(), kernel.clone());
         async move {
-            let p = call(reqwest::Method::POST, "ports".into(), json!({"port": {"network_id": net, "name": name}})).await;
+            let p =
+                call(reqwest::Method::POST, "ports".into(), json!({"port": {"network_id": net, "name": name}})).await;
             let id = p["port"]["id"].as_str().unwrap().to_string();
             kernel.plug(&neutrino_model::names::tap_device(&id));
             tokio::time::sleep(Duration::from_millis(500)).await;

@@ -117,7 +117,8 @@ async fn a_thousand_agents_each_hear_only_of_their_own_host() {
     // A port bound to node-7 on that network: node-7 (its host) and node-1
     // (a port on the same network: its forwarding entries change) hear of it.
     let t = Instant::now();
-    let port = s.port(json!({"network_id": net, "binding:host_id": "node-7"})).await["id"].as_str().unwrap().to_string();
+    let port =
+        s.port(json!({"network_id": net, "binding:host_id": "node-7"})).await["id"].as_str().unwrap().to_string();
     let mut heard = Vec::new();
     for (i, p) in polls.into_iter().enumerate() {
         let (v, at) = p.await.unwrap();

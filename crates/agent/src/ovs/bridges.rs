@@ -74,9 +74,8 @@ pub enum LayoutError {
 }
 
 fn check_name(name: &str) -> Result<(), LayoutError> {
-    let ok = !name.is_empty()
-        && name.len() <= 15
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+    let ok =
+        !name.is_empty() && name.len() <= 15 && name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
     if ok {
         Ok(())
     } else {
@@ -301,13 +300,13 @@ pub async fn ensure(db: &mut Ovsdb, cfg: &BridgeConfig) -> Result<usize, LayoutE
 /// The `Open_vSwitch` table must have its one row (`ovs-vsctl init`); a
 /// fresh database gets it.
 pub async fn init(db: &mut Ovsdb) -> Result<(), OvsdbError> {
-    let r = db.transact(vec![json!({"op": "select", "table": "Open_vSwitch", "where": [], "columns": ["_uuid"]})]).await?;
+    let r =
+        db.transact(vec![json!({"op": "select", "table": "Open_vSwitch", "where": [], "columns": ["_uuid"]})]).await?;
     if r.first().map(rows).unwrap_or_default().is_empty() {
         db.transact(vec![json!({"op": "insert", "table": "Open_vSwitch", "row": {}})]).await?;
     }
     Ok(())
 }
-
 
 #[cfg(test)]
 mod tests {

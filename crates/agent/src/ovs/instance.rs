@@ -22,9 +22,9 @@ impl OvsInstance {
     /// Whether Open vSwitch's programs are installed.
     pub fn available() -> bool {
         Path::new(SCHEMA).exists()
-            && ["ovsdb-tool", "ovsdb-server", "ovs-vswitchd"].iter().all(|p| {
-                Command::new(p).arg("--version").output().map(|o| o.status.success()).unwrap_or(false)
-            })
+            && ["ovsdb-tool", "ovsdb-server", "ovs-vswitchd"]
+                .iter()
+                .all(|p| Command::new(p).arg("--version").output().map(|o| o.status.success()).unwrap_or(false))
     }
 
     /// Creates a database in `dir` and starts both daemons inside network

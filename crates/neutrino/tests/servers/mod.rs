@@ -71,11 +71,7 @@ pub fn start(conf: &Path, migrate: bool) -> (ServerProcess, String) {
         let up = Command::new(bin).args(["db", "upgrade", "--config-file"]).arg(conf).output().unwrap();
         assert!(up.status.success(), "{}", String::from_utf8_lossy(&up.stderr));
     }
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(conf.with_file_name("server.log"))
-        .unwrap();
+    let log = std::fs::OpenOptions::new().create(true).append(true).open(conf.with_file_name("server.log")).unwrap();
     let mut child = Command::new(bin)
         .args(["server", "--bind-host", "127.0.0.1", "--bind-port", "0", "--config-file"])
         .arg(conf)
@@ -115,8 +111,7 @@ pub async fn until_active(client: &reqwest::Client, api: &str, id: &str, within:
 pub async fn until_registered(client: &reqwest::Client, api: &str, host: &str) {
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     loop {
-        let v: Value =
-            client.get(format!("{api}/v2.0/agents?host={host}")).send().await.unwrap().json().await.unwrap();
+        let v: Value = client.get(format!("{api}/v2.0/agents?host={host}")).send().await.unwrap().json().await.unwrap();
         if v["agents"].as_array().is_some_and(|a| !a.is_empty()) {
             return;
         }

@@ -91,7 +91,15 @@ pub(crate) fn view_of(a: &Agent) -> AgentView {
     };
     let mut physical_networks = keys("interface_mappings");
     physical_networks.extend(keys("bridge_mappings"));
-    AgentView { host: a.host.clone(), tunnel_types: strings(a.configurations.get("tunnel_types")), physical_networks }
+    let text = |k: &str| a.configurations.get(k).and_then(Value::as_str).map(str::to_string);
+    AgentView {
+        host: a.host.clone(),
+        tunnel_types: strings(a.configurations.get("tunnel_types")),
+        physical_networks,
+        datapath_type: text("datapath_type"),
+        ovs_hybrid_plug: a.configurations.get("ovs_hybrid_plug").and_then(Value::as_bool),
+        integration_bridge: text("integration_bridge"),
+    }
 }
 
 impl Plugin {

@@ -225,7 +225,8 @@ mod tests {
     #[test]
     fn changes_are_served_from_memory_within_what_it_holds() {
         let f = feed(10, &[11, 12, 14, 15]);
-        let seqs = |v: Option<(Vec<Change>, i64)>| v.map(|(c, reach)| (c.iter().map(|c| c.seq).collect::<Vec<_>>(), reach));
+        let seqs =
+            |v: Option<(Vec<Change>, i64)>| v.map(|(c, reach)| (c.iter().map(|c| c.seq).collect::<Vec<_>>(), reach));
         assert_eq!(seqs(f.since(10, 100)), Some((vec![11, 12, 14, 15], 15)));
         assert_eq!(seqs(f.since(12, 100)), Some((vec![14, 15], 15)));
         assert_eq!(seqs(f.since(15, 100)), Some((vec![], 15)));

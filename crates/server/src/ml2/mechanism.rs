@@ -29,7 +29,7 @@ pub struct BindRequest<'a> {
 }
 
 /// A live L2 agent as the binding sees it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AgentView {
     /// Its host.
     pub host: String,
@@ -37,6 +37,12 @@ pub struct AgentView {
     pub tunnel_types: Vec<String>,
     /// Physical networks it is wired to.
     pub physical_networks: Vec<String>,
+    /// An OVS agent's `datapath_type` (`system`, `netdev`).
+    pub datapath_type: Option<String>,
+    /// An OVS agent's `ovs_hybrid_plug` (its firewall is the hybrid one).
+    pub ovs_hybrid_plug: Option<bool>,
+    /// An OVS agent's integration bridge.
+    pub integration_bridge: Option<String>,
 }
 
 /// The mechanism drivers of `[ml2] mechanism_drivers`.
@@ -70,11 +76,19 @@ impl MechanismDriver {
             "flat" | "vlan" => req.physical_network.is_some_and(|p| a.physical_networks.iter().any(|x| x == p)),
             t => a.tunnel_types.iter().any(|x| x == t),
         };
-        agents.iter().find(|a| a.host == req.host && covers(a))?;
+        let agent = agents.iter().find(|a| a.host == req.host && covers(a))?;
         let mut vif_details = serde_json::Map::new();
         vif_details.insert("port_filter".into(), serde_json::Value::Bool(true));
         if matches!(self, MechanismDriver::OpenVSwitch) {
-            vif_details.insert("ovs_hybrid_plug".into(), serde_json::Value::Bool(false));
+            // What Nova's os-vif needs to plug into this agent's bridge.
+            let text = |v: &Option<String>, default: &str| {
+                serde_json::Value::String(v.clone().unwrap_or_else(|| default.into()))
+            };
+            vif_details
+                .insert("ovs_hybrid_plug".into(), serde_json::Value::Bool(agent.ovs_hybrid_plug.unwrap_or(false)));
+            vif_details.insert("datapath_type".into(), text(&agent.datapath_type, "system"));
+            vif_details.insert("bridge_name".into(), text(&agent.integration_bridge, "br-int"));
+            vif_details.insert("connectivity".into(), serde_json::Value::String("l2".into()));
         }
         Some(Binding { vif_type: vif_type.into(), vif_details })
     }
@@ -123,6 +137,7 @@ mod tests {
             host: "n1".into(),
             tunnel_types: vec!["vxlan".into()],
             physical_networks: vec!["physnet1".into()],
+            ..AgentView::default()
         };
         let agents =
             |d: &MechanismDriver| if *d == MechanismDriver::LinuxBridge { vec![agent.clone()] } else { vec![] };
@@ -131,5 +146,33 @@ mod tests {
         assert!(m.bind(&req("n1", "gre", None), &agents).is_none());
         assert!(m.bind(&req("n2", "vxlan", None), &agents).is_none());
         assert!(m.bind(&req("n1", "vxlan", None), &|_| vec![]).is_none());
+    }
+
+    #[test]
+    fn ovs_ports_carry_what_os_vif_needs_of_the_agent() {
+        let m = MechanismManager::from_names(&["openvswitch".into(), "linuxbridge".into()]);
+        let ovs = AgentView {
+            host: "n1".into(),
+            tunnel_types: vec!["vxlan".into()],
+            datapath_type: Some("netdev".into()),
+            ovs_hybrid_plug: Some(true),
+            ..AgentView::default()
+        };
+        let agents = |d: &MechanismDriver| if *d == MechanismDriver::OpenVSwitch { vec![ovs.clone()] } else { vec![] };
+        let b = m.bind(&req("n1", "vxlan", None), &agents).expect("bound");
+        assert_eq!(b.vif_type, "ovs");
+        assert_eq!(
+            serde_json::Value::Object(b.vif_details),
+            serde_json::json!({"port_filter": true, "ovs_hybrid_plug": true, "datapath_type": "netdev",
+                               "bridge_name": "br-int", "connectivity": "l2"})
+        );
+        // Heterogeneous nodes: a host with only a Linux bridge agent still binds there.
+        let lb = AgentView { host: "n2".into(), tunnel_types: vec!["vxlan".into()], ..AgentView::default() };
+        let agents = |d: &MechanismDriver| match d {
+            MechanismDriver::OpenVSwitch => vec![ovs.clone()],
+            MechanismDriver::LinuxBridge => vec![lb.clone()],
+            MechanismDriver::L2Population => vec![],
+        };
+        assert_eq!(m.bind(&req("n2", "vxlan", None), &agents).map(|b| b.vif_type), Some("bridge".into()));
     }
 }
