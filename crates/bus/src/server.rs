@@ -30,25 +30,36 @@ const MAX_BACKOFF: Duration = Duration::from_secs(10);
 
 /// Serves the bus of `settings`: calls go to `handler`; each new value of
 /// `commits` (the change-log position after this server's commits) is
-/// published as a notice. Never returns; abort its task to stop.
+/// published as a notice. Runs until its task is aborted (or `commits`
+/// closes: the plugin is gone).
 pub async fn serve(settings: BusSettings, handler: Handler, mut commits: watch::Receiver<i64>) {
-    let mut backoff = Duration::from_millis(250);
+    const FIRST: Duration = Duration::from_millis(250);
+    let mut backoff = FIRST;
     loop {
         metrics::gauge!("neutrino_bus_connected").set(0.0);
-        match session(&settings, &handler, &mut commits).await {
+        let mut served = false;
+        match session(&settings, &handler, &mut commits, &mut served).await {
             Ok(()) => return,
-            Err(e) => tracing::warn!(error = %e, retry_in = ?backoff, "message broker: connection lost or refused"),
+            Err(e) => {
+                // A connection that served is retried promptly; refusals back off.
+                if served {
+                    backoff = FIRST;
+                }
+                tracing::warn!(error = %e, retry_in = ?backoff, "message broker: connection lost or refused");
+            }
         }
         tokio::time::sleep(backoff).await;
         backoff = (backoff * 2).min(MAX_BACKOFF);
     }
 }
 
-/// One connection's life: returns when it fails (or `commits` closes).
+/// One connection's life: returns when it fails (or `commits` closes);
+/// `served` tells whether it got as far as serving.
 async fn session(
     settings: &BusSettings,
     handler: &Handler,
     commits: &mut watch::Receiver<i64>,
+    served: &mut bool,
 ) -> Result<(), BusError> {
     let conn = broker::connect(settings, "neutrino-server").await?;
     let calls = conn.create_channel().await?;
@@ -68,6 +79,7 @@ async fn session(
     tracing::info!(queue = %settings.calls_queue(), "serving agents over the message broker");
     metrics::counter!("neutrino_bus_connects_total", "side" => "server").increment(1);
     metrics::gauge!("neutrino_bus_connected").set(1.0);
+    *served = true;
     // Agents that lost the broker resync on their own; this tells those
     // that did not where the log is.
     let position = *commits.borrow_and_update();
