@@ -105,3 +105,67 @@ async fn the_seed_layout_is_made_once_and_kept() {
     drop(ovs);
     drop(cleanup);
 }
+
+#[tokio::test]
+async fn flows_are_replaced_whole_in_one_bundle_and_others_are_kept() {
+    use neutrino_agent::ovs::flows::{Flow, Switch, COOKIE_MARK};
+    if !privileged() {
+        return;
+    }
+    let prefix = format!("ovsf{}", std::process::id() % 100_000);
+    let node = format!("{prefix}-node1");
+    let cleanup = Cleanup { prefix: prefix.clone(), dir: std::env::temp_dir().join(format!("{prefix}-ovs")) };
+    sh(&["ip", "netns", "add", &node]);
+    let ovs = OvsInstance::start(&cleanup.dir, Some(&node)).expect("OVS starts");
+    let mut db = Ovsdb::connect(&ovs.ovsdb_connection()).await.expect("ovsdb");
+    bridges::init(&mut db).await.expect("init");
+    let cfg = BridgeConfig { tunneling: true, datapath_type: "netdev".into(), ..BridgeConfig::default() };
+    bridges::ensure(&mut db, &cfg).await.expect("layout");
+    let target = format!("unix:{}/br-int.mgmt", ovs.dir().display());
+    eventually("br-int answers OpenFlow", || ok(&["ovs-ofctl", "dump-flows", &target]));
+    let dump = || sh(&["ovs-ofctl", "dump-flows", "--no-stats", &target]);
+    // The agent's flows (cookie marked as its), without their cookie.
+    let ours = |d: &str| -> Vec<String> {
+        d.lines()
+            .filter(|l| {
+                l.trim_start()
+                    .strip_prefix("cookie=0x")
+                    .and_then(|r| u64::from_str_radix(r.split(',').next().unwrap_or(""), 16).ok())
+                    .is_some_and(|c| c >> 32 == COOKIE_MARK >> 32)
+            })
+            .map(|l| l.split_once(", ").map_or(l, |(_, rest)| rest).trim().to_string())
+            .collect()
+    };
+
+    let normal = Flow::new(0, 0, "", "NORMAL");
+    let vlan = Flow::new(0, 10, "in_port=patch-tun,dl_vlan=100", "mod_vlan_vid:1,NORMAL");
+    let miss = Flow::new(23, 0, "", "drop");
+    let switch = Switch { target: target.clone() };
+    let first = switch.apply(&[normal.clone(), vlan.clone(), miss.clone()]).expect("apply");
+    assert_eq!(ours(&dump()).len(), 3, "{}", dump());
+    // An operator's flow (another cookie) on the same bridge.
+    sh(&["ovs-ofctl", "add-flow", &target, "cookie=0x1,table=0,priority=5,dl_type=0x88cc,actions=drop"]);
+
+    // The same table again: a new cookie, the same flows, the operator's kept.
+    let second = switch.apply(&[normal.clone(), vlan.clone(), miss.clone()]).expect("again");
+    assert_ne!(first, second);
+    let d = dump();
+    assert_eq!(ours(&d).len(), 3, "{d}");
+    assert!(d.lines().all(|l| !l.contains(&format!("cookie={first:#x}"))), "no flow of the old cookie: {d}");
+    assert!(d.contains("cookie=0x1,") && d.contains("dl_type=0x88cc"), "{d}");
+
+    // A table without the VLAN flow: it goes, a new one comes. A restarted
+    // agent (a new Switch, no memory) does the same from what it finds.
+    let arp = Flow::new(0, 20, "arp", "NORMAL");
+    let restarted = Switch { target: target.clone() };
+    restarted.apply(&[normal, miss, arp]).expect("shrink");
+    let d = dump();
+    let now = ours(&d);
+    assert_eq!(now.len(), 3, "{d}");
+    assert!(!d.contains("dl_vlan=100"), "{d}");
+    assert!(now.iter().any(|l| l.contains("priority=20,arp")), "{d}");
+    assert!(d.contains("dl_type=0x88cc"), "the operator's flow stays: {d}");
+    drop(db);
+    drop(ovs);
+    drop(cleanup);
+}

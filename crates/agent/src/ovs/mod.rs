@@ -3,5 +3,6 @@
 //! instance for machines without systemd (tests, one-machine setups).
 
 pub mod bridges;
+pub mod flows;
 pub mod instance;
 pub mod ovsdb;
