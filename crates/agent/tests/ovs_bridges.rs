@@ -169,3 +169,85 @@ async fn flows_are_replaced_whole_in_one_bundle_and_others_are_kept() {
     drop(ovs);
     drop(cleanup);
 }
+
+/// A VM namespace `<prefix>-<name>` whose `eth0` is the peer of `tap` in `node`.
+fn vm(prefix: &str, node: &str, name: &str, tap: &str, ip: &str) {
+    let ns = format!("{prefix}-{name}");
+    sh(&["ip", "netns", "add", &ns]);
+    sh(&["ip", "-n", node, "link", "add", tap, "type", "veth", "peer", "name", "eth0", "netns", &ns]);
+    sh(&["ip", "-n", node, "link", "set", tap, "up"]);
+    sh(&["ip", "-n", &ns, "addr", "add", ip, "dev", "eth0"]);
+    sh(&["ip", "-n", &ns, "link", "set", "eth0", "up"]);
+}
+
+#[tokio::test]
+async fn ports_on_br_int_are_isolated_by_their_networks_local_vlans() {
+    use neutrino_agent::ovs::flows::{Flow, Switch};
+    use neutrino_agent::ovs::ports::{self, WantedPort};
+    if !privileged() {
+        return;
+    }
+    let prefix = format!("ovsp{}", std::process::id() % 100_000);
+    let node = format!("{prefix}-node1");
+    let cleanup = Cleanup { prefix: prefix.clone(), dir: std::env::temp_dir().join(format!("{prefix}-ovs")) };
+    sh(&["ip", "netns", "add", &node]);
+    let ovs = OvsInstance::start(&cleanup.dir, Some(&node)).expect("OVS starts");
+    let mut db = Ovsdb::connect(&ovs.ovsdb_connection()).await.expect("ovsdb");
+    bridges::init(&mut db).await.expect("init");
+    let cfg = BridgeConfig { datapath_type: "netdev".into(), ..BridgeConfig::default() };
+    bridges::ensure(&mut db, &cfg).await.expect("layout");
+    let target = format!("unix:{}/br-int.mgmt", ovs.dir().display());
+    eventually("br-int answers OpenFlow", || ok(&["ovs-ofctl", "dump-flows", &target]));
+    Switch { target }.apply(&[Flow::new(0, 0, "", "NORMAL")]).expect("flows");
+
+    vm(&prefix, &node, "vm1", "tapaaaa0001", "10.0.0.1/24");
+    vm(&prefix, &node, "vm2", "tapaaaa0002", "10.0.0.2/24");
+    vm(&prefix, &node, "vm3", "tapbbbb0003", "10.0.0.3/24");
+    let port = |device: &str, net: &str| WantedPort {
+        device: device.into(),
+        port_id: format!("port-{device}"),
+        mac: "fa:16:3e:00:00:01".into(),
+        network_id: net.into(),
+        network_type: "vxlan".into(),
+        physical_network: None,
+        segmentation_id: Some(100),
+    };
+    let round = |want: Vec<WantedPort>| {
+        let nets = want.iter().map(|w| w.network_id.clone()).collect();
+        (want, nets)
+    };
+    async fn apply(db: &mut Ovsdb, want: &[WantedPort], nets: &std::collections::BTreeSet<String>) -> usize {
+        let (bridge, actual) = ports::read(db, "br-int").await.expect("read");
+        let vlans = ports::local_vlans(nets, &actual);
+        let ops = ports::plan(&bridge, want, &vlans, &actual);
+        let n = ops.len();
+        if n > 0 {
+            db.transact(ops).await.expect("plug");
+        }
+        n
+    }
+    let vm_ns = |n: &str| format!("{prefix}-{n}");
+
+    // vm1 and vm2 on network A, vm3 on network B: A's two talk, B's is apart.
+    let (want, nets) = round(vec![port("tapaaaa0001", "A"), port("tapaaaa0002", "A"), port("tapbbbb0003", "B")]);
+    assert!(apply(&mut db, &want, &nets).await > 0);
+    assert_eq!(ovs.vsctl(&["get", "port", "tapaaaa0001", "tag"]).expect("tag").trim(), "1");
+    assert_eq!(ovs.vsctl(&["get", "port", "tapbbbb0003", "tag"]).expect("tag").trim(), "2");
+    assert_eq!(
+        ovs.vsctl(&["get", "interface", "tapaaaa0001", "external_ids:iface-id"]).expect("id").trim(),
+        "port-tapaaaa0001"
+    );
+    eventually("vm1 reaches vm2 (same network)", || common::pings(&vm_ns("vm1"), "10.0.0.2"));
+    assert!(!common::pings(&vm_ns("vm1"), "10.0.0.3"), "vm3 is on another network");
+    assert_eq!(apply(&mut db, &want, &nets).await, 0, "a second round (a restart) changes nothing");
+
+    // vm3's port moves to network A (its tag changes); vm2's goes away.
+    let (want, nets) = round(vec![port("tapaaaa0001", "A"), port("tapbbbb0003", "A")]);
+    assert!(apply(&mut db, &want, &nets).await > 0);
+    eventually("vm1 reaches vm3 once on the same network", || common::pings(&vm_ns("vm1"), "10.0.0.3"));
+    assert!(!ovs.vsctl(&["list-ports", "br-int"]).expect("ports").contains("tapaaaa0002"), "vm2 unplugged");
+    assert!(!common::pings(&vm_ns("vm1"), "10.0.0.2"));
+    drop(db);
+    drop(ovs);
+    drop(cleanup);
+}

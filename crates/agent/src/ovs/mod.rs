@@ -6,3 +6,4 @@ pub mod bridges;
 pub mod flows;
 pub mod instance;
 pub mod ovsdb;
+pub mod ports;
