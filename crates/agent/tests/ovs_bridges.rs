@@ -251,3 +251,122 @@ async fn ports_on_br_int_are_isolated_by_their_networks_local_vlans() {
     drop(ovs);
     drop(cleanup);
 }
+
+/// One node of the tunnel test: its OVS, bridges, underlay bridge with
+/// address `underlay`, and `br-int` switching normally.
+async fn ovs_node(prefix: &str, name: &str, dir: &std::path::Path, underlay: &str) -> (OvsInstance, Ovsdb) {
+    let node = format!("{prefix}-{name}");
+    let ovs = OvsInstance::start(&dir.join(name), Some(&node)).expect("OVS starts");
+    let mut db = Ovsdb::connect(&ovs.ovsdb_connection()).await.expect("ovsdb");
+    bridges::init(&mut db).await.expect("init");
+    let cfg = BridgeConfig { tunneling: true, datapath_type: "netdev".into(), ..BridgeConfig::default() };
+    bridges::ensure(&mut db, &cfg).await.expect("layout");
+    // The operator's part: the underlay NIC in a netdev bridge with the VTEP address on it.
+    ovs.vsctl(&["add-br", "br-phy", "--", "set", "bridge", "br-phy", "datapath_type=netdev"]).expect("br-phy");
+    ovs.vsctl(&["add-port", "br-phy", "ul0"]).expect("ul0");
+    sh(&["ip", "-n", &node, "link", "set", "ul0", "up"]);
+    sh(&["ip", "-n", &node, "addr", "add", underlay, "dev", "br-phy"]);
+    sh(&["ip", "-n", &node, "link", "set", "br-phy", "up"]);
+    let int = format!("unix:{}/br-int.mgmt", ovs.dir().display());
+    eventually("br-int answers OpenFlow", || ok(&["ovs-ofctl", "dump-flows", &int]));
+    neutrino_agent::ovs::flows::Switch { target: int }
+        .apply(&[neutrino_agent::ovs::flows::Flow::new(0, 0, "", "NORMAL")])
+        .expect("br-int flows");
+    (ovs, db)
+}
+
+#[tokio::test]
+async fn two_ovs_nodes_carry_a_network_over_vxlan_with_their_own_local_vlans() {
+    use neutrino_agent::ovs::flows::Switch;
+    use neutrino_agent::ovs::ports::{self, WantedPort};
+    use neutrino_agent::ovs::tunnels::{self, TunnelNetwork};
+    use std::collections::BTreeSet;
+    use std::net::Ipv4Addr;
+    if !privileged() {
+        return;
+    }
+    let prefix = format!("ovsv{}", std::process::id() % 100_000);
+    let cleanup = Cleanup { prefix: prefix.clone(), dir: std::env::temp_dir().join(format!("{prefix}-ovs")) };
+    let (n1, n2) = (format!("{prefix}-node1"), format!("{prefix}-node2"));
+    for n in [&n1, &n2] {
+        sh(&["ip", "netns", "add", n]);
+        sh(&["ip", "-n", n, "link", "set", "lo", "up"]);
+    }
+    sh(&["ip", "-n", &n1, "link", "add", "ul0", "type", "veth", "peer", "name", "ul0", "netns", &n2]);
+    let (ovs1, mut db1) = ovs_node(&prefix, "node1", &cleanup.dir, "192.168.50.11/24").await;
+    let (ovs2, mut db2) = ovs_node(&prefix, "node2", &cleanup.dir, "192.168.50.12/24").await;
+    let (ip1, ip2): (Ipv4Addr, Ipv4Addr) = ("192.168.50.11".parse().unwrap(), "192.168.50.12".parse().unwrap());
+    eventually("the underlay carries", || common::pings(&n1, "192.168.50.12"));
+
+    // Network A (VNI 100) on both nodes; node2 also has network 0-other (VNI 200),
+    // which takes its first local VLAN, so A is VLAN 1 on node1 and 2 on node2;
+    // and 0-other's instance has the same address as A's instance on node1.
+    vm(&prefix, &n1, "a1", "tapa1", "10.9.0.1/24");
+    vm(&prefix, &n2, "a2", "tapa2", "10.9.0.2/24");
+    vm(&prefix, &n2, "b2", "tapb2", "10.9.0.1/24");
+    sh(&["ip", "-n", &format!("{prefix}-a1"), "link", "set", "eth0", "address", "fa:16:3e:00:0a:01"]);
+    sh(&["ip", "-n", &format!("{prefix}-b2"), "link", "set", "eth0", "address", "fa:16:3e:00:0b:02"]);
+    let port = |device: &str, net: &str, vni: u32| WantedPort {
+        device: device.into(),
+        port_id: format!("port-{device}"),
+        mac: String::new(),
+        network_id: net.into(),
+        network_type: "vxlan".into(),
+        physical_network: None,
+        segmentation_id: Some(vni),
+    };
+    async fn wire(
+        db: &mut Ovsdb,
+        ovs: &OvsInstance,
+        want: &[WantedPort],
+        vnis: &[(&str, u32)],
+        local: Ipv4Addr,
+        peer: Ipv4Addr,
+    ) -> std::collections::BTreeMap<String, u16> {
+        let nets = want.iter().map(|w| w.network_id.clone()).collect();
+        let (bridge, actual) = ports::read(db, "br-int").await.expect("read");
+        let vlans = ports::local_vlans(&nets, &actual);
+        let ops = ports::plan(&bridge, want, &vlans, &actual);
+        if !ops.is_empty() {
+            db.transact(ops).await.expect("plug");
+        }
+        let (tun, have) = tunnels::read(db, "br-tun").await.expect("tunnels");
+        let remotes = BTreeSet::from([peer]);
+        let ops = tunnels::plan(&tun, "vxlan", local, &remotes, &have);
+        if !ops.is_empty() {
+            db.transact(ops).await.expect("tunnel ports");
+        }
+        let networks: Vec<TunnelNetwork> = vnis
+            .iter()
+            .map(|(net, vni)| TunnelNetwork {
+                local_vlan: vlans[*net],
+                vni: *vni,
+                vteps: remotes.clone(),
+                macs: Default::default(),
+            })
+            .collect();
+        let target = format!("unix:{}/br-tun.mgmt", ovs.dir().display());
+        Switch { target }.apply(&tunnels::flows("vxlan", &networks)).expect("br-tun flows");
+        vlans
+    }
+    let v1 = wire(&mut db1, &ovs1, &[port("tapa1", "A", 100)], &[("A", 100)], ip1, ip2).await;
+    let v2 = wire(
+        &mut db2,
+        &ovs2,
+        &[port("tapa2", "A", 100), port("tapb2", "0-other", 200)],
+        &[("A", 100), ("0-other", 200)],
+        ip2,
+        ip1,
+    )
+    .await;
+    assert_eq!((v1["A"], v2["0-other"], v2["A"]), (1, 1, 2), "local VLANs differ per node");
+
+    // a2 reaches a1 across the tunnel — the a1 of network A, not b2 beside it with the same address.
+    let a2 = format!("{prefix}-a2");
+    eventually("a2 reaches 10.9.0.1 over VXLAN", || common::pings(&a2, "10.9.0.1"));
+    let neigh = sh(&["ip", "-n", &a2, "neigh", "show", "10.9.0.1"]);
+    assert!(neigh.contains("fa:16:3e:00:0a:01"), "A's instance answered, not 0-other's: {neigh}");
+    assert!(common::pings(&format!("{prefix}-a1"), "10.9.0.2"));
+    drop((db1, db2, ovs1, ovs2));
+    drop(cleanup);
+}

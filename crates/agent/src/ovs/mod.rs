@@ -7,3 +7,4 @@ pub mod flows;
 pub mod instance;
 pub mod ovsdb;
 pub mod ports;
+pub mod tunnels;

@@ -1,0 +1,265 @@
+//! The tunnel bridge: one tunnel port per remote VTEP and tunnel type, and
+//! the flows that carry a network's local VLAN on `br-int` to its VNI on
+//! the wire and back, as Neutron's `br-tun` does (tables 0 → 2 → 20/22
+//! outbound, 0 → 4 → 10 inbound, learning MACs into table 20; with
+//! l2population, the peers' MACs are known in table 20 and flooding goes
+//! only to the VTEPs that have ports on the network).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::Ipv4Addr;
+
+use serde_json::{json, Value};
+
+use super::flows::Flow;
+use super::ovsdb::{items, map, named, pairs, set, uuid, Ovsdb, OvsdbError};
+
+/// Tables of `br-tun` (Neutron's numbers).
+pub mod table {
+    /// Classification by input port.
+    pub const LOCAL_SWITCHING: u8 = 0;
+    /// From `br-int`: unicast or flood.
+    pub const PATCH_LV_TO_TUN: u8 = 2;
+    /// From a tunnel: VNI to local VLAN.
+    pub const TUN_TO_LV: u8 = 4;
+    /// Learning, then to `br-int`.
+    pub const LEARN_FROM_TUN: u8 = 10;
+    /// Known unicast destinations.
+    pub const UCAST_TO_TUN: u8 = 20;
+    /// Flooding.
+    pub const FLOOD_TO_TUN: u8 = 22;
+}
+
+/// A network carried over tunnels on this host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TunnelNetwork {
+    /// Its local VLAN on `br-int`.
+    pub local_vlan: u16,
+    /// Its VNI (segmentation id).
+    pub vni: u32,
+    /// The VTEPs (remote IPs) with ports on it, to flood to.
+    pub vteps: BTreeSet<Ipv4Addr>,
+    /// Known remote MACs: MAC → VTEP (l2population).
+    pub macs: BTreeMap<String, Ipv4Addr>,
+}
+
+/// The tunnel port's name for `remote` (`vxlan-c0a80687`, as Neutron names it).
+pub fn port_name(kind: &str, remote: Ipv4Addr) -> String {
+    format!("{kind}-{:08x}", u32::from(remote))
+}
+
+/// The flows of `br-tun` for `networks` over tunnels of `kind` from `local`.
+pub fn flows(kind: &str, networks: &[TunnelNetwork]) -> Vec<Flow> {
+    use table::*;
+    let mut f = vec![
+        Flow::new(LOCAL_SWITCHING, 1, "in_port=patch-int", &format!("resubmit(,{PATCH_LV_TO_TUN})")),
+        Flow::new(LOCAL_SWITCHING, 0, "", "drop"),
+        Flow::new(
+            PATCH_LV_TO_TUN,
+            0,
+            "dl_dst=00:00:00:00:00:00/01:00:00:00:00:00",
+            &format!("resubmit(,{UCAST_TO_TUN})"),
+        ),
+        Flow::new(
+            PATCH_LV_TO_TUN,
+            0,
+            "dl_dst=01:00:00:00:00:00/01:00:00:00:00:00",
+            &format!("resubmit(,{FLOOD_TO_TUN})"),
+        ),
+        Flow::new(TUN_TO_LV, 0, "", "drop"),
+        // Learned entries carry cookie 0: not the agent's, so its rounds never delete them.
+        Flow::new(
+            LEARN_FROM_TUN,
+            1,
+            "",
+            &format!(
+                "learn(table={UCAST_TO_TUN},hard_timeout=300,priority=1,cookie=0,NXM_OF_VLAN_TCI[0..11],\
+                 NXM_OF_ETH_DST[]=NXM_OF_ETH_SRC[],load:0->NXM_OF_VLAN_TCI[],load:NXM_NX_TUN_ID[]->NXM_NX_TUN_ID[],\
+                 output:OXM_OF_IN_PORT[]),output:patch-int"
+            ),
+        ),
+        Flow::new(UCAST_TO_TUN, 0, "", &format!("resubmit(,{FLOOD_TO_TUN})")),
+        Flow::new(FLOOD_TO_TUN, 0, "", "drop"),
+    ];
+    let mut remotes: BTreeSet<Ipv4Addr> = BTreeSet::new();
+    for n in networks {
+        remotes.extend(n.vteps.iter().copied());
+        remotes.extend(n.macs.values().copied());
+        f.push(Flow::new(
+            TUN_TO_LV,
+            1,
+            &format!("tun_id={:#x}", n.vni),
+            &format!("mod_vlan_vid:{},resubmit(,{LEARN_FROM_TUN})", n.local_vlan),
+        ));
+        for (mac, vtep) in &n.macs {
+            f.push(Flow::new(
+                UCAST_TO_TUN,
+                2,
+                &format!("dl_vlan={},dl_dst={mac}", n.local_vlan),
+                &format!("strip_vlan,load:{:#x}->NXM_NX_TUN_ID[],output:{}", n.vni, port_name(kind, *vtep)),
+            ));
+        }
+        if !n.vteps.is_empty() {
+            let outputs: Vec<String> = n.vteps.iter().map(|v| format!("output:{}", port_name(kind, *v))).collect();
+            f.push(Flow::new(
+                FLOOD_TO_TUN,
+                1,
+                &format!("dl_vlan={}", n.local_vlan),
+                &format!("strip_vlan,set_tunnel:{:#x},{}", n.vni, outputs.join(",")),
+            ));
+        }
+    }
+    for r in remotes {
+        f.push(Flow::new(
+            LOCAL_SWITCHING,
+            1,
+            &format!("in_port={}", port_name(kind, r)),
+            &format!("resubmit(,{TUN_TO_LV})"),
+        ));
+    }
+    f
+}
+
+/// The tunnel ports `br-tun` has: name → (port row uuid, remote_ip).
+pub async fn read(db: &mut Ovsdb, bridge: &str) -> Result<(String, BTreeMap<String, (String, String)>), OvsdbError> {
+    let r = db
+        .transact(vec![
+            json!({"op": "select", "table": "Bridge", "where": [["name", "==", bridge]], "columns": ["_uuid", "ports"]}),
+            json!({"op": "select", "table": "Port", "where": [], "columns": ["_uuid", "name", "interfaces"]}),
+            json!({"op": "select", "table": "Interface", "where": [], "columns": ["_uuid", "type", "options"]}),
+        ])
+        .await?;
+    let rows = |i: usize| r.get(i).and_then(|x| x.get("rows")).and_then(Value::as_array).cloned().unwrap_or_default();
+    let Some(b) = rows(0).into_iter().next() else {
+        return Err(OvsdbError::Refused { what: format!("bridge {bridge}"), error: json!("no such bridge") });
+    };
+    let bridge_uuid = b.get("_uuid").and_then(uuid).unwrap_or_default().to_string();
+    let mine: BTreeSet<String> =
+        b.get("ports").map(items).unwrap_or_default().iter().filter_map(|p| uuid(p).map(str::to_string)).collect();
+    let remotes: BTreeMap<String, String> = rows(2)
+        .iter()
+        .filter(|i| matches!(i.get("type").and_then(Value::as_str), Some("vxlan" | "gre" | "geneve")))
+        .filter_map(|i| {
+            let id = i.get("_uuid").and_then(uuid)?.to_string();
+            Some((id, i.get("options").map(pairs).unwrap_or_default().get("remote_ip")?.clone()))
+        })
+        .collect();
+    let mut tunnels = BTreeMap::new();
+    for p in rows(1) {
+        let Some(id) = p.get("_uuid").and_then(uuid).map(str::to_string) else { continue };
+        if !mine.contains(&id) {
+            continue;
+        }
+        let ifaces = p.get("interfaces").map(items).unwrap_or_default();
+        if let Some(remote) = ifaces.iter().filter_map(uuid).find_map(|i| remotes.get(i)) {
+            let name = p.get("name").and_then(Value::as_str).unwrap_or_default().to_string();
+            tunnels.insert(name, (id, remote.clone()));
+        }
+    }
+    Ok((bridge_uuid, tunnels))
+}
+
+/// The operations that give `br-tun` exactly one `kind` tunnel port per
+/// remote in `remotes`, from `local`.
+pub fn plan(
+    bridge_uuid: &str,
+    kind: &str,
+    local: Ipv4Addr,
+    remotes: &BTreeSet<Ipv4Addr>,
+    actual: &BTreeMap<String, (String, String)>,
+) -> Vec<Value> {
+    let this = json!([["_uuid", "==", ["uuid", bridge_uuid]]]);
+    let mut ops = Vec::new();
+    let mut added = Vec::new();
+    let wanted: BTreeMap<String, Ipv4Addr> = remotes.iter().map(|r| (port_name(kind, *r), *r)).collect();
+    for (n, (name, remote)) in wanted.iter().enumerate() {
+        if actual.get(name).is_some_and(|(_, r)| *r == remote.to_string()) {
+            continue;
+        }
+        let (remote, local) = (remote.to_string(), local.to_string());
+        let options = map([
+            ("remote_ip", remote.as_str()),
+            ("local_ip", local.as_str()),
+            ("key", "flow"),
+            ("in_key", "flow"),
+            ("out_key", "flow"),
+        ]);
+        let (iface, port) = (format!("i{n}"), format!("p{n}"));
+        ops.push(json!({"op": "insert", "table": "Interface", "row": {"name": name, "type": kind, "options": options}, "uuid-name": iface}));
+        ops.push(json!({"op": "insert", "table": "Port", "row": {"name": name, "interfaces": named(&iface)}, "uuid-name": port}));
+        added.push(named(&port));
+    }
+    // Tunnels to VTEPs no longer wanted, and ports of a name about to be made again.
+    let removed: Vec<Value> = actual
+        .iter()
+        .filter(|(name, (_, r))| wanted.get(*name).is_none_or(|w| w.to_string() != *r))
+        .map(|(_, (id, _))| json!(["uuid", id]))
+        .collect();
+    if !removed.is_empty() {
+        ops.insert(
+            0,
+            json!({"op": "mutate", "table": "Bridge", "where": this, "mutations": [["ports", "delete", set(removed)]]}),
+        );
+    }
+    if !added.is_empty() {
+        ops.push(
+            json!({"op": "mutate", "table": "Bridge", "where": this, "mutations": [["ports", "insert", set(added)]]}),
+        );
+    }
+    ops
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(s: &str) -> Ipv4Addr {
+        s.parse().expect("ip")
+    }
+
+    #[test]
+    fn tunnel_ports_are_named_as_neutron_names_them() {
+        assert_eq!(port_name("vxlan", ip("192.168.6.135")), "vxlan-c0a80687");
+        assert!(port_name("vxlan", ip("255.255.255.255")).len() <= 15);
+    }
+
+    #[test]
+    fn a_network_maps_its_local_vlan_to_its_vni_both_ways_and_floods_to_its_vteps() {
+        let n = TunnelNetwork {
+            local_vlan: 3,
+            vni: 100,
+            vteps: BTreeSet::from([ip("10.0.0.2"), ip("10.0.0.3")]),
+            macs: BTreeMap::from([("fa:16:3e:00:00:02".to_string(), ip("10.0.0.2"))]),
+        };
+        let f = flows("vxlan", &[n]);
+        let has = |table: u8, m: &str, a: &str| f.iter().any(|x| x.table == table && x.matches == m && x.actions == a);
+        assert!(has(4, "tun_id=0x64", "mod_vlan_vid:3,resubmit(,10)"));
+        assert!(has(22, "dl_vlan=3", "strip_vlan,set_tunnel:0x64,output:vxlan-0a000002,output:vxlan-0a000003"));
+        assert!(has(
+            20,
+            "dl_vlan=3,dl_dst=fa:16:3e:00:00:02",
+            "strip_vlan,load:0x64->NXM_NX_TUN_ID[],output:vxlan-0a000002"
+        ));
+        assert!(has(0, "in_port=vxlan-0a000003", "resubmit(,4)"));
+    }
+
+    #[test]
+    fn tunnels_follow_the_vteps() {
+        let actual = BTreeMap::from([
+            ("vxlan-0a000002".to_string(), ("u2".to_string(), "10.0.0.2".to_string())),
+            ("vxlan-0a000009".to_string(), ("u9".to_string(), "10.0.0.9".to_string())),
+        ]);
+        let remotes = BTreeSet::from([ip("10.0.0.2"), ip("10.0.0.3")]);
+        let ops = plan("b", "vxlan", ip("10.0.0.1"), &remotes, &actual);
+        assert_eq!(ops[0]["mutations"][0][2], json!(["set", [["uuid", "u9"]]]));
+        assert_eq!(ops[1]["row"]["name"], "vxlan-0a000003");
+        let options = pairs(&ops[1]["row"]["options"]);
+        assert_eq!(options.get("remote_ip").map(String::as_str), Some("10.0.0.3"));
+        assert_eq!(options.get("local_ip").map(String::as_str), Some("10.0.0.1"));
+        assert_eq!(options.get("key").map(String::as_str), Some("flow"));
+        let settled = BTreeMap::from([
+            ("vxlan-0a000002".to_string(), ("u2".to_string(), "10.0.0.2".to_string())),
+            ("vxlan-0a000003".to_string(), ("u3".to_string(), "10.0.0.3".to_string())),
+        ]);
+        assert!(plan("b", "vxlan", ip("10.0.0.1"), &remotes, &settled).is_empty());
+    }
+}
