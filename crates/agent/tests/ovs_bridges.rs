@@ -262,11 +262,7 @@ async fn ovs_node(prefix: &str, name: &str, dir: &std::path::Path, underlay: &st
     let cfg = BridgeConfig { tunneling: true, datapath_type: "netdev".into(), ..BridgeConfig::default() };
     bridges::ensure(&mut db, &cfg).await.expect("layout");
     // The operator's part: the underlay NIC in a netdev bridge with the VTEP address on it.
-    ovs.vsctl(&["add-br", "br-phy", "--", "set", "bridge", "br-phy", "datapath_type=netdev"]).expect("br-phy");
-    ovs.vsctl(&["add-port", "br-phy", "ul0"]).expect("ul0");
-    sh(&["ip", "-n", &node, "link", "set", "ul0", "up"]);
-    sh(&["ip", "-n", &node, "addr", "add", underlay, "dev", "br-phy"]);
-    sh(&["ip", "-n", &node, "link", "set", "br-phy", "up"]);
+    ovs.underlay("br-phy", "ul0", underlay).expect("underlay");
     let int = format!("unix:{}/br-int.mgmt", ovs.dir().display());
     eventually("br-int answers OpenFlow", || ok(&["ovs-ofctl", "dump-flows", &int]));
     neutrino_agent::ovs::flows::Switch { target: int }
@@ -339,6 +335,7 @@ async fn two_ovs_nodes_carry_a_network_over_vxlan_with_their_own_local_vlans() {
         let networks: Vec<TunnelNetwork> = vnis
             .iter()
             .map(|(net, vni)| TunnelNetwork {
+                kind: "vxlan".into(),
                 local_vlan: vlans[*net],
                 vni: *vni,
                 vteps: remotes.clone(),
@@ -346,7 +343,7 @@ async fn two_ovs_nodes_carry_a_network_over_vxlan_with_their_own_local_vlans() {
             })
             .collect();
         let target = format!("unix:{}/br-tun.mgmt", ovs.dir().display());
-        Switch { target }.apply(&tunnels::flows("vxlan", &networks)).expect("br-tun flows");
+        Switch { target }.apply(&tunnels::flows(&networks)).expect("br-tun flows");
         vlans
     }
     let v1 = wire(&mut db1, &ovs1, &[port("tapa1", "A", 100)], &[("A", 100)], ip1, ip2).await;

@@ -170,8 +170,8 @@ pub static KNOWN_KEYS: &[KnownKey] = &[
     typed("agent", "node_namespace"),
     typed("agent", "namespace_prefix"),
     typed("agent", "health_port"),
-    agent("agent", "tunnel_types"),
-    agent("agent", "l2_population"),
+    stored("agent", "tunnel_types"),
+    stored("agent", "l2_population"),
     agent("agent", "arp_responder"),
     agent("agent", "prevent_arp_spoofing"),
     agent("agent", "enable_distributed_routing"),
@@ -257,18 +257,18 @@ pub static KNOWN_KEYS: &[KnownKey] = &[
     agent("vxlan", "udp_srcport_max"),
     agent("vxlan", "udp_dstport"),
     // [ovs] of openvswitch_agent.ini (and the dhcp/l3 agents)
-    agent("ovs", "integration_bridge"),
-    agent("ovs", "tunnel_bridge"),
+    stored("ovs", "integration_bridge"),
+    stored("ovs", "tunnel_bridge"),
     agent("ovs", "int_peer_patch_port"),
     agent("ovs", "tun_peer_patch_port"),
-    agent("ovs", "local_ip"),
-    agent("ovs", "bridge_mappings"),
+    stored("ovs", "local_ip"),
+    stored("ovs", "bridge_mappings"),
     agent("ovs", "use_veth_interconnection"),
-    agent("ovs", "datapath_type"),
+    stored("ovs", "datapath_type"),
     agent("ovs", "vhostuser_socket_dir"),
     agent("ovs", "of_interface"),
     agent("ovs", "ovsdb_interface"),
-    agent("ovs", "ovsdb_connection"),
+    stored("ovs", "ovsdb_connection"),
     agent("ovs", "ovsdb_timeout"),
     agent("ovs", "of_listen_address"),
     agent("ovs", "of_listen_port"),
@@ -318,7 +318,8 @@ mod tests {
     #[test]
     fn lookup_finds_kinds() {
         assert_eq!(lookup("DEFAULT", "core_plugin").map(|k| k.kind), Some(KeyKind::Typed));
-        assert_eq!(lookup("ovs", "local_ip").map(|k| k.kind), Some(KeyKind::Agent));
+        assert_eq!(lookup("ovs", "local_ip").map(|k| k.kind), Some(KeyKind::Stored));
+        assert_eq!(lookup("ovs", "of_interface").map(|k| k.kind), Some(KeyKind::Agent));
         assert!(matches!(lookup("nova", "password").map(|k| k.kind), Some(KeyKind::SectionNotBuilt(_))));
         assert!(lookup("ml2", "no_such_key").is_none());
         assert!(lookup("ML2", "type_drivers").is_none());

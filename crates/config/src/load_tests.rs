@@ -163,7 +163,7 @@ fn agent_sections_warn_once_per_file_section() {
         (
             "/etc/neutron/plugins/ml2/openvswitch_agent.ini",
             "[DEFAULT]\nauth_strategy = noauth\n[agent]\ntunnel_types = vxlan\nl2_population = True\n\
-             [ovs]\nlocal_ip = 192.168.6.134\ntunnel_bridge = br-tun\n",
+             arp_responder = true\n[ovs]\nlocal_ip = 192.168.6.134\ntunnel_bridge = br-tun\nof_interface = native\n",
         ),
         ("/etc/neutron/dhcp_agent.ini", "[DEFAULT]\ndnsmasq_lease_max = 100\nforce_metadata = true\n"),
     ])
@@ -289,7 +289,12 @@ fn invalid_cli_override_is_refused_and_changes_nothing() {
 #[test]
 fn cli_override_of_agent_option_warns_without_file() {
     let mut loaded = loaded("/etc/neutron/neutron.conf", "[DEFAULT]\nauth_strategy = noauth\n");
-    loaded.set_override("ovs", "local_ip", "10.0.0.5").expect("known agent option");
+    loaded.set_override("ovs", "of_interface", "native").expect("known agent option");
     assert_eq!(loaded.warnings, [Warning::AgentOptions { section: "ovs".into(), path: None }]);
-    assert_eq!(loaded.get("ovs", "local_ip").map(|v| v.text.as_str()), Some("10.0.0.5"));
+    assert_eq!(loaded.get("ovs", "of_interface").map(|v| v.text.as_str()), Some("native"));
+    // An option an agent uses is stored without a warning.
+    let mut used = self::loaded("/etc/neutron/neutron.conf", "[DEFAULT]\nauth_strategy = noauth\n");
+    used.set_override("ovs", "local_ip", "10.0.0.5").expect("known agent option");
+    assert!(used.warnings.is_empty(), "{:?}", used.warnings);
+    assert_eq!(used.get("ovs", "local_ip").map(|v| v.text.as_str()), Some("10.0.0.5"));
 }

@@ -12,6 +12,8 @@ use neutrino_agent::dhcp::{DhcpAgent, DhcpConfig};
 use neutrino_agent::l2::L2Agent;
 use neutrino_agent::l3::{L3Agent, L3Config};
 use neutrino_agent::metadata::MetadataConfig;
+use neutrino_agent::ovs::agent::{OvsAgent, OvsAgentConfig};
+use neutrino_agent::ovs::bridges::BridgeConfig;
 use neutrino_agent::reconcile::L2Config;
 use neutrino_config::Loaded;
 use tracing::info;
@@ -171,6 +173,80 @@ pub fn l2_agent(
     })
 }
 
+/// Whether the L2 role is the Open vSwitch agent: its configuration
+/// (openvswitch_agent.ini) has an `[ovs]` section, linuxbridge_agent.ini's
+/// sections absent.
+pub fn is_ovs(loaded: &Loaded) -> bool {
+    loaded.section("ovs").is_some() && loaded.section("linux_bridge").is_none() && loaded.section("vxlan").is_none()
+}
+
+/// The Open vSwitch agent's settings from openvswitch_agent.ini.
+pub fn ovs_agent_config(loaded: &Loaded) -> Result<OvsAgentConfig> {
+    let name = |section: &str, key: &str, default: &str| -> Result<String> {
+        let v = opt(loaded, section, key).unwrap_or(default).to_string();
+        check_device_name(&v)?;
+        Ok(v)
+    };
+    let mut bridge_mappings = BTreeMap::new();
+    if let Some(text) = opt(loaded, "ovs", "bridge_mappings") {
+        for item in text.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+            let (physnet, bridge) = item
+                .split_once(':')
+                .with_context(|| format!("[ovs] bridge_mappings: '{item}' is not PHYSNET:BRIDGE"))?;
+            check_device_name(bridge.trim())?;
+            bridge_mappings.insert(physnet.trim().to_string(), bridge.trim().to_string());
+        }
+    }
+    let tunnel_types: Vec<String> = opt(loaded, "agent", "tunnel_types")
+        .map(|t| t.split(',').map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect())
+        .unwrap_or_default();
+    for t in &tunnel_types {
+        if !matches!(t.as_str(), "vxlan" | "gre") {
+            bail!("[agent] tunnel_types: '{t}' is not built (vxlan, gre)");
+        }
+    }
+    let local_ip = match opt(loaded, "ovs", "local_ip") {
+        Some(ip) => Some(
+            ip.parse::<std::net::Ipv4Addr>()
+                .with_context(|| format!("[ovs] local_ip: '{ip}' is not an IPv4 address"))?,
+        ),
+        None => None,
+    };
+    let datapath_type = opt(loaded, "ovs", "datapath_type").unwrap_or("system").to_string();
+    if !matches!(datapath_type.as_str(), "system" | "netdev") {
+        bail!("[ovs] datapath_type: '{datapath_type}' — expected system or netdev");
+    }
+    let ovsdb_connection =
+        opt(loaded, "ovs", "ovsdb_connection").unwrap_or("unix:/var/run/openvswitch/db.sock").to_string();
+    Ok(OvsAgentConfig {
+        bridges: BridgeConfig {
+            integration_bridge: name("ovs", "integration_bridge", "br-int")?,
+            tunnel_bridge: name("ovs", "tunnel_bridge", "br-tun")?,
+            tunneling: !tunnel_types.is_empty(),
+            bridge_mappings,
+            datapath_type,
+        },
+        local_ip,
+        tunnel_types,
+        l2_population: opt(loaded, "agent", "l2_population").is_some_and(|v| v.eq_ignore_ascii_case("true")),
+        ovsdb_connection,
+    })
+}
+
+/// The Open vSwitch agent of this node.
+pub fn ovs_agent(loaded: &Loaded, host: Option<&str>) -> Result<OvsAgent<IpRoute>> {
+    if let Some(ns) = &loaded.config.agent.node_namespace {
+        check_netns_name(ns)?;
+    }
+    Ok(OvsAgent {
+        channel: channel(loaded)?,
+        dataplane: IpRoute { netns: loaded.config.agent.node_namespace.clone() },
+        config: ovs_agent_config(loaded)?,
+        host: host_name(loaded, host),
+        report_interval: u64::from(loaded.config.agent.report_interval.max(1)),
+    })
+}
+
 /// The metadata service of metadata_agent.ini when `enable_isolated_metadata` is on.
 fn metadata_config(loaded: &Loaded) -> Result<Option<MetadataConfig>> {
     if !opt(loaded, "DEFAULT", "enable_isolated_metadata").is_some_and(|v| v.eq_ignore_ascii_case("true")) {
@@ -301,6 +377,13 @@ pub async fn run(
         agent.run(shutdown, || println!("Neutrino L3 agent for host {host}: first sync done")).await?;
         return Ok(ExitCode::SUCCESS);
     }
+    if is_ovs(loaded) {
+        let agent = ovs_agent(loaded, host)?;
+        let host = agent.host.clone();
+        info!(%host, ovsdb = %agent.config.ovsdb_connection, "Open vSwitch L2 agent starting");
+        agent.run(shutdown, || println!("Neutrino Open vSwitch agent for host {host}: first sync done")).await?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let agent = l2_agent(loaded, host, None, None)?;
     let host = agent.host.clone();
     info!(%host, server = %loaded.config.agent.server_url, node_namespace = ?loaded.config.agent.node_namespace, "L2 agent starting");
@@ -386,6 +469,27 @@ mod tests {
         let l = neutrino_config::load(&[path], &[]).expect("load");
         let _ = std::fs::remove_dir_all(&dir);
         l
+    }
+
+    #[test]
+    fn the_seeds_openvswitch_agent_ini_gives_its_layout() {
+        let seed =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/seed-configs/openvswitch_agent.ini");
+        let text = std::fs::read_to_string(&seed).expect("the seed's openvswitch_agent.ini");
+        let l = loaded("seed-ovs", &text);
+        assert!(is_ovs(&l));
+        let c = ovs_agent_config(&l).expect("config");
+        assert_eq!(c.tunnel_types, ["vxlan"]);
+        assert!(c.l2_population);
+        assert_eq!(c.local_ip, Some("192.168.6.134".parse().expect("ip")));
+        assert_eq!((c.bridges.integration_bridge.as_str(), c.bridges.tunnel_bridge.as_str()), ("br-int", "br-tun"));
+        assert!(c.bridges.tunneling && c.bridges.bridge_mappings.is_empty());
+        assert_eq!(c.ovsdb_connection, "unix:/var/run/openvswitch/db.sock");
+        let bad = loaded("bad-ovs", "[ovs]\ndatapath_type = dpdk\n");
+        assert!(ovs_agent_config(&bad).is_err());
+        let lb =
+            loaded("lb", "[linux_bridge]\nphysical_interface_mappings = physnet1:eth1\n[vxlan]\nlocal_ip = 10.0.0.1\n");
+        assert!(!is_ovs(&lb));
     }
 
     #[test]

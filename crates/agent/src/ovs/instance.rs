@@ -106,6 +106,22 @@ impl OvsInstance {
         self.run("ovs-vsctl", &all)
     }
 
+    /// The operator's part of tunnelling with the userspace datapath: the
+    /// underlay `nic` as a port of a netdev `bridge` that carries the VTEP
+    /// address `cidr` on its internal port.
+    pub fn underlay(&self, bridge: &str, nic: &str, cidr: &str) -> Result<(), String> {
+        self.vsctl(&["--may-exist", "add-br", bridge, "--", "set", "bridge", bridge, "datapath_type=netdev"])?;
+        self.vsctl(&["--may-exist", "add-port", bridge, nic])?;
+        for args in [
+            vec!["link", "set", nic, "up"],
+            vec!["addr", "replace", cidr, "dev", bridge],
+            vec!["link", "set", bridge, "up"],
+        ] {
+            self.run("ip", &args)?;
+        }
+        Ok(())
+    }
+
     fn stop_daemon(&self, name: &str) {
         let Ok(pid) = std::fs::read_to_string(self.path(&format!("{name}.pid"))) else { return };
         let pid = pid.trim().to_string();

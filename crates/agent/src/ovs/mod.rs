@@ -2,6 +2,7 @@
 //! (`br-int`, `br-tun`, provider bridges), and a per-node userspace OVS
 //! instance for machines without systemd (tests, one-machine setups).
 
+pub mod agent;
 pub mod bridges;
 pub mod flows;
 pub mod instance;

@@ -32,6 +32,8 @@ pub mod table {
 /// A network carried over tunnels on this host.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TunnelNetwork {
+    /// Tunnel type: `vxlan` or `gre`.
+    pub kind: String,
     /// Its local VLAN on `br-int`.
     pub local_vlan: u16,
     /// Its VNI (segmentation id).
@@ -47,8 +49,8 @@ pub fn port_name(kind: &str, remote: Ipv4Addr) -> String {
     format!("{kind}-{:08x}", u32::from(remote))
 }
 
-/// The flows of `br-tun` for `networks` over tunnels of `kind` from `local`.
-pub fn flows(kind: &str, networks: &[TunnelNetwork]) -> Vec<Flow> {
+/// The flows of `br-tun` for `networks`.
+pub fn flows(networks: &[TunnelNetwork]) -> Vec<Flow> {
     use table::*;
     let mut f = vec![
         Flow::new(LOCAL_SWITCHING, 1, "in_port=patch-int", &format!("resubmit(,{PATCH_LV_TO_TUN})")),
@@ -80,10 +82,10 @@ pub fn flows(kind: &str, networks: &[TunnelNetwork]) -> Vec<Flow> {
         Flow::new(UCAST_TO_TUN, 0, "", &format!("resubmit(,{FLOOD_TO_TUN})")),
         Flow::new(FLOOD_TO_TUN, 0, "", "drop"),
     ];
-    let mut remotes: BTreeSet<Ipv4Addr> = BTreeSet::new();
+    let mut ports: BTreeSet<String> = BTreeSet::new();
     for n in networks {
-        remotes.extend(n.vteps.iter().copied());
-        remotes.extend(n.macs.values().copied());
+        let kind = n.kind.as_str();
+        ports.extend(n.vteps.iter().chain(n.macs.values()).map(|r| port_name(kind, *r)));
         f.push(Flow::new(
             TUN_TO_LV,
             1,
@@ -108,13 +110,8 @@ pub fn flows(kind: &str, networks: &[TunnelNetwork]) -> Vec<Flow> {
             ));
         }
     }
-    for r in remotes {
-        f.push(Flow::new(
-            LOCAL_SWITCHING,
-            1,
-            &format!("in_port={}", port_name(kind, r)),
-            &format!("resubmit(,{TUN_TO_LV})"),
-        ));
+    for p in ports {
+        f.push(Flow::new(LOCAL_SWITCHING, 1, &format!("in_port={p}"), &format!("resubmit(,{TUN_TO_LV})")));
     }
     f
 }
@@ -159,7 +156,8 @@ pub async fn read(db: &mut Ovsdb, bridge: &str) -> Result<(String, BTreeMap<Stri
 }
 
 /// The operations that give `br-tun` exactly one `kind` tunnel port per
-/// remote in `remotes`, from `local`.
+/// remote in `remotes`, from `local` (`actual`: its tunnel ports of every
+/// kind; those of other kinds are left alone).
 pub fn plan(
     bridge_uuid: &str,
     kind: &str,
@@ -191,6 +189,7 @@ pub fn plan(
     // Tunnels to VTEPs no longer wanted, and ports of a name about to be made again.
     let removed: Vec<Value> = actual
         .iter()
+        .filter(|(name, _)| name.starts_with(&format!("{kind}-")))
         .filter(|(name, (_, r))| wanted.get(*name).is_none_or(|w| w.to_string() != *r))
         .map(|(_, (id, _))| json!(["uuid", id]))
         .collect();
@@ -225,12 +224,13 @@ mod tests {
     #[test]
     fn a_network_maps_its_local_vlan_to_its_vni_both_ways_and_floods_to_its_vteps() {
         let n = TunnelNetwork {
+            kind: "vxlan".into(),
             local_vlan: 3,
             vni: 100,
             vteps: BTreeSet::from([ip("10.0.0.2"), ip("10.0.0.3")]),
             macs: BTreeMap::from([("fa:16:3e:00:00:02".to_string(), ip("10.0.0.2"))]),
         };
-        let f = flows("vxlan", &[n]);
+        let f = flows(&[n]);
         let has = |table: u8, m: &str, a: &str| f.iter().any(|x| x.table == table && x.matches == m && x.actions == a);
         assert!(has(4, "tun_id=0x64", "mod_vlan_vid:3,resubmit(,10)"));
         assert!(has(22, "dl_vlan=3", "strip_vlan,set_tunnel:0x64,output:vxlan-0a000002,output:vxlan-0a000003"));

@@ -99,6 +99,7 @@ pub(crate) fn view_of(a: &Agent) -> AgentView {
         datapath_type: text("datapath_type"),
         ovs_hybrid_plug: a.configurations.get("ovs_hybrid_plug").and_then(Value::as_bool),
         integration_bridge: text("integration_bridge"),
+        port_filter: a.configurations.get("port_filter").and_then(Value::as_bool),
     }
 }
 

@@ -43,6 +43,9 @@ pub struct AgentView {
     pub ovs_hybrid_plug: Option<bool>,
     /// An OVS agent's integration bridge.
     pub integration_bridge: Option<String>,
+    /// Whether it filters its ports (an agent that says `false` has no
+    /// firewall yet; unsaid means it does).
+    pub port_filter: Option<bool>,
 }
 
 /// The mechanism drivers of `[ml2] mechanism_drivers`.
@@ -78,7 +81,7 @@ impl MechanismDriver {
         };
         let agent = agents.iter().find(|a| a.host == req.host && covers(a))?;
         let mut vif_details = serde_json::Map::new();
-        vif_details.insert("port_filter".into(), serde_json::Value::Bool(true));
+        vif_details.insert("port_filter".into(), serde_json::Value::Bool(agent.port_filter.unwrap_or(true)));
         if matches!(self, MechanismDriver::OpenVSwitch) {
             // What Nova's os-vif needs to plug into this agent's bridge.
             let text = |v: &Option<String>, default: &str| {

@@ -1,0 +1,288 @@
+//! The Open vSwitch L2 agent of one host: reports as Neutron's "Open
+//! vSwitch agent", reads its host's desired state, and makes OVS match it
+//! each round — the bridges ([`super::bridges`]), the instances' ports on
+//! `br-int` with their networks' local VLANs ([`super::ports`]), the tunnel
+//! ports and `br-tun` tables ([`super::tunnels`]) and `br-int`'s table
+//! ([`super::flows`]) — then reports the wired ports up and waits for what
+//! concerns its host, as the Linux bridge agent does.
+//!
+//! Not yet: provider networks (flat, VLAN) through `bridge_mappings`, the
+//! ARP responder and the security-group firewall (the agent reports
+//! `port_filter: false`, so bindings say so).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
+use std::net::Ipv4Addr;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use tracing::{info, warn};
+
+use super::bridges::{self, BridgeConfig};
+use super::flows::{Flow, Switch};
+use super::ovsdb::Ovsdb;
+use super::ports::{self, WantedPort};
+use super::tunnels::{self, TunnelNetwork};
+use crate::channel::{Channel, ChannelError};
+use crate::dataplane::Dataplane;
+use crate::state::HostState;
+
+/// openvswitch_agent.ini, as far as this agent goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OvsAgentConfig {
+    /// The bridges.
+    pub bridges: BridgeConfig,
+    /// `[ovs] local_ip`: this host's tunnel endpoint.
+    pub local_ip: Option<Ipv4Addr>,
+    /// `[agent] tunnel_types`.
+    pub tunnel_types: Vec<String>,
+    /// `[agent] l2_population`.
+    pub l2_population: bool,
+    /// `[ovs] ovsdb_connection` (default `unix:/var/run/openvswitch/db.sock`).
+    pub ovsdb_connection: String,
+}
+
+/// The OVS agent of one host.
+#[derive(Debug)]
+pub struct OvsAgent<D> {
+    /// The server.
+    pub channel: Channel,
+    /// The node's kernel (which instance devices exist; link events).
+    pub dataplane: D,
+    /// Its configuration.
+    pub config: OvsAgentConfig,
+    /// Its host name.
+    pub host: String,
+    /// Seconds between heartbeats.
+    pub report_interval: u64,
+}
+
+/// What one round did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OvsRound {
+    /// OVSDB operations applied.
+    pub ops: usize,
+    /// Ports reported up.
+    pub up: usize,
+    /// Ports reported down.
+    pub down: usize,
+}
+
+impl OvsAgentConfig {
+    /// `ovs-ofctl`'s way to a bridge: its management socket beside the
+    /// database socket (how both the system instance and a per-node one lay
+    /// out their run directory), else the bridge's name.
+    fn switch(&self, bridge: &str) -> Switch {
+        let target = match self.ovsdb_connection.strip_prefix("unix:") {
+            Some(sock) => match std::path::Path::new(sock).parent() {
+                Some(dir) => format!("unix:{}/{bridge}.mgmt", dir.display()),
+                None => bridge.to_string(),
+            },
+            None => bridge.to_string(),
+        };
+        Switch { target }
+    }
+}
+
+impl<D: Dataplane> OvsAgent<D> {
+    fn report_body(&self, start: bool, devices: usize, synced: bool) -> Value {
+        let c = &self.config;
+        let mappings: serde_json::Map<String, Value> =
+            c.bridges.bridge_mappings.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect();
+        json!({
+            "agent_type": neutrino_model::agent::OVS_AGENT,
+            "binary": "neutron-openvswitch-agent",
+            "host": self.host,
+            "topic": "N/A",
+            "start_flag": start,
+            "resources_synced": synced,
+            "configurations": {
+                "bridge_mappings": mappings,
+                "tunnel_types": c.tunnel_types,
+                "tunneling_ip": c.local_ip.map(|i| i.to_string()),
+                "local_ip": c.local_ip.map(|i| i.to_string()),
+                "l2_population": c.l2_population,
+                "datapath_type": c.bridges.datapath_type,
+                "integration_bridge": c.bridges.integration_bridge,
+                "ovs_hybrid_plug": false,
+                "port_filter": false,
+                "devices": devices,
+            }
+        })
+    }
+
+    /// One level-triggered round: OVS made to match `state`, devices reported.
+    pub async fn round(&self, state: &HostState) -> Result<OvsRound, String> {
+        let c = &self.config;
+        let mut db = Ovsdb::connect(&c.ovsdb_connection).await.map_err(|e| e.to_string())?;
+        bridges::init(&mut db).await.map_err(|e| e.to_string())?;
+        let mut ops = bridges::ensure(&mut db, &c.bridges).await.map_err(|e| e.to_string())?;
+        let snapshot = self.dataplane.snapshot().await.map_err(|e| e.to_string())?;
+
+        // The ports whose device exists and whose network this host can carry.
+        let mut carried: BTreeMap<&str, &crate::state::NetworkState> = BTreeMap::new();
+        for n in &state.networks {
+            let tunnel = c.tunnel_types.contains(&n.network_type) && c.local_ip.is_some();
+            if n.network_type == "local" || (tunnel && n.segmentation_id.is_some()) {
+                carried.insert(n.id.as_str(), n);
+            } else {
+                warn!(network = %n.id, network_type = %n.network_type, "not realised on this host by the OVS agent yet");
+            }
+        }
+        let mut wanted = Vec::new();
+        let mut missing = Vec::new();
+        for p in &state.ports {
+            let Some(n) = carried.get(p.network_id.as_str()) else { continue };
+            let device = neutrino_model::names::tap_device(&p.id);
+            if snapshot.link(&device).is_none() {
+                missing.push(p.id.clone());
+                continue;
+            }
+            wanted.push(WantedPort {
+                device,
+                port_id: p.id.clone(),
+                mac: p.mac_address.clone(),
+                network_id: p.network_id.clone(),
+                network_type: n.network_type.clone(),
+                physical_network: n.physical_network.clone(),
+                segmentation_id: n.segmentation_id,
+            });
+        }
+        // The compute side creates the device; the agent brings it up, as the Linux bridge agent does.
+        let down_links: Vec<crate::dataplane::Op> = wanted
+            .iter()
+            .filter(|w| snapshot.link(&w.device).is_some_and(|l| !l.up))
+            .map(|w| crate::dataplane::Op::SetUp { dev: w.device.clone() })
+            .collect();
+        if !down_links.is_empty() {
+            self.dataplane.apply(&down_links).await.map_err(|e| e.to_string())?;
+        }
+        let networks: BTreeSet<String> = wanted.iter().map(|w| w.network_id.clone()).collect();
+        let int = &c.bridges.integration_bridge;
+        let (int_uuid, actual) = ports::read(&mut db, int).await.map_err(|e| e.to_string())?;
+        let vlans = ports::local_vlans(&networks, &actual);
+        let plugs = ports::plan(&int_uuid, &wanted, &vlans, &actual);
+        ops += plugs.len();
+        if !plugs.is_empty() {
+            db.transact(plugs).await.map_err(|e| e.to_string())?;
+        }
+        c.switch(int).apply(&[Flow::new(0, 0, "", "NORMAL")]).map_err(|e| e.to_string())?;
+
+        // Tunnels: one port per peer VTEP and type, br-tun's tables.
+        if let (true, Some(local)) = (c.bridges.tunneling, c.local_ip) {
+            let mut tunnel_networks = Vec::new();
+            let mut remotes: BTreeMap<String, BTreeSet<Ipv4Addr>> = BTreeMap::new();
+            for (net, vlan) in &vlans {
+                let Some(n) = carried.get(net.as_str()) else { continue };
+                let (Some(vni), true) = (n.segmentation_id, n.network_type != "local") else { continue };
+                let peers: Vec<(Ipv4Addr, &str)> = state
+                    .peers
+                    .iter()
+                    .filter(|p| p.network_id == *net)
+                    .filter_map(|p| Some((p.vtep.parse::<Ipv4Addr>().ok()?, p.mac_address.as_str())))
+                    .filter(|(vtep, _)| *vtep != local)
+                    .collect();
+                let vteps: BTreeSet<Ipv4Addr> = peers.iter().map(|(v, _)| *v).collect();
+                remotes.entry(n.network_type.clone()).or_default().extend(vteps.iter().copied());
+                let macs = if c.l2_population {
+                    peers.iter().map(|(v, m)| (m.to_string(), *v)).collect()
+                } else {
+                    BTreeMap::new()
+                };
+                tunnel_networks.push(TunnelNetwork {
+                    kind: n.network_type.clone(),
+                    local_vlan: *vlan,
+                    vni,
+                    vteps,
+                    macs,
+                });
+            }
+            let tun = &c.bridges.tunnel_bridge;
+            for kind in &c.tunnel_types {
+                let (tun_uuid, have) = tunnels::read(&mut db, tun).await.map_err(|e| e.to_string())?;
+                let want = remotes.get(kind).cloned().unwrap_or_default();
+                let plan = tunnels::plan(&tun_uuid, kind, local, &want, &have);
+                ops += plan.len();
+                if !plan.is_empty() {
+                    db.transact(plan).await.map_err(|e| e.to_string())?;
+                }
+            }
+            c.switch(tun).apply(&tunnels::flows(&tunnel_networks)).map_err(|e| e.to_string())?;
+        }
+
+        let wired: BTreeSet<&str> = wanted.iter().map(|w| w.port_id.as_str()).collect();
+        let up: Vec<String> = state
+            .ports
+            .iter()
+            .filter(|p| wired.contains(p.id.as_str()) && p.status != "ACTIVE")
+            .map(|p| p.id.clone())
+            .collect();
+        let down: Vec<String> = state
+            .ports
+            .iter()
+            .filter(|p| missing.contains(&p.id) && p.status == "ACTIVE")
+            .map(|p| p.id.clone())
+            .collect();
+        if !up.is_empty() || !down.is_empty() {
+            self.channel.devices(&self.host, &[], &up, &down).await.map_err(|e| e.to_string())?;
+        }
+        Ok(OvsRound { ops, up: up.len(), down: down.len() })
+    }
+
+    /// Runs until `shutdown` completes; `ready` is called after the first full sync.
+    pub async fn run(&self, shutdown: impl Future<Output = ()>, ready: impl FnOnce()) -> Result<(), ChannelError> {
+        tokio::pin!(shutdown);
+        let mut ready = Some(ready);
+        let links = self.dataplane.watch_links().unwrap_or_else(|| std::sync::Arc::new(tokio::sync::Notify::new()));
+        let interval = Duration::from_secs(self.report_interval.max(1));
+        let mut started = true;
+        let mut last_report = Instant::now() - interval - Duration::from_secs(1);
+        loop {
+            let state = loop {
+                match self.channel.state(&self.host).await {
+                    Ok(s) => break s,
+                    Err(e) => {
+                        warn!(error = %e, "cannot read this host's state; retrying");
+                        tokio::select! {
+                            () = &mut shutdown => return Ok(()),
+                            () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                        }
+                    }
+                }
+            };
+            let synced = match self.round(&state).await {
+                Ok(r) => {
+                    if r.ops > 0 || r.up > 0 || r.down > 0 {
+                        info!(ops = r.ops, up = r.up, down = r.down, "OVS reconciled");
+                    }
+                    true
+                }
+                Err(e) => {
+                    warn!(error = %e, "OVS reconcile failed; will retry");
+                    false
+                }
+            };
+            if started || last_report.elapsed() >= interval {
+                match self.channel.report(&self.report_body(started, state.ports.len(), synced)).await {
+                    Ok(_) => {
+                        started = false;
+                        last_report = Instant::now();
+                    }
+                    Err(e) => warn!(error = %e, "state report failed"),
+                }
+            }
+            if synced {
+                if let Some(f) = ready.take() {
+                    f();
+                }
+            }
+            let wait = if synced { interval.saturating_sub(last_report.elapsed()).as_secs().clamp(1, 30) } else { 1 };
+            tokio::select! {
+                () = &mut shutdown => return Ok(()),
+                () = links.notified() => {}
+                // Any change of the host's stream (or the heartbeat's timeout) starts a round.
+                _ = self.channel.host_changes(state.last, wait, &self.host, false, false) => {}
+            }
+        }
+    }
+}
