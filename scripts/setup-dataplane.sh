@@ -4,7 +4,7 @@
 # dhclient for DHCPv6 as the instances' tools; procps for sysctl; nftables,
 # conntrack and iputils-arping for the L3 agent's NAT, its conntrack flushes
 # and gratuitous ARP; Open vSwitch, whose daemons the OVS tests start per
-# node themselves), with apt-get, when they are missing and we
+# node themselves; ethtool for checksum offload on test veths), with apt-get, when they are missing and we
 # are root. Without root it only says what is missing: the privileged tests
 # skip then (outside CI).
 set -euo pipefail
@@ -23,6 +23,7 @@ command -v conntrack >/dev/null 2>&1 || need+=(conntrack)
 command -v arping >/dev/null 2>&1 || need+=(iputils-arping)
 command -v radvd >/dev/null 2>&1 || need+=(radvd)
 command -v ovs-vswitchd >/dev/null 2>&1 || need+=(openvswitch-switch)
+command -v ethtool >/dev/null 2>&1 || need+=(ethtool)
 if [ ${#need[@]} -eq 0 ]; then
     exit 0
 fi

@@ -154,3 +154,96 @@ fn ovs_agents_carry_vxlan_between_two_nodes_and_restart_without_loss() {
     assert_eq!(before, after, "the restart changed the flow tables");
     drop(switches);
 }
+
+#[test]
+fn an_ovs_node_and_a_linux_bridge_node_share_a_vxlan_network() {
+    let Some(mut w) = World::new("ovs_and_linuxbridge", "nmix") else { return };
+    if !OvsInstance::available() {
+        assert!(std::env::var("CI").is_err(), "CI installs Open vSwitch (scripts/setup-dataplane.sh): must not skip");
+        eprintln!("SKIP ovs_and_linuxbridge: Open vSwitch is not installed");
+        return;
+    }
+    let nodes = [("ovs1", "192.0.2.1"), ("lb2", "192.0.2.2")];
+    underlay(&w, &nodes);
+    let ovs_ns = w.ns("ovs1");
+    sh(&["ip", "-n", &ovs_ns, "addr", "flush", "dev", "eth-u"]);
+    let ovs = OvsInstance::start(&w.dir.join("ovs-ovs1"), Some(&ovs_ns)).unwrap();
+    ovs.underlay("br-phy", "eth-u", "192.0.2.1/24").unwrap();
+    // The kernel's VXLAN leaves the UDP checksum to the NIC; a veth never fills
+    // it in, and the userspace datapath drops what does not check out: the
+    // Linux bridge node's underlay "NIC" computes it in software (as a real one would in hardware).
+    sh(&["ip", "netns", "exec", &w.ns("lb2"), "ethtool", "-K", "eth-u", "tx", "off"]);
+
+    let url = start_server(
+        &mut w,
+        "[DEFAULT]\nauth_strategy = noauth\n[identity]\nenabled = false\n\
+         [ml2]\ntype_drivers = vxlan,flat,local\ntenant_network_types = vxlan\n\
+         mechanism_drivers = openvswitch,linuxbridge,l2population\n[ml2_type_vxlan]\nvni_ranges = 1:1000\n",
+    );
+    // Heterogeneous nodes, as ML2 allows: an openvswitch_agent.ini on one, a linuxbridge_agent.ini on the other.
+    let ovs_conf = w.dir.join("ovs1.ini");
+    std::fs::write(
+        &ovs_conf,
+        format!(
+            "[DEFAULT]\nhost = ovs1\n[agent]\nserver_url = {url}\nnode_namespace = {ovs_ns}\nreport_interval = 5\n\
+             tunnel_types = vxlan\nl2_population = True\n[ovs]\nlocal_ip = 192.0.2.1\ndatapath_type = netdev\n\
+             ovsdb_connection = {}\n[securitygroup]\nfirewall_driver = noop\n",
+            ovs.ovsdb_connection()
+        ),
+    )
+    .unwrap();
+    let lb_conf = w.dir.join("lb2.ini");
+    std::fs::write(
+        &lb_conf,
+        format!(
+            "[DEFAULT]\nhost = lb2\n[agent]\nserver_url = {url}\nnode_namespace = {}\nreport_interval = 5\n\
+             namespace_prefix = {}\n[vxlan]\nenable_vxlan = true\nlocal_ip = 192.0.2.2\nl2_population = true\n\
+             [securitygroup]\nfirewall_driver = noop\n",
+            w.ns("lb2"),
+            w.prefix
+        ),
+    )
+    .unwrap();
+    for c in [&ovs_conf, &lb_conf] {
+        start(&mut w, bin().args(["agent", "l2", "--config-file"]).arg(c), "first sync done");
+    }
+    let api = Api { base: url.clone(), rt: tokio::runtime::Runtime::new().unwrap(), client: reqwest::Client::new() };
+    let net = api.post("/v2.0/networks", json!({"network": {"name": "mixed"}}));
+    let net_id = net["network"]["id"].as_str().unwrap().to_string();
+    api.post(
+        "/v2.0/subnets",
+        json!({"subnet": {"network_id": net_id, "cidr": "10.6.0.0/24", "ip_version": 4, "enable_dhcp": false}}),
+    );
+    let mut vms = Vec::new();
+    for (i, ((node, _), conf)) in nodes.iter().zip([&ovs_conf, &lb_conf]).enumerate() {
+        let ip = format!("10.6.0.{}", 11 + i);
+        let port = api.post("/v2.0/ports", json!({"port": {"network_id": net_id, "fixed_ips": [{"ip_address": ip}]}}));
+        let port_id = port["port"]["id"].as_str().unwrap().to_string();
+        let vm = w.ns(&format!("vm{i}"));
+        let out = bin()
+            .args(["vif", "plug", &port_id, "--host", node, "--netns", &vm, "--config-file"])
+            .arg(conf)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "vif plug: {}", String::from_utf8_lossy(&out.stderr));
+        sh(&["ip", "-n", &vm, "addr", "add", &format!("{ip}/24"), "dev", "eth0"]);
+        vms.push((vm, ip, port_id));
+    }
+    for (_, _, port_id) in &vms {
+        wait_until("ports ACTIVE", Duration::from_secs(15), || {
+            api.get(&format!("/v2.0/ports/{port_id}"))["port"]["status"] == "ACTIVE"
+        });
+    }
+    let types: Vec<String> = vms
+        .iter()
+        .map(|(_, _, p)| {
+            api.get(&format!("/v2.0/ports/{p}"))["port"]["binding:vif_type"].as_str().unwrap_or("").to_string()
+        })
+        .collect();
+    assert_eq!(types, ["ovs", "bridge"], "each node binds with its own driver");
+    wait_until("the OVS node's instance reaches the Linux bridge node's", Duration::from_secs(10), || {
+        pings(&vms[0].0, &vms[1].1)
+    });
+    assert!(pings(&vms[1].0, &vms[0].1));
+    drop(ovs);
+}
