@@ -188,6 +188,19 @@ impl Channel {
         serde_json::from_value(v).map_err(|e| ChannelError::Parse { url: path, reason: e.to_string() })
     }
 
+    /// The host's desired state, asked again every second until a server answers.
+    pub async fn state_retrying(&self, host: &str) -> HostState {
+        loop {
+            match self.state(host).await {
+                Ok(s) => return s,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot read this host's state; retrying");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+        }
+    }
+
     /// Changes after `after`, waiting up to `wait` seconds for one.
     pub async fn changes(&self, after: i64, wait: u64) -> Result<Changes, ChannelError> {
         self.changes_filtered(after, wait, String::new()).await

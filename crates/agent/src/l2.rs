@@ -148,17 +148,9 @@ impl<D: Dataplane> L2Agent<D> {
         let interval = Duration::from_secs(self.report_interval.max(1));
         loop {
             // Full read of the desired state, then reconcile.
-            let state = loop {
-                match self.channel.state(&self.host).await {
-                    Ok(s) => break s,
-                    Err(e) => {
-                        warn!(error = %e, "cannot read this host's state; retrying");
-                        tokio::select! {
-                            () = &mut shutdown => return Ok(()),
-                            () = tokio::time::sleep(Duration::from_secs(1)) => {}
-                        }
-                    }
-                }
+            let state = tokio::select! {
+                () = &mut shutdown => return Ok(()),
+                s = self.channel.state_retrying(&self.host) => s,
             };
             let synced = match self.round(&state, &mut firewall).await {
                 Ok(r) => {

@@ -238,17 +238,9 @@ impl<D: Dataplane> OvsAgent<D> {
         let mut started = true;
         let mut last_report = Instant::now() - interval - Duration::from_secs(1);
         loop {
-            let state = loop {
-                match self.channel.state(&self.host).await {
-                    Ok(s) => break s,
-                    Err(e) => {
-                        warn!(error = %e, "cannot read this host's state; retrying");
-                        tokio::select! {
-                            () = &mut shutdown => return Ok(()),
-                            () = tokio::time::sleep(Duration::from_secs(1)) => {}
-                        }
-                    }
-                }
+            let state = tokio::select! {
+                () = &mut shutdown => return Ok(()),
+                s = self.channel.state_retrying(&self.host) => s,
             };
             let synced = match self.round(&state).await {
                 Ok(r) => {

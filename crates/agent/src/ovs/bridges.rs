@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use serde_json::{json, Value};
 
 use super::ovsdb::{items, map, named, pairs, set, uuid, Ovsdb, OvsdbError};
+use super::rows::{bridge_ports_mutation, insert_port};
 
 /// `[ovs]`/`[agent]` of openvswitch_agent.ini, as far as bridges go.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -213,18 +214,15 @@ pub async fn read(db: &mut Ovsdb) -> Result<Actual, OvsdbError> {
 }
 
 /// Inserts a port with its interface; returns the port's named uuid.
-fn add_port(ops: &mut Vec<Value>, p: &PortSpec, fresh: &mut dyn FnMut(&str) -> String) -> String {
-    let (iface, port) = (fresh("i"), fresh("p"));
-    let mut row = json!({"name": p.name});
+fn add_port(ops: &mut Vec<Value>, p: &PortSpec, fresh: &mut dyn FnMut(&str) -> String) -> Value {
+    let mut iface = json!({});
     if !p.kind.is_empty() {
-        row["type"] = json!(p.kind);
+        iface["type"] = json!(p.kind);
     }
     if !p.options.is_empty() {
-        row["options"] = map(p.options.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        iface["options"] = map(p.options.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     }
-    ops.push(json!({"op": "insert", "table": "Interface", "row": row, "uuid-name": iface}));
-    ops.push(json!({"op": "insert", "table": "Port", "row": {"name": p.name, "interfaces": named(&iface)}, "uuid-name": port}));
-    port
+    insert_port(ops, &fresh(""), &p.name, iface, json!({}))
 }
 
 /// The operations that make `actual` hold `desired` (with `datapath_type`);
@@ -239,7 +237,7 @@ pub fn plan(desired: &[BridgeSpec], datapath_type: &str, actual: &Actual) -> Vec
     for b in desired {
         match actual.bridges.get(&b.name) {
             None => {
-                let ports: Vec<Value> = b.ports.iter().map(|p| named(&add_port(&mut ops, p, &mut fresh))).collect();
+                let ports: Vec<Value> = b.ports.iter().map(|p| add_port(&mut ops, p, &mut fresh)).collect();
                 let bridge = fresh("b");
                 let mut row = json!({"name": b.name, "ports": set(ports), "datapath_type": datapath_type});
                 if let Some(f) = &b.fail_mode {
@@ -265,11 +263,10 @@ pub fn plan(desired: &[BridgeSpec], datapath_type: &str, actual: &Actual) -> Vec
                     .ports
                     .iter()
                     .filter(|p| !have.ports.contains(&p.name))
-                    .map(|p| named(&add_port(&mut ops, p, &mut fresh)))
+                    .map(|p| add_port(&mut ops, p, &mut fresh))
                     .collect();
                 if !missing.is_empty() {
-                    ops.push(json!({"op": "mutate", "table": "Bridge", "where": this,
-                        "mutations": [["ports", "insert", set(missing)]]}));
+                    ops.push(bridge_ports_mutation(&have.uuid, "insert", missing));
                 }
                 // A port of ours whose interface is of another type or peer is corrected.
                 for p in b.ports.iter().filter(|p| have.ports.contains(&p.name)) {

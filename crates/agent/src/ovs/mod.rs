@@ -8,4 +8,5 @@ pub mod flows;
 pub mod instance;
 pub mod ovsdb;
 pub mod ports;
+pub mod rows;
 pub mod tunnels;

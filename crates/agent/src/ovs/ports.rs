@@ -10,7 +10,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{json, Value};
 
-use super::ovsdb::{items, map, named, pairs, set, uuid, Ovsdb, OvsdbError};
+use super::ovsdb::{map, Ovsdb, OvsdbError};
+use super::rows::{bridge_ports, bridge_ports_mutation, insert_port};
 
 /// Highest local VLAN id (4095 is reserved; Neutron's dead VLAN).
 pub const MAX_VLAN: u16 = 4094;
@@ -51,45 +52,17 @@ pub struct ActualPort {
 
 /// The bridge's row UUID and ports.
 pub async fn read(db: &mut Ovsdb, bridge: &str) -> Result<(String, Vec<ActualPort>), OvsdbError> {
-    let r = db
-        .transact(vec![
-            json!({"op": "select", "table": "Bridge", "where": [["name", "==", bridge]], "columns": ["_uuid", "ports"]}),
-            json!({"op": "select", "table": "Port", "where": [], "columns": ["_uuid", "name", "tag", "other_config", "interfaces"]}),
-            json!({"op": "select", "table": "Interface", "where": [], "columns": ["_uuid", "external_ids"]}),
-        ])
-        .await?;
-    let rows = |i: usize| r.get(i).and_then(|x| x.get("rows")).and_then(Value::as_array).cloned().unwrap_or_default();
-    let Some(b) = rows(0).into_iter().next() else {
-        return Err(OvsdbError::Refused { what: format!("bridge {bridge}"), error: json!("no such bridge") });
-    };
-    let bridge_uuid = b.get("_uuid").and_then(uuid).unwrap_or_default().to_string();
-    let mine: BTreeSet<String> =
-        b.get("ports").map(items).unwrap_or_default().iter().filter_map(|p| uuid(p).map(str::to_string)).collect();
-    let iface_ids: BTreeMap<String, String> = rows(2)
-        .iter()
-        .filter_map(|i| {
-            let id = i.get("_uuid").and_then(uuid)?.to_string();
-            let ext = i.get("external_ids").map(pairs).unwrap_or_default();
-            Some((id, ext.get("iface-id")?.clone()))
+    let (bridge_uuid, rows) = bridge_ports(db, bridge).await?;
+    let ports = rows
+        .into_iter()
+        .map(|p| ActualPort {
+            iface_id: p.interfaces.iter().find_map(|i| i.external_ids.get("iface-id").cloned()),
+            net_uuid: p.other_config.get("net_uuid").cloned(),
+            tag: p.tag,
+            name: p.name,
+            uuid: p.uuid,
         })
         .collect();
-    let mut ports = Vec::new();
-    for p in rows(1) {
-        let Some(id) = p.get("_uuid").and_then(uuid).map(str::to_string) else { continue };
-        if !mine.contains(&id) {
-            continue;
-        }
-        let iface = p.get("interfaces").map(items).unwrap_or_default();
-        let iface_id = iface.iter().filter_map(uuid).find_map(|i| iface_ids.get(i)).cloned();
-        let tag = p.get("tag").and_then(Value::as_u64).and_then(|t| u16::try_from(t).ok());
-        ports.push(ActualPort {
-            uuid: id,
-            name: p.get("name").and_then(Value::as_str).unwrap_or_default().to_string(),
-            tag,
-            net_uuid: p.get("other_config").map(pairs).unwrap_or_default().get("net_uuid").cloned(),
-            iface_id,
-        });
-    }
     Ok((bridge_uuid, ports))
 }
 
@@ -130,9 +103,7 @@ pub fn plan(
     actual: &[ActualPort],
 ) -> Vec<Value> {
     let mut ops = Vec::new();
-    let this = json!([["_uuid", "==", ["uuid", bridge_uuid]]]);
     let mut added = Vec::new();
-    let mut removed = Vec::new();
     let wanted_names: BTreeSet<&str> = wanted.iter().map(|w| w.device.as_str()).collect();
     for (n, w) in wanted.iter().enumerate() {
         let Some(tag) = vlans.get(&w.network_id).copied() else { continue };
@@ -150,33 +121,26 @@ pub fn plan(
             Some(a) => ops.push(json!({"op": "update", "table": "Port", "where": [["_uuid", "==", ["uuid", a.uuid]]],
                 "row": {"tag": tag, "other_config": other}})),
             None => {
-                let (iface, port) = (format!("i{n}"), format!("p{n}"));
                 let ext = map([
                     ("iface-id", w.port_id.as_str()),
                     ("attached-mac", w.mac.as_str()),
                     ("iface-status", "active"),
                 ]);
-                ops.push(json!({"op": "insert", "table": "Interface", "row": {"name": w.device, "external_ids": ext}, "uuid-name": iface}));
-                ops.push(
-                    json!({"op": "insert", "table": "Port", "row": {"name": w.device, "interfaces": named(&iface),
-                    "tag": tag, "other_config": other}, "uuid-name": port}),
-                );
-                added.push(named(&port));
+                let port = json!({"tag": tag, "other_config": other});
+                added.push(insert_port(&mut ops, &n.to_string(), &w.device, json!({"external_ids": ext}), port));
             }
         }
     }
-    for a in actual.iter().filter(|a| a.iface_id.is_some() && !wanted_names.contains(a.name.as_str())) {
-        removed.push(json!(["uuid", a.uuid]));
-    }
+    let removed: Vec<Value> = actual
+        .iter()
+        .filter(|a| a.iface_id.is_some() && !wanted_names.contains(a.name.as_str()))
+        .map(|a| json!(["uuid", a.uuid]))
+        .collect();
     if !added.is_empty() {
-        ops.push(
-            json!({"op": "mutate", "table": "Bridge", "where": this, "mutations": [["ports", "insert", set(added)]]}),
-        );
+        ops.push(bridge_ports_mutation(bridge_uuid, "insert", added));
     }
     if !removed.is_empty() {
-        ops.push(
-            json!({"op": "mutate", "table": "Bridge", "where": this, "mutations": [["ports", "delete", set(removed)]]}),
-        );
+        ops.push(bridge_ports_mutation(bridge_uuid, "delete", removed));
     }
     ops
 }

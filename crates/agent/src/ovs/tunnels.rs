@@ -11,7 +11,8 @@ use std::net::Ipv4Addr;
 use serde_json::{json, Value};
 
 use super::flows::Flow;
-use super::ovsdb::{items, map, named, pairs, set, uuid, Ovsdb, OvsdbError};
+use super::ovsdb::{map, Ovsdb, OvsdbError};
+use super::rows::{bridge_ports, bridge_ports_mutation, insert_port};
 
 /// Tables of `br-tun` (Neutron's numbers).
 pub mod table {
@@ -118,40 +119,18 @@ pub fn flows(networks: &[TunnelNetwork]) -> Vec<Flow> {
 
 /// The tunnel ports `br-tun` has: name → (port row uuid, remote_ip).
 pub async fn read(db: &mut Ovsdb, bridge: &str) -> Result<(String, BTreeMap<String, (String, String)>), OvsdbError> {
-    let r = db
-        .transact(vec![
-            json!({"op": "select", "table": "Bridge", "where": [["name", "==", bridge]], "columns": ["_uuid", "ports"]}),
-            json!({"op": "select", "table": "Port", "where": [], "columns": ["_uuid", "name", "interfaces"]}),
-            json!({"op": "select", "table": "Interface", "where": [], "columns": ["_uuid", "type", "options"]}),
-        ])
-        .await?;
-    let rows = |i: usize| r.get(i).and_then(|x| x.get("rows")).and_then(Value::as_array).cloned().unwrap_or_default();
-    let Some(b) = rows(0).into_iter().next() else {
-        return Err(OvsdbError::Refused { what: format!("bridge {bridge}"), error: json!("no such bridge") });
-    };
-    let bridge_uuid = b.get("_uuid").and_then(uuid).unwrap_or_default().to_string();
-    let mine: BTreeSet<String> =
-        b.get("ports").map(items).unwrap_or_default().iter().filter_map(|p| uuid(p).map(str::to_string)).collect();
-    let remotes: BTreeMap<String, String> = rows(2)
-        .iter()
-        .filter(|i| matches!(i.get("type").and_then(Value::as_str), Some("vxlan" | "gre" | "geneve")))
-        .filter_map(|i| {
-            let id = i.get("_uuid").and_then(uuid)?.to_string();
-            Some((id, i.get("options").map(pairs).unwrap_or_default().get("remote_ip")?.clone()))
+    let (bridge_uuid, rows) = bridge_ports(db, bridge).await?;
+    let tunnels = rows
+        .into_iter()
+        .filter_map(|p| {
+            let remote = p
+                .interfaces
+                .iter()
+                .filter(|i| matches!(i.kind.as_str(), "vxlan" | "gre" | "geneve"))
+                .find_map(|i| i.options.get("remote_ip").cloned())?;
+            Some((p.name, (p.uuid, remote)))
         })
         .collect();
-    let mut tunnels = BTreeMap::new();
-    for p in rows(1) {
-        let Some(id) = p.get("_uuid").and_then(uuid).map(str::to_string) else { continue };
-        if !mine.contains(&id) {
-            continue;
-        }
-        let ifaces = p.get("interfaces").map(items).unwrap_or_default();
-        if let Some(remote) = ifaces.iter().filter_map(uuid).find_map(|i| remotes.get(i)) {
-            let name = p.get("name").and_then(Value::as_str).unwrap_or_default().to_string();
-            tunnels.insert(name, (id, remote.clone()));
-        }
-    }
     Ok((bridge_uuid, tunnels))
 }
 
@@ -165,7 +144,6 @@ pub fn plan(
     remotes: &BTreeSet<Ipv4Addr>,
     actual: &BTreeMap<String, (String, String)>,
 ) -> Vec<Value> {
-    let this = json!([["_uuid", "==", ["uuid", bridge_uuid]]]);
     let mut ops = Vec::new();
     let mut added = Vec::new();
     let wanted: BTreeMap<String, Ipv4Addr> = remotes.iter().map(|r| (port_name(kind, *r), *r)).collect();
@@ -181,10 +159,8 @@ pub fn plan(
             ("in_key", "flow"),
             ("out_key", "flow"),
         ]);
-        let (iface, port) = (format!("i{n}"), format!("p{n}"));
-        ops.push(json!({"op": "insert", "table": "Interface", "row": {"name": name, "type": kind, "options": options}, "uuid-name": iface}));
-        ops.push(json!({"op": "insert", "table": "Port", "row": {"name": name, "interfaces": named(&iface)}, "uuid-name": port}));
-        added.push(named(&port));
+        let iface = json!({"type": kind, "options": options});
+        added.push(insert_port(&mut ops, &n.to_string(), name, iface, json!({})));
     }
     // Tunnels to VTEPs no longer wanted, and ports of a name about to be made again.
     let removed: Vec<Value> = actual
@@ -194,15 +170,10 @@ pub fn plan(
         .map(|(_, (id, _))| json!(["uuid", id]))
         .collect();
     if !removed.is_empty() {
-        ops.insert(
-            0,
-            json!({"op": "mutate", "table": "Bridge", "where": this, "mutations": [["ports", "delete", set(removed)]]}),
-        );
+        ops.insert(0, bridge_ports_mutation(bridge_uuid, "delete", removed));
     }
     if !added.is_empty() {
-        ops.push(
-            json!({"op": "mutate", "table": "Bridge", "where": this, "mutations": [["ports", "insert", set(added)]]}),
-        );
+        ops.push(bridge_ports_mutation(bridge_uuid, "insert", added));
     }
     ops
 }
@@ -252,7 +223,7 @@ mod tests {
         let ops = plan("b", "vxlan", ip("10.0.0.1"), &remotes, &actual);
         assert_eq!(ops[0]["mutations"][0][2], json!(["set", [["uuid", "u9"]]]));
         assert_eq!(ops[1]["row"]["name"], "vxlan-0a000003");
-        let options = pairs(&ops[1]["row"]["options"]);
+        let options = crate::ovs::ovsdb::pairs(&ops[1]["row"]["options"]);
         assert_eq!(options.get("remote_ip").map(String::as_str), Some("10.0.0.3"));
         assert_eq!(options.get("local_ip").map(String::as_str), Some("10.0.0.1"));
         assert_eq!(options.get("key").map(String::as_str), Some("flow"));
