@@ -45,12 +45,10 @@ fn privileged() -> bool {
     false
 }
 
-#[tokio::test]
-async fn the_seed_layout_is_made_once_and_kept() {
-    if !privileged() {
-        return;
-    }
-    let prefix = format!("ovst{}", std::process::id() % 100_000);
+/// A node namespace `<tag><pid>-node1` with its own OVS and an OVSDB
+/// connection to it (its `Open_vSwitch` row made); removed with the Cleanup.
+async fn one_node(tag: &str) -> (Cleanup, String, OvsInstance, Ovsdb) {
+    let prefix = format!("{tag}{}", std::process::id() % 100_000);
     let node = format!("{prefix}-node1");
     let cleanup = Cleanup { prefix: prefix.clone(), dir: std::env::temp_dir().join(format!("{prefix}-ovs")) };
     sh(&["ip", "netns", "add", &node]);
@@ -58,6 +56,15 @@ async fn the_seed_layout_is_made_once_and_kept() {
     let ovs = OvsInstance::start(&cleanup.dir, Some(&node)).expect("OVS starts");
     let mut db = Ovsdb::connect(&ovs.ovsdb_connection()).await.expect("ovsdb");
     bridges::init(&mut db).await.expect("init");
+    (cleanup, node, ovs, db)
+}
+
+#[tokio::test]
+async fn the_seed_layout_is_made_once_and_kept() {
+    if !privileged() {
+        return;
+    }
+    let (cleanup, node, ovs, mut db) = one_node("ovst").await;
 
     let cfg = BridgeConfig {
         tunneling: true,
@@ -112,13 +119,7 @@ async fn flows_are_replaced_whole_in_one_bundle_and_others_are_kept() {
     if !privileged() {
         return;
     }
-    let prefix = format!("ovsf{}", std::process::id() % 100_000);
-    let node = format!("{prefix}-node1");
-    let cleanup = Cleanup { prefix: prefix.clone(), dir: std::env::temp_dir().join(format!("{prefix}-ovs")) };
-    sh(&["ip", "netns", "add", &node]);
-    let ovs = OvsInstance::start(&cleanup.dir, Some(&node)).expect("OVS starts");
-    let mut db = Ovsdb::connect(&ovs.ovsdb_connection()).await.expect("ovsdb");
-    bridges::init(&mut db).await.expect("init");
+    let (cleanup, _node, ovs, mut db) = one_node("ovsf").await;
     let cfg = BridgeConfig { tunneling: true, datapath_type: "netdev".into(), ..BridgeConfig::default() };
     bridges::ensure(&mut db, &cfg).await.expect("layout");
     let target = format!("unix:{}/br-int.mgmt", ovs.dir().display());
@@ -187,13 +188,8 @@ async fn ports_on_br_int_are_isolated_by_their_networks_local_vlans() {
     if !privileged() {
         return;
     }
-    let prefix = format!("ovsp{}", std::process::id() % 100_000);
-    let node = format!("{prefix}-node1");
-    let cleanup = Cleanup { prefix: prefix.clone(), dir: std::env::temp_dir().join(format!("{prefix}-ovs")) };
-    sh(&["ip", "netns", "add", &node]);
-    let ovs = OvsInstance::start(&cleanup.dir, Some(&node)).expect("OVS starts");
-    let mut db = Ovsdb::connect(&ovs.ovsdb_connection()).await.expect("ovsdb");
-    bridges::init(&mut db).await.expect("init");
+    let (cleanup, node, ovs, mut db) = one_node("ovsp").await;
+    let prefix = cleanup.prefix.clone();
     let cfg = BridgeConfig { datapath_type: "netdev".into(), ..BridgeConfig::default() };
     bridges::ensure(&mut db, &cfg).await.expect("layout");
     let target = format!("unix:{}/br-int.mgmt", ovs.dir().display());
