@@ -3,8 +3,8 @@
 //! no OVS module) and its own `neutrino agent l2` process configured by an
 //! openvswitch_agent.ini; the server on 127.0.0.1 with the `openvswitch`
 //! mechanism driver; instances plugged with `neutrino vif plug`. Instances
-//! of a VXLAN network ping each other across nodes (the bridges look like
-//! the seed's `ovs-vsctl show`); an agent restart under `ping -i 0.01`
+//! of a VXLAN network ping each other across nodes, those of a GRE network
+//! ping and talk TCP (the bridges look like the seed's `ovs-vsctl show`); an agent restart under `ping -i 0.01`
 //! loses no reply and leaves the flow tables as they were (cookies and
 //! counters aside). Skips without root or Open vSwitch, except under CI.
 #![allow(clippy::unwrap_used)]
@@ -32,8 +32,16 @@ fn flows(ovs: &OvsInstance, bridge: &str) -> String {
     lines.join("\n")
 }
 
+/// Stops the agents, then the server (started first), before their Open vSwitch goes away.
+fn stop_processes(w: &mut World) {
+    for mut c in w.children.drain(..).rev() {
+        let _ = Command::new("kill").arg("-TERM").arg(c.id().to_string()).status();
+        let _ = c.wait();
+    }
+}
+
 #[test]
-fn ovs_agents_carry_vxlan_between_two_nodes_and_restart_without_loss() {
+fn ovs_agents_carry_vxlan_and_gre_between_two_nodes_and_restart_without_loss() {
     let Some(mut w) = World::new("ovs_agents_carry_vxlan", "novs") else { return };
     if !OvsInstance::available() {
         assert!(std::env::var("CI").is_err(), "CI installs Open vSwitch (scripts/setup-dataplane.sh): must not skip");
@@ -55,8 +63,9 @@ fn ovs_agents_carry_vxlan_between_two_nodes_and_restart_without_loss() {
     let url = start_server(
         &mut w,
         "[DEFAULT]\nauth_strategy = noauth\nallow_overlapping_ips = true\n[identity]\nenabled = false\n\
-         [ml2]\ntype_drivers = vxlan,flat,local\ntenant_network_types = vxlan\n\
-         mechanism_drivers = openvswitch,l2population\n[ml2_type_vxlan]\nvni_ranges = 1:1000\n",
+         [ml2]\ntype_drivers = vxlan,gre,flat,local\ntenant_network_types = vxlan\n\
+         mechanism_drivers = openvswitch,l2population\n[ml2_type_vxlan]\nvni_ranges = 1:1000\n\
+         [ml2_type_gre]\ntunnel_id_ranges = 1:1000\n",
     );
     // openvswitch_agent.ini as the seed's, with local_ip, datapath_type and ovsdb_connection set for the test.
     let confs: Vec<_> = nodes
@@ -68,7 +77,7 @@ fn ovs_agents_carry_vxlan_between_two_nodes_and_restart_without_loss() {
                 &p,
                 format!(
                     "[DEFAULT]\nhost = {node}\n[agent]\nserver_url = {url}\nnode_namespace = {}\nreport_interval = 5\n\
-                     tunnel_types = vxlan\nl2_population = True\n\
+                     tunnel_types = vxlan,gre\nl2_population = True\n\
                      [ovs]\ntunnel_bridge = br-tun\nlocal_ip = {ip}\nbridge_mappings =\ndatapath_type = netdev\n\
                      ovsdb_connection = {}\n[securitygroup]\nfirewall_driver = noop\n",
                     w.ns(node),
@@ -120,6 +129,61 @@ fn ovs_agents_carry_vxlan_between_two_nodes_and_restart_without_loss() {
     wait_until("vm0 (node1) reaches vm1 (node2) over VXLAN", Duration::from_secs(10), || pings(&vms[0].0, &vms[1].1));
     assert!(pings(&vms[1].0, &vms[0].1));
 
+    // A GRE network too (this kernel has no GRE device; the userspace datapath does
+    // GRE itself), carrying TCP as well as ping.
+    let gre = api.post("/v2.0/networks", json!({"network": {"name": "gre-net", "provider:network_type": "gre"}}));
+    assert_eq!(gre["network"]["provider:network_type"], "gre", "{gre}");
+    let gre_id = gre["network"]["id"].as_str().unwrap().to_string();
+    api.post(
+        "/v2.0/subnets",
+        json!({"subnet": {"network_id": gre_id, "cidr": "10.7.0.0/24", "ip_version": 4, "enable_dhcp": false}}),
+    );
+    let mut gre_vms = Vec::new();
+    for (i, (node, _)) in nodes.iter().enumerate() {
+        let ip = format!("10.7.0.{}", 11 + i);
+        let port = api.post("/v2.0/ports", json!({"port": {"network_id": gre_id, "fixed_ips": [{"ip_address": ip}]}}));
+        let port_id = port["port"]["id"].as_str().unwrap().to_string();
+        let vm = w.ns(&format!("gre{i}"));
+        let out = bin()
+            .args(["vif", "plug", &port_id, "--host", node, "--netns", &vm, "--config-file"])
+            .arg(&confs[i])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "vif plug: {}", String::from_utf8_lossy(&out.stderr));
+        sh(&["ip", "-n", &vm, "addr", "add", &format!("{ip}/24"), "dev", "eth0"]);
+        // TCP through the userspace datapath needs the instance's checksums computed in software.
+        sh(&["ip", "netns", "exec", &vm, "ethtool", "-K", "eth0", "tx", "off"]);
+        gre_vms.push((vm, ip, port_id));
+    }
+    for (_, _, port_id) in &gre_vms {
+        wait_until("GRE ports ACTIVE", Duration::from_secs(15), || {
+            api.get(&format!("/v2.0/ports/{port_id}"))["port"]["status"] == "ACTIVE"
+        });
+    }
+    wait_until("gre0 (node1) reaches gre1 (node2) over GRE", Duration::from_secs(10), || {
+        pings(&gre_vms[0].0, &gre_vms[1].1)
+    });
+    let server = Command::new("ip")
+        .args(["netns", "exec", &gre_vms[1].0, "python3", "-c"])
+        .arg("import socket\ns=socket.socket()\ns.bind(('0.0.0.0',7000))\ns.listen(1)\nc,_=s.accept()\nc.sendall(b'over gre')\nc.close()")
+        .spawn()
+        .unwrap();
+    w.children.push(server);
+    let mut said = String::new();
+    wait_until("a TCP connection over GRE", Duration::from_secs(10), || {
+        let out = Command::new("ip")
+            .args(["netns", "exec", &gre_vms[0].0, "python3", "-c"])
+            .arg(format!(
+                "import socket\ns=socket.create_connection(('{}',7000),timeout=2)\nprint(s.recv(100).decode())",
+                gre_vms[1].1
+            ))
+            .output()
+            .unwrap();
+        said = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        !said.is_empty()
+    });
+    assert_eq!(said, "over gre");
+
     // The seed's layout on each node.
     let show = switches[0].vsctl(&["show"]).unwrap();
     for want in [
@@ -130,6 +194,8 @@ fn ovs_agents_carry_vxlan_between_two_nodes_and_restart_without_loss() {
         "fail_mode: secure",
         "Port vxlan-c0000202",
         "type: vxlan",
+        "Port gre-c0000202",
+        "type: gre",
         "remote_ip=\"192.0.2.2\"",
     ] {
         assert!(show.contains(want), "missing '{want}' in:\n{show}");
@@ -152,6 +218,7 @@ fn ovs_agents_carry_vxlan_between_two_nodes_and_restart_without_loss() {
     assert!(summary.contains("300 received"), "replies lost across the restart: {summary}");
     let after = (flows(&switches[0], "br-int"), flows(&switches[0], "br-tun"));
     assert_eq!(before, after, "the restart changed the flow tables");
+    stop_processes(&mut w);
     drop(switches);
 }
 
@@ -245,5 +312,6 @@ fn an_ovs_node_and_a_linux_bridge_node_share_a_vxlan_network() {
         pings(&vms[0].0, &vms[1].1)
     });
     assert!(pings(&vms[1].0, &vms[0].1));
+    stop_processes(&mut w);
     drop(ovs);
 }

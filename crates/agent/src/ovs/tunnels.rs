@@ -1,7 +1,7 @@
 //! The tunnel bridge: one tunnel port per remote VTEP and tunnel type, and
 //! the flows that carry a network's local VLAN on `br-int` to its VNI on
 //! the wire and back, as Neutron's `br-tun` does (tables 0 → 2 → 20/22
-//! outbound, 0 → 4 → 10 inbound, learning MACs into table 20; with
+//! outbound, 0 → 3/4/6 (GRE/VXLAN/Geneve) → 10 inbound, learning MACs into table 20; with
 //! l2population, the peers' MACs are known in table 20 and flooding goes
 //! only to the VTEPs that have ports on the network).
 
@@ -20,8 +20,22 @@ pub mod table {
     pub const LOCAL_SWITCHING: u8 = 0;
     /// From `br-int`: unicast or flood.
     pub const PATCH_LV_TO_TUN: u8 = 2;
-    /// From a tunnel: VNI to local VLAN.
-    pub const TUN_TO_LV: u8 = 4;
+    /// From a GRE tunnel: key to local VLAN.
+    pub const GRE_TUN_TO_LV: u8 = 3;
+    /// From a VXLAN tunnel: VNI to local VLAN.
+    pub const VXLAN_TUN_TO_LV: u8 = 4;
+    /// From a Geneve tunnel: VNI to local VLAN.
+    pub const GENEVE_TUN_TO_LV: u8 = 6;
+
+    /// The table mapping tunnel ids of `kind` to local VLANs: one per type,
+    /// as the same id may name a VXLAN network and a GRE one.
+    pub fn tun_to_lv(kind: &str) -> u8 {
+        match kind {
+            "gre" => GRE_TUN_TO_LV,
+            "geneve" => GENEVE_TUN_TO_LV,
+            _ => VXLAN_TUN_TO_LV,
+        }
+    }
     /// Learning, then to `br-int`.
     pub const LEARN_FROM_TUN: u8 = 10;
     /// Known unicast destinations.
@@ -68,7 +82,9 @@ pub fn flows(networks: &[TunnelNetwork]) -> Vec<Flow> {
             "dl_dst=01:00:00:00:00:00/01:00:00:00:00:00",
             &format!("resubmit(,{FLOOD_TO_TUN})"),
         ),
-        Flow::new(TUN_TO_LV, 0, "", "drop"),
+        Flow::new(GRE_TUN_TO_LV, 0, "", "drop"),
+        Flow::new(VXLAN_TUN_TO_LV, 0, "", "drop"),
+        Flow::new(GENEVE_TUN_TO_LV, 0, "", "drop"),
         // Learned entries carry cookie 0: not the agent's, so its rounds never delete them.
         Flow::new(
             LEARN_FROM_TUN,
@@ -83,12 +99,12 @@ pub fn flows(networks: &[TunnelNetwork]) -> Vec<Flow> {
         Flow::new(UCAST_TO_TUN, 0, "", &format!("resubmit(,{FLOOD_TO_TUN})")),
         Flow::new(FLOOD_TO_TUN, 0, "", "drop"),
     ];
-    let mut ports: BTreeSet<String> = BTreeSet::new();
+    let mut ports: BTreeSet<(String, u8)> = BTreeSet::new();
     for n in networks {
         let kind = n.kind.as_str();
-        ports.extend(n.vteps.iter().chain(n.macs.values()).map(|r| port_name(kind, *r)));
+        ports.extend(n.vteps.iter().chain(n.macs.values()).map(|r| (port_name(kind, *r), tun_to_lv(kind))));
         f.push(Flow::new(
-            TUN_TO_LV,
+            tun_to_lv(kind),
             1,
             &format!("tun_id={:#x}", n.vni),
             &format!("mod_vlan_vid:{},resubmit(,{LEARN_FROM_TUN})", n.local_vlan),
@@ -111,8 +127,8 @@ pub fn flows(networks: &[TunnelNetwork]) -> Vec<Flow> {
             ));
         }
     }
-    for p in ports {
-        f.push(Flow::new(LOCAL_SWITCHING, 1, &format!("in_port={p}"), &format!("resubmit(,{TUN_TO_LV})")));
+    for (p, table) in ports {
+        f.push(Flow::new(LOCAL_SWITCHING, 1, &format!("in_port={p}"), &format!("resubmit(,{table})")));
     }
     f
 }
@@ -211,6 +227,29 @@ mod tests {
             "strip_vlan,load:0x64->NXM_NX_TUN_ID[],output:vxlan-0a000002"
         ));
         assert!(has(0, "in_port=vxlan-0a000003", "resubmit(,4)"));
+        // The same id on a GRE network maps in GRE's own table.
+        let g = TunnelNetwork {
+            kind: "gre".into(),
+            local_vlan: 5,
+            vni: 100,
+            vteps: BTreeSet::from([ip("10.0.0.2")]),
+            macs: BTreeMap::new(),
+        };
+        let both = flows(&[
+            TunnelNetwork {
+                kind: "vxlan".into(),
+                local_vlan: 3,
+                vni: 100,
+                vteps: BTreeSet::new(),
+                macs: BTreeMap::new(),
+            },
+            g,
+        ]);
+        let has =
+            |table: u8, m: &str, a: &str| both.iter().any(|x| x.table == table && x.matches == m && x.actions == a);
+        assert!(has(4, "tun_id=0x64", "mod_vlan_vid:3,resubmit(,10)"));
+        assert!(has(3, "tun_id=0x64", "mod_vlan_vid:5,resubmit(,10)"));
+        assert!(has(0, "in_port=gre-0a000002", "resubmit(,3)"));
     }
 
     #[test]
