@@ -106,22 +106,12 @@ fn ovs_agents_carry_vxlan_and_gre_between_two_nodes_and_restart_without_loss() {
     let mut vms = Vec::new();
     for (i, (node, _)) in nodes.iter().enumerate() {
         let ip = format!("10.5.0.{}", 11 + i);
-        let port = api.post("/v2.0/ports", json!({"port": {"network_id": net_id, "fixed_ips": [{"ip_address": ip}]}}));
-        let port_id = port["port"]["id"].as_str().unwrap().to_string();
         let vm = w.ns(&format!("vm{i}"));
-        let out = bin()
-            .args(["vif", "plug", &port_id, "--host", node, "--netns", &vm, "--config-file"])
-            .arg(&confs[i])
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "vif plug: {}", String::from_utf8_lossy(&out.stderr));
-        sh(&["ip", "-n", &vm, "addr", "add", &format!("{ip}/24"), "dev", "eth0"]);
+        let port_id = plug_instance(&api, &confs[i], &net_id, node, &vm, &ip);
         vms.push((vm, ip, port_id));
     }
     for (_, _, port_id) in &vms {
-        wait_until("ports ACTIVE", Duration::from_secs(15), || {
-            api.get(&format!("/v2.0/ports/{port_id}"))["port"]["status"] == "ACTIVE"
-        });
+        until_active(&api, port_id);
     }
     let bound = api.get(&format!("/v2.0/ports/{}", vms[0].2));
     assert_eq!(bound["port"]["binding:vif_type"], "ovs", "{bound}");
@@ -141,24 +131,14 @@ fn ovs_agents_carry_vxlan_and_gre_between_two_nodes_and_restart_without_loss() {
     let mut gre_vms = Vec::new();
     for (i, (node, _)) in nodes.iter().enumerate() {
         let ip = format!("10.7.0.{}", 11 + i);
-        let port = api.post("/v2.0/ports", json!({"port": {"network_id": gre_id, "fixed_ips": [{"ip_address": ip}]}}));
-        let port_id = port["port"]["id"].as_str().unwrap().to_string();
         let vm = w.ns(&format!("gre{i}"));
-        let out = bin()
-            .args(["vif", "plug", &port_id, "--host", node, "--netns", &vm, "--config-file"])
-            .arg(&confs[i])
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "vif plug: {}", String::from_utf8_lossy(&out.stderr));
-        sh(&["ip", "-n", &vm, "addr", "add", &format!("{ip}/24"), "dev", "eth0"]);
+        let port_id = plug_instance(&api, &confs[i], &gre_id, node, &vm, &ip);
         // TCP through the userspace datapath needs the instance's checksums computed in software.
         sh(&["ip", "netns", "exec", &vm, "ethtool", "-K", "eth0", "tx", "off"]);
         gre_vms.push((vm, ip, port_id));
     }
     for (_, _, port_id) in &gre_vms {
-        wait_until("GRE ports ACTIVE", Duration::from_secs(15), || {
-            api.get(&format!("/v2.0/ports/{port_id}"))["port"]["status"] == "ACTIVE"
-        });
+        until_active(&api, port_id);
     }
     wait_until("gre0 (node1) reaches gre1 (node2) over GRE", Duration::from_secs(10), || {
         pings(&gre_vms[0].0, &gre_vms[1].1)
@@ -284,22 +264,12 @@ fn an_ovs_node_and_a_linux_bridge_node_share_a_vxlan_network() {
     let mut vms = Vec::new();
     for (i, ((node, _), conf)) in nodes.iter().zip([&ovs_conf, &lb_conf]).enumerate() {
         let ip = format!("10.6.0.{}", 11 + i);
-        let port = api.post("/v2.0/ports", json!({"port": {"network_id": net_id, "fixed_ips": [{"ip_address": ip}]}}));
-        let port_id = port["port"]["id"].as_str().unwrap().to_string();
         let vm = w.ns(&format!("vm{i}"));
-        let out = bin()
-            .args(["vif", "plug", &port_id, "--host", node, "--netns", &vm, "--config-file"])
-            .arg(conf)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "vif plug: {}", String::from_utf8_lossy(&out.stderr));
-        sh(&["ip", "-n", &vm, "addr", "add", &format!("{ip}/24"), "dev", "eth0"]);
+        let port_id = plug_instance(&api, conf, &net_id, node, &vm, &ip);
         vms.push((vm, ip, port_id));
     }
     for (_, _, port_id) in &vms {
-        wait_until("ports ACTIVE", Duration::from_secs(15), || {
-            api.get(&format!("/v2.0/ports/{port_id}"))["port"]["status"] == "ACTIVE"
-        });
+        until_active(&api, port_id);
     }
     let types: Vec<String> = vms
         .iter()

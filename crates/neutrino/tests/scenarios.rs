@@ -75,17 +75,8 @@ fn vxlan_between_two_nodes() {
         );
         for (i, (node, _)) in nodes.iter().enumerate() {
             let ip = format!("10.0.0.{}", 11 + i + 10 * n);
-            let port =
-                api.post("/v2.0/ports", json!({"port": {"network_id": net_id, "fixed_ips": [{"ip_address": ip}]}}));
-            let port_id = port["port"]["id"].as_str().unwrap().to_string();
             let vm = w.ns(&format!("vm-{net_name}{i}"));
-            let out = bin()
-                .args(["vif", "plug", &port_id, "--host", node, "--netns", &vm, "--config-file"])
-                .arg(&confs[i])
-                .output()
-                .unwrap();
-            assert!(out.status.success(), "vif plug: {}", String::from_utf8_lossy(&out.stderr));
-            sh(&["ip", "-n", &vm, "addr", "add", &format!("{ip}/24"), "dev", "eth0"]);
+            let port_id = plug_instance(&api, &confs[i], &net_id, node, &vm, &ip);
             vms.push((vm, ip, port_id, i));
         }
     }

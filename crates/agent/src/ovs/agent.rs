@@ -198,8 +198,9 @@ impl<D: Dataplane> OvsAgent<D> {
                 });
             }
             let tun = &c.bridges.tunnel_bridge;
+            // One read serves every type: each plan touches only its own type's ports.
+            let (tun_uuid, have) = tunnels::read(&mut db, tun).await.map_err(|e| e.to_string())?;
             for kind in &c.tunnel_types {
-                let (tun_uuid, have) = tunnels::read(&mut db, tun).await.map_err(|e| e.to_string())?;
                 let want = remotes.get(kind).cloned().unwrap_or_default();
                 let plan = tunnels::plan(&tun_uuid, kind, local, &want, &have);
                 ops += plan.len();

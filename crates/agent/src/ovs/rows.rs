@@ -74,22 +74,18 @@ pub async fn bridge_ports(db: &mut Ovsdb, bridge: &str) -> Result<(String, Vec<P
     let ports = rows(r.get(1))
         .iter()
         .filter_map(|p| {
-            let uuid = id(p).filter(|u| mine.contains(u))?;
+            let row = id(p).filter(|u| mine.contains(u))?;
             let ifaces = p.get("interfaces").map(items).unwrap_or_default();
             Some(PortRow {
-                uuid,
+                uuid: row,
                 name: p.get("name").and_then(Value::as_str).unwrap_or_default().to_string(),
                 tag: p.get("tag").and_then(Value::as_u64).and_then(|t| u16::try_from(t).ok()),
                 other_config: p.get("other_config").map(pairs).unwrap_or_default(),
-                interfaces: ifaces.iter().filter_map(uuid_of).filter_map(|u| interfaces.get(u).cloned()).collect(),
+                interfaces: ifaces.iter().filter_map(uuid).filter_map(|u| interfaces.get(u).cloned()).collect(),
             })
         })
         .collect();
     Ok((bridge_uuid, ports))
-}
-
-fn uuid_of(v: &Value) -> Option<&str> {
-    uuid(v)
 }
 
 /// Appends the insertion of a port named `name` with one interface

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
+use serde_json::{json, Value};
 
 pub fn is_root() -> bool {
     Command::new("id").arg("-u").output().map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0").unwrap_or(false)
@@ -296,4 +296,27 @@ pub fn underlay(w: &World, nodes: &[(&str, &str)]) {
         sh(&["ip", "-n", &ns, "link", "set", "eth-u", "up"]);
         sh(&["ip", "-n", &ns, "link", "set", "lo", "up"]);
     }
+}
+
+/// A port on `network` with address `ip`, plugged by `neutrino vif plug`
+/// (agent configuration `conf`) on `node` as instance namespace `vm`, the
+/// address set inside; returns the port id.
+pub fn plug_instance(api: &Api, conf: &Path, network: &str, node: &str, vm: &str, ip: &str) -> String {
+    let port = api.post("/v2.0/ports", json!({"port": {"network_id": network, "fixed_ips": [{"ip_address": ip}]}}));
+    let port_id = port["port"]["id"].as_str().unwrap().to_string();
+    let out = bin()
+        .args(["vif", "plug", &port_id, "--host", node, "--netns", vm, "--config-file"])
+        .arg(conf)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "vif plug: {}", String::from_utf8_lossy(&out.stderr));
+    sh(&["ip", "-n", vm, "addr", "add", &format!("{ip}/24"), "dev", "eth0"]);
+    port_id
+}
+
+/// Waits (15 s at most) until port `id` is ACTIVE.
+pub fn until_active(api: &Api, id: &str) {
+    wait_until("port ACTIVE", Duration::from_secs(15), || {
+        api.get(&format!("/v2.0/ports/{id}"))["port"]["status"] == "ACTIVE"
+    });
 }
