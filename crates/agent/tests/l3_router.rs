@@ -373,6 +373,7 @@ fn agent(w: &World, server_port: u16) -> L3Agent {
             protocol: "http".into(),
             secret: SECRET.into(),
         }),
+        external_bridge: None,
     };
     // Reconcile never calls the server; the metadata proxy's lookups go to the fake.
     let channel = Channel::new(&format!("http://127.0.0.1:{server_port}"), Some("agent-secret")).unwrap();

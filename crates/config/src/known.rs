@@ -113,11 +113,7 @@ pub static KNOWN_KEYS: &[KnownKey] = &[
     agent("DEFAULT", "dnsmasq_local_resolv"),
     agent("DEFAULT", "dnsmasq_lease_max"),
     agent("DEFAULT", "dnsmasq_enable_addr6_list"),
-    not_built(
-        "DEFAULT",
-        "external_network_bridge",
-        "routers reach the external network through its own bridge (its provider mapping); ignored",
-    ),
+    stored("DEFAULT", "external_network_bridge"),
     stored("DEFAULT", "agent_mode"),
     agent("DEFAULT", "handle_internal_only_routers"),
     agent("DEFAULT", "gateway_external_network_id"),

@@ -124,15 +124,9 @@ fn each_agent_file_loads_with_the_server_files() {
             .iter()
             .filter(|w| matches!(w, Warning::AgentOptions { path: Some(p), .. } if *p == path))
             .collect();
-        if *agent == "l3_agent.ini" {
-            assert!(
-                texts(&loaded).iter().any(|w| w.contains("external_network_bridge = br-ex")),
-                "{:#?}",
-                texts(&loaded)
-            );
-        }
         // The Linux bridge, Open vSwitch, DHCP, L3 and metadata agents' options are
-        // all used (or, as external_network_bridge, refused by name).
+        // all used (external_network_bridge = br-ex and interface_driver = openvswitch included).
+        assert!(!texts(&loaded).iter().any(|w| w.contains("external_network_bridge")), "{:#?}", texts(&loaded));
         assert!(agent_warnings.is_empty(), "{agent}: {:#?}", texts(&loaded));
         // Nothing in an agent file is unknown.
         assert!(

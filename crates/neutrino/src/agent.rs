@@ -10,7 +10,7 @@ use neutrino_agent::channel::Channel;
 use neutrino_agent::dataplane::{ip, IpRoute};
 use neutrino_agent::dhcp::{DhcpAgent, DhcpConfig};
 use neutrino_agent::l2::L2Agent;
-use neutrino_agent::l3::{L3Agent, L3Config};
+use neutrino_agent::l3::{ExternalBridge, L3Agent, L3Config};
 use neutrino_agent::metadata::MetadataConfig;
 use neutrino_agent::ovs::agent::{OvsAgent, OvsAgentConfig};
 use neutrino_agent::ovs::bridges::BridgeConfig;
@@ -216,8 +216,7 @@ pub fn ovs_agent_config(loaded: &Loaded) -> Result<OvsAgentConfig> {
     if !matches!(datapath_type.as_str(), "system" | "netdev") {
         bail!("[ovs] datapath_type: '{datapath_type}' — expected system or netdev");
     }
-    let ovsdb_connection =
-        opt(loaded, "ovs", "ovsdb_connection").unwrap_or("unix:/var/run/openvswitch/db.sock").to_string();
+    let ovsdb_connection = ovsdb_connection(loaded);
     Ok(OvsAgentConfig {
         bridges: BridgeConfig {
             integration_bridge: name("ovs", "integration_bridge", "br-int")?,
@@ -289,20 +288,31 @@ fn metadata_service(loaded: &Loaded) -> Result<MetadataConfig> {
     })
 }
 
-/// `[DEFAULT] interface_driver` of dhcp_agent.ini / l3_agent.ini: the
-/// Linux bridge driver is the one built (Open vSwitch comes with its agent).
-fn check_interface_driver(loaded: &Loaded) -> Result<()> {
+/// `[DEFAULT] interface_driver` of dhcp_agent.ini / l3_agent.ini. Both
+/// drivers make the same veth (`tap…` in the node, the agent's end in its
+/// namespace, as Neutron's OVS driver with `ovs_use_veth`); the host's L2
+/// agent, Linux bridge or Open vSwitch, wires the `tap…` end. Returns
+/// whether it is the Open vSwitch one.
+fn interface_driver_is_ovs(loaded: &Loaded) -> Result<bool> {
     match opt(loaded, "DEFAULT", "interface_driver") {
-        None | Some("linuxbridge" | "neutron.agent.linux.interface.BridgeInterfaceDriver") => Ok(()),
+        None | Some("linuxbridge" | "neutron.agent.linux.interface.BridgeInterfaceDriver") => Ok(false),
+        Some("openvswitch" | "neutron.agent.linux.interface.OVSInterfaceDriver") => Ok(true),
         Some(other) => bail!(
-            "[DEFAULT] interface_driver = {other}: only linuxbridge (neutron.agent.linux.interface.BridgeInterfaceDriver) is built"
+            "[DEFAULT] interface_driver = {other}: the drivers built are linuxbridge \
+             (neutron.agent.linux.interface.BridgeInterfaceDriver) and openvswitch \
+             (neutron.agent.linux.interface.OVSInterfaceDriver)"
         ),
     }
 }
 
+/// `[ovs] ovsdb_connection`, Neutron's default when unset.
+fn ovsdb_connection(loaded: &Loaded) -> String {
+    opt(loaded, "ovs", "ovsdb_connection").unwrap_or("unix:/var/run/openvswitch/db.sock").to_string()
+}
+
 /// The DHCP agent of this node.
 pub fn dhcp_agent(loaded: &Loaded, host: Option<&str>) -> Result<DhcpAgent> {
-    check_interface_driver(loaded)?;
+    interface_driver_is_ovs(loaded)?;
     let a = &loaded.config.agent;
     if let Some(driver) = opt(loaded, "DEFAULT", "dhcp_driver") {
         if !matches!(driver, "neutron.agent.linux.dhcp.Dnsmasq" | "dnsmasq" | "Dnsmasq") {
@@ -325,7 +335,7 @@ pub fn dhcp_agent(loaded: &Loaded, host: Option<&str>) -> Result<DhcpAgent> {
 
 /// The L3 agent of this node (l3_agent.ini and `[agent]`).
 pub fn l3_agent(loaded: &Loaded, host: Option<&str>) -> Result<L3Agent> {
-    check_interface_driver(loaded)?;
+    let ovs = interface_driver_is_ovs(loaded)?;
     let a = &loaded.config.agent;
     if let Some(p) = &a.namespace_prefix {
         check_netns_name(p)?;
@@ -343,8 +353,26 @@ pub fn l3_agent(loaded: &Loaded, host: Option<&str>) -> Result<L3Agent> {
         node_namespace: a.node_namespace.clone(),
         state_dir: std::path::Path::new(&loaded.config.default.state_path).join("l3"),
         metadata: router_metadata_config(loaded)?,
+        external_bridge: external_bridge(loaded, ovs)?,
     };
     Ok(L3Agent::new(channel(loaded)?, host_name(loaded, host), config, u64::from(a.report_interval.max(1))))
+}
+
+/// `[DEFAULT] external_network_bridge` of l3_agent.ini: an Open vSwitch
+/// bridge the gateway ports are plugged into (the OVS interface driver's
+/// legacy mode); empty or unset, the L2 agent wires them like other ports.
+fn external_bridge(loaded: &Loaded, ovs: bool) -> Result<Option<ExternalBridge>> {
+    let Some(bridge) = opt(loaded, "DEFAULT", "external_network_bridge").filter(|b| !b.is_empty()) else {
+        return Ok(None);
+    };
+    if !ovs {
+        bail!("[DEFAULT] external_network_bridge = {bridge} needs interface_driver = openvswitch");
+    }
+    let valid = bridge.len() <= 15 && bridge.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+    if !valid {
+        bail!("[DEFAULT] external_network_bridge = {bridge}: not a bridge name (1-15 letters, digits, '-', '_', '.')");
+    }
+    Ok(Some(ExternalBridge { bridge: bridge.to_string(), ovsdb_connection: ovsdb_connection(loaded) }))
 }
 
 /// `neutrino agent ROLE`: `l2`, `dhcp` or `l3` (one role per process for now).

@@ -103,8 +103,13 @@ fn a_bad_value_names_file_section_and_key() {
 fn agents_refuse_drivers_that_are_not_built() {
     let dir = Dir::new("drivers");
     for (role, ini, needle) in [
-        ("l3", "[DEFAULT]\ninterface_driver = openvswitch\n", "interface_driver = openvswitch"),
-        ("dhcp", "[DEFAULT]\ninterface_driver = openvswitch\n", "interface_driver = openvswitch"),
+        ("l3", "[DEFAULT]\ninterface_driver = ivs\n", "interface_driver = ivs"),
+        ("dhcp", "[DEFAULT]\ninterface_driver = ivs\n", "interface_driver = ivs"),
+        (
+            "l3",
+            "[DEFAULT]\nexternal_network_bridge = br-ex\n",
+            "external_network_bridge = br-ex needs interface_driver = openvswitch",
+        ),
         ("l3", "[DEFAULT]\nagent_mode = dvr_snat\n", "agent_mode = dvr_snat"),
     ] {
         let f = dir.0.join(format!("{role}.ini"));

@@ -32,6 +32,54 @@ fn flows(ovs: &OvsInstance, bridge: &str) -> String {
     lines.join("\n")
 }
 
+/// Sends `message` over a TCP connection from `client` to a listener in
+/// `server` (at `server_ip`); returns what the client received.
+fn tcp_exchange(w: &mut World, client: &str, server: &str, server_ip: &str, message: &str) -> String {
+    let listener = Command::new("ip")
+        .args(["netns", "exec", server, "python3", "-c"])
+        .arg(format!(
+            "import socket\ns=socket.socket()\ns.bind(('0.0.0.0',7000))\ns.listen(1)\nc,_=s.accept()\nc.sendall(b'{message}')\nc.close()"
+        ))
+        .spawn()
+        .unwrap();
+    w.children.push(listener);
+    let mut said = String::new();
+    wait_until("a TCP connection", Duration::from_secs(10), || {
+        let out = Command::new("ip")
+            .args(["netns", "exec", client, "python3", "-c"])
+            .arg(format!(
+                "import socket\ns=socket.create_connection(('{server_ip}',7000),timeout=2)\nprint(s.recv(100).decode())"
+            ))
+            .output()
+            .unwrap();
+        said = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        !said.is_empty()
+    });
+    said
+}
+
+/// Starts counting the IPv4 and ARP frames arriving on `vm`'s eth0 for
+/// `secs` seconds (a raw socket); the count is the child's output.
+fn count_frames(vm: &str, secs: u32) -> std::process::Child {
+    Command::new("ip")
+        .args(["netns", "exec", vm, "python3", "-c"])
+        .arg(format!(
+            "import socket,time\ns=socket.socket(socket.AF_PACKET,socket.SOCK_RAW,socket.htons(3))\n\
+             s.bind(('eth0',0))\ns.settimeout(0.2)\nn=0\nend=time.time()+{secs}\n\
+             while time.time()<end:\n try:\n  f,a=s.recvfrom(65535)\n except socket.timeout:\n  continue\n \
+             if a[2]!=socket.PACKET_OUTGOING and f[12:14] in (b'\\x08\\x00',b'\\x08\\x06'): n+=1\nprint(n)"
+        ))
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+fn counted(c: std::process::Child) -> u32 {
+    let out = c.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    text.parse().unwrap_or_else(|_| panic!("frame counter said {text:?}: {}", String::from_utf8_lossy(&out.stderr)))
+}
+
 /// Stops the agents, then the server (started first), before their Open vSwitch goes away.
 fn stop_processes(w: &mut World) {
     for mut c in w.children.drain(..).rev() {
@@ -143,26 +191,7 @@ fn ovs_agents_carry_vxlan_and_gre_between_two_nodes_and_restart_without_loss() {
     wait_until("gre0 (node1) reaches gre1 (node2) over GRE", Duration::from_secs(10), || {
         pings(&gre_vms[0].0, &gre_vms[1].1)
     });
-    let server = Command::new("ip")
-        .args(["netns", "exec", &gre_vms[1].0, "python3", "-c"])
-        .arg("import socket\ns=socket.socket()\ns.bind(('0.0.0.0',7000))\ns.listen(1)\nc,_=s.accept()\nc.sendall(b'over gre')\nc.close()")
-        .spawn()
-        .unwrap();
-    w.children.push(server);
-    let mut said = String::new();
-    wait_until("a TCP connection over GRE", Duration::from_secs(10), || {
-        let out = Command::new("ip")
-            .args(["netns", "exec", &gre_vms[0].0, "python3", "-c"])
-            .arg(format!(
-                "import socket\ns=socket.create_connection(('{}',7000),timeout=2)\nprint(s.recv(100).decode())",
-                gre_vms[1].1
-            ))
-            .output()
-            .unwrap();
-        said = String::from_utf8_lossy(&out.stdout).trim().to_string();
-        !said.is_empty()
-    });
-    assert_eq!(said, "over gre");
+    assert_eq!(tcp_exchange(&mut w, &gre_vms[0].0, &gre_vms[1].0, &gre_vms[1].1, "over gre"), "over gre");
 
     // The seed's layout on each node.
     let show = switches[0].vsctl(&["show"]).unwrap();
@@ -284,4 +313,164 @@ fn an_ovs_node_and_a_linux_bridge_node_share_a_vxlan_network() {
     assert!(pings(&vms[1].0, &vms[0].1));
     stop_processes(&mut w);
     drop(ovs);
+}
+
+#[test]
+fn ovs_agents_carry_vlan_and_flat_provider_networks_and_keep_overlapping_cidrs_apart() {
+    let Some(mut w) = World::new("ovs_provider", "nprv") else { return };
+    if !OvsInstance::available() {
+        assert!(std::env::var("CI").is_err(), "CI installs Open vSwitch (scripts/setup-dataplane.sh): must not skip");
+        eprintln!("SKIP ovs_provider: Open vSwitch is not installed");
+        return;
+    }
+    // The physical network: each node's eth-u on one Linux bridge (which
+    // passes 802.1Q frames through untouched), plus an outside host on it.
+    let nodes = [("node1", "192.0.2.1"), ("node2", "192.0.2.2")];
+    underlay(&w, &nodes);
+    let outside = w.ns("outside");
+    sh(&["ip", "netns", "add", &outside]);
+    sh(&[
+        "ip",
+        "-n",
+        &outside,
+        "link",
+        "add",
+        "eth0",
+        "type",
+        "veth",
+        "peer",
+        "name",
+        "u-out",
+        "netns",
+        &w.ns("underlay"),
+    ]);
+    sh(&["ip", "-n", &w.ns("underlay"), "link", "set", "u-out", "master", "br-u", "up"]);
+    sh(&["ip", "-n", &outside, "addr", "add", "10.9.0.1/24", "dev", "eth0"]);
+    sh(&["ip", "-n", &outside, "link", "set", "eth0", "up"]);
+    let mut switches = Vec::new();
+    for (node, _) in &nodes {
+        let ns = w.ns(node);
+        sh(&["ip", "-n", &ns, "addr", "flush", "dev", "eth-u"]);
+        let ovs = OvsInstance::start(&w.dir.join(format!("ovs-{node}")), Some(&ns)).unwrap();
+        // The operator's step: the provider bridge with the node's NIC.
+        ovs.attach_nic("br-phys", "eth-u").unwrap();
+        switches.push(ovs);
+    }
+    let url = start_server(
+        &mut w,
+        "[DEFAULT]\nauth_strategy = noauth\nallow_overlapping_ips = true\n[identity]\nenabled = false\n\
+         [ml2]\ntype_drivers = flat,vlan,vxlan\ntenant_network_types = vlan\n\
+         mechanism_drivers = openvswitch\n[ml2_type_vlan]\nnetwork_vlan_ranges = physnet1:100:199\n\
+         [ml2_type_flat]\nflat_networks = physnet1\n",
+    );
+    let confs: Vec<_> = nodes
+        .iter()
+        .zip(&switches)
+        .map(|((node, _), ovs)| {
+            let p = w.dir.join(format!("{node}-openvswitch_agent.ini"));
+            std::fs::write(
+                &p,
+                format!(
+                    "[DEFAULT]\nhost = {node}\n[agent]\nserver_url = {url}\nnode_namespace = {}\nreport_interval = 5\n\
+                     [ovs]\nbridge_mappings = physnet1:br-phys\ndatapath_type = netdev\novsdb_connection = {}\n\
+                     [securitygroup]\nfirewall_driver = noop\n",
+                    w.ns(node),
+                    ovs.ovsdb_connection()
+                ),
+            )
+            .unwrap();
+            p
+        })
+        .collect();
+    for c in &confs {
+        start(&mut w, bin().args(["agent", "l2", "--config-file"]).arg(c), "first sync done");
+    }
+    let api = Api { base: url.clone(), rt: tokio::runtime::Runtime::new().unwrap(), client: reqwest::Client::new() };
+
+    // Two VLAN tenant networks with the same CIDR, and the same addresses on both.
+    let mut nets = Vec::new();
+    for name in ["red", "blue"] {
+        let net = api.post("/v2.0/networks", json!({"network": {"name": name}}));
+        assert_eq!(net["network"]["provider:network_type"], "vlan", "{net}");
+        let id = net["network"]["id"].as_str().unwrap().to_string();
+        api.post(
+            "/v2.0/subnets",
+            json!({"subnet": {"network_id": id, "cidr": "10.8.0.0/24", "ip_version": 4, "enable_dhcp": false}}),
+        );
+        nets.push(id);
+    }
+    let mut vms = Vec::new(); // [red0, red1, blue0, blue1]
+    for (n, net) in nets.iter().enumerate() {
+        for (i, (node, _)) in nodes.iter().enumerate() {
+            let ip = format!("10.8.0.{}", 11 + i);
+            let vm = w.ns(&format!("v{n}{i}"));
+            let port_id = plug_instance(&api, &confs[i], net, node, &vm, &ip);
+            sh(&["ip", "netns", "exec", &vm, "ethtool", "-K", "eth0", "tx", "off"]);
+            vms.push((vm, ip, port_id));
+        }
+    }
+    for (_, _, port_id) in &vms {
+        until_active(&api, port_id);
+    }
+    let bound = api.get(&format!("/v2.0/ports/{}", vms[0].2));
+    assert_eq!(bound["port"]["binding:vif_type"], "ovs", "{bound}");
+    for (a, b) in [(0, 1), (2, 3)] {
+        wait_until("instances of one VLAN network reach each other across nodes", Duration::from_secs(10), || {
+            pings(&vms[a].0, &vms[b].1)
+        });
+    }
+    assert_eq!(tcp_exchange(&mut w, &vms[0].0, &vms[1].0, &vms[1].1, "over vlan"), "over vlan");
+
+    // Isolation: while red talks, blue's instance with the same address sees no frame of it.
+    let blue = count_frames(&vms[3].0, 3);
+    let red = count_frames(&vms[1].0, 3);
+    std::thread::sleep(Duration::from_millis(300));
+    sh(&["ip", "netns", "exec", &vms[0].0, "ip", "neigh", "flush", "all"]);
+    let ping = Command::new("ip")
+        .args(["netns", "exec", &vms[0].0, "ping", "-c", "20", "-i", "0.05", "-q", &vms[1].1])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&ping.stdout).contains("20 received"));
+    let (red, blue) = (counted(red), counted(blue));
+    assert!(red >= 20, "the counter sees red's own frames: {red}");
+    assert_eq!(blue, 0, "blue's instance saw {blue} frames of red's traffic");
+
+    // The wire carries each network with its provider VLAN id (the two segments differ).
+    let ids: Vec<u64> = nets
+        .iter()
+        .map(|n| api.get(&format!("/v2.0/networks/{n}"))["network"]["provider:segmentation_id"].as_u64().unwrap())
+        .collect();
+    assert_ne!(ids[0], ids[1]);
+    let phys = flows(&switches[0], "br-phys");
+    for id in &ids {
+        // OpenFlow 1.4 shows mod_vlan_vid as a set_field of the VID with its "present" bit (0x1000).
+        let set = format!("set_field:{}->vlan_vid,NORMAL", 0x1000 + id);
+        assert!(phys.contains(&set), "br-phys lacks VLAN {id}:\n{phys}");
+    }
+
+    // A flat network on the same physical network reaches a host outside the cloud, untagged.
+    let flat = api.post(
+        "/v2.0/networks",
+        json!({"network": {"name": "flat", "provider:network_type": "flat", "provider:physical_network": "physnet1"}}),
+    );
+    let flat_id = flat["network"]["id"].as_str().unwrap().to_string();
+    api.post(
+        "/v2.0/subnets",
+        json!({"subnet": {"network_id": flat_id, "cidr": "10.9.0.0/24", "ip_version": 4, "enable_dhcp": false}}),
+    );
+    let flat_vm = w.ns("flat0");
+    let flat_port = plug_instance(&api, &confs[1], &flat_id, "node2", &flat_vm, "10.9.0.12");
+    until_active(&api, &flat_port);
+    wait_until("an instance on the flat network reaches the outside host", Duration::from_secs(10), || {
+        pings(&flat_vm, "10.9.0.1")
+    });
+    assert!(pings(&outside, "10.9.0.12"));
+
+    let show = switches[1].vsctl(&["show"]).unwrap();
+    for want in ["Bridge br-phys", "Port int-br-phys", "Port phy-br-phys", "options: {peer=phy-br-phys}", "Port eth-u"]
+    {
+        assert!(show.contains(want), "missing '{want}' in:\n{show}");
+    }
+    stop_processes(&mut w);
+    drop(switches);
 }

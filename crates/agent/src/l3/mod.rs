@@ -31,6 +31,8 @@ use tracing::{debug, info, warn};
 use crate::channel::{Channel, ChannelError};
 use crate::dataplane::{ip, IpRoute};
 use crate::nat;
+use crate::ovs::ovsdb::Ovsdb;
+use crate::ovs::ports::{self as ovs_ports, PlainPort};
 
 mod plan;
 mod radvd;
@@ -51,6 +53,22 @@ pub struct L3Config {
     pub state_dir: PathBuf,
     /// The metadata service, when routed networks get a metadata proxy.
     pub metadata: Option<crate::metadata::MetadataConfig>,
+    /// `external_network_bridge` (with the Open vSwitch interface driver):
+    /// gateway ports go straight into this bridge instead of being wired
+    /// by the host's L2 agent.
+    pub external_bridge: Option<ExternalBridge>,
+}
+
+/// The Open vSwitch bridge of the external network (l3_agent.ini's
+/// `external_network_bridge`, the operator's `br-ex` with its NIC), which
+/// the L3 agent plugs gateway ports into, untagged, as Neutron's legacy
+/// mode does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExternalBridge {
+    /// Its name.
+    pub bridge: String,
+    /// `[ovs] ovsdb_connection`.
+    pub ovsdb_connection: String,
 }
 
 /// The L3 agent of one host.
@@ -142,11 +160,47 @@ impl L3Agent {
         for id in self.present_routers().iter().filter(|id| !wanted.contains(id.as_str())) {
             self.remove(id).await;
         }
+        if let Some(ext) = &self.config.external_bridge {
+            let gateways: Vec<PlainPort> = state
+                .routers
+                .iter()
+                .filter(|r| wanted.contains(r.id.as_str()))
+                .filter_map(|r| r.gateway.as_ref())
+                .map(|g| PlainPort {
+                    device: names::tap_device(&g.id),
+                    port_id: g.id.clone(),
+                    mac: g.mac_address.clone(),
+                })
+                .collect();
+            if let Err(e) = self.plug_gateways(ext, &gateways).await {
+                errors.push(format!("external bridge {}: {e}", ext.bridge));
+            }
+        }
         if errors.is_empty() {
             Ok(())
         } else {
             Err(errors.join("; "))
         }
+    }
+
+    /// Puts exactly `gateways` (whose devices exist) into the external
+    /// bridge, untagged and up; the bridge is the operator's, as are its
+    /// other ports.
+    async fn plug_gateways(&self, ext: &ExternalBridge, gateways: &[PlainPort]) -> Result<(), String> {
+        let node = self.config.node_namespace.as_deref();
+        let mut db = Ovsdb::connect(&ext.ovsdb_connection).await.map_err(|e| e.to_string())?;
+        let (uuid, actual) = ovs_ports::read(&mut db, &ext.bridge)
+            .await
+            .map_err(|e| format!("{e} (external_network_bridge is the operator's bridge, with the external NIC)"))?;
+        let ops = ovs_ports::plan_plain(&uuid, gateways, &actual);
+        if !ops.is_empty() {
+            db.transact(ops).await.map_err(|e| e.to_string())?;
+            info!(bridge = %ext.bridge, gateways = gateways.len(), "gateway ports plugged into the external bridge");
+        }
+        for g in gateways {
+            ip(node, &["link", "set", &g.device, "up"]).await?;
+        }
+        Ok(())
     }
 
     /// Makes one router's namespace, devices, addresses, routes, NAT and metadata proxy right.
@@ -703,6 +757,7 @@ mod tests {
                 node_namespace: None,
                 state_dir: "/nonexistent".into(),
                 metadata: None,
+                external_bridge: None,
             },
             30,
         );

@@ -6,8 +6,8 @@
 //! ([`super::flows`]) — then reports the wired ports up and waits for what
 //! concerns its host, as the Linux bridge agent does.
 //!
-//! Not yet: provider networks (flat, VLAN) through `bridge_mappings`, the
-//! ARP responder and the security-group firewall (the agent reports
+//! Provider networks (flat, VLAN) go through `bridge_mappings`
+//! ([`super::provider`]). Not yet: the ARP responder and the security-group firewall (the agent reports
 //! `port_filter: false`, so bindings say so).
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -19,9 +19,11 @@ use serde_json::{json, Value};
 use tracing::{info, warn};
 
 use super::bridges::{self, BridgeConfig};
-use super::flows::{Flow, Switch};
+use super::flows::Switch;
 use super::ovsdb::Ovsdb;
 use super::ports::{self, WantedPort};
+use super::provider::{self, ProviderNetwork};
+use super::rows;
 use super::tunnels::{self, TunnelNetwork};
 use crate::channel::{Channel, ChannelError};
 use crate::dataplane::Dataplane;
@@ -84,6 +86,17 @@ impl OvsAgentConfig {
     }
 }
 
+/// The provider bridge carrying `n` on this host: a flat or VLAN network
+/// (VLAN id 1–4094) whose physical network `bridge_mappings` maps.
+fn provider_bridge<'a>(c: &'a OvsAgentConfig, n: &crate::state::NetworkState) -> Option<&'a str> {
+    let bridge = c.bridges.bridge_mappings.get(n.physical_network.as_deref()?)?;
+    match (n.network_type.as_str(), n.segmentation_id) {
+        ("flat", None) => Some(bridge),
+        ("vlan", Some(id)) if (1..=u32::from(ports::MAX_VLAN)).contains(&id) => Some(bridge),
+        _ => None,
+    }
+}
+
 impl<D: Dataplane> OvsAgent<D> {
     fn report_body(&self, start: bool, devices: usize, synced: bool) -> Value {
         let c = &self.config;
@@ -123,17 +136,37 @@ impl<D: Dataplane> OvsAgent<D> {
         let mut carried: BTreeMap<&str, &crate::state::NetworkState> = BTreeMap::new();
         for n in &state.networks {
             let tunnel = c.tunnel_types.contains(&n.network_type) && c.local_ip.is_some();
-            if n.network_type == "local" || (tunnel && n.segmentation_id.is_some()) {
+            if n.network_type == "local" || (tunnel && n.segmentation_id.is_some()) || provider_bridge(c, n).is_some() {
                 carried.insert(n.id.as_str(), n);
-            } else {
-                warn!(network = %n.id, network_type = %n.network_type, "not realised on this host by the OVS agent yet");
             }
         }
+        // Devices another agent plugged into another bridge (the L3 agent's
+        // gateway ports on its external_network_bridge) are wired already.
+        let int = &c.bridges.integration_bridge;
+        let (int_uuid, actual) = ports::read(&mut db, int).await.map_err(|e| e.to_string())?;
+        let on_int: BTreeSet<&str> = actual.iter().map(|a| a.name.as_str()).collect();
+        let elsewhere: BTreeSet<String> = rows::port_names(&mut db)
+            .await
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .filter(|n| !on_int.contains(n.as_str()))
+            .collect();
         let mut wanted = Vec::new();
         let mut missing = Vec::new();
+        let mut plugged_elsewhere = BTreeSet::new();
+        let mut unsupported = BTreeSet::new();
         for p in &state.ports {
-            let Some(n) = carried.get(p.network_id.as_str()) else { continue };
             let device = neutrino_model::names::tap_device(&p.id);
+            if elsewhere.contains(&device) {
+                if snapshot.link(&device).is_some() {
+                    plugged_elsewhere.insert(p.id.as_str());
+                }
+                continue;
+            }
+            let Some(n) = carried.get(p.network_id.as_str()) else {
+                unsupported.insert(p.network_id.as_str());
+                continue;
+            };
             if snapshot.link(&device).is_none() {
                 missing.push(p.id.clone());
                 continue;
@@ -157,16 +190,36 @@ impl<D: Dataplane> OvsAgent<D> {
         if !down_links.is_empty() {
             self.dataplane.apply(&down_links).await.map_err(|e| e.to_string())?;
         }
+        for net in unsupported {
+            let n = state.networks.iter().find(|n| n.id == net);
+            let kind = n.map_or("?", |n| n.network_type.as_str());
+            warn!(network = %net, network_type = %kind, "network not carried by this host's bridges (tunnel_types, bridge_mappings)");
+        }
         let networks: BTreeSet<String> = wanted.iter().map(|w| w.network_id.clone()).collect();
-        let int = &c.bridges.integration_bridge;
-        let (int_uuid, actual) = ports::read(&mut db, int).await.map_err(|e| e.to_string())?;
         let vlans = ports::local_vlans(&networks, &actual);
         let plugs = ports::plan(&int_uuid, &wanted, &vlans, &actual);
         ops += plugs.len();
         if !plugs.is_empty() {
             db.transact(plugs).await.map_err(|e| e.to_string())?;
         }
-        c.switch(int).apply(&[Flow::new(0, 0, "", "NORMAL")]).map_err(|e| e.to_string())?;
+        // Provider networks: local VLAN ↔ provider VLAN (or untagged) across the patch ports.
+        let provider_networks: Vec<ProviderNetwork> = vlans
+            .iter()
+            .filter_map(|(net, vlan)| {
+                let n = carried.get(net.as_str())?;
+                let bridge = provider_bridge(c, n)?;
+                let vlan_id = match n.network_type.as_str() {
+                    "vlan" => Some(u16::try_from(n.segmentation_id?).ok()?),
+                    _ => None,
+                };
+                Some(ProviderNetwork { bridge: bridge.to_string(), local_vlan: *vlan, vlan: vlan_id })
+            })
+            .collect();
+        let mapped: Vec<&str> = c.bridges.bridge_mappings.values().map(String::as_str).collect();
+        c.switch(int).apply(&provider::integration_flows(&mapped, &provider_networks)).map_err(|e| e.to_string())?;
+        for (bridge, table) in provider::provider_flows(&mapped, &provider_networks) {
+            c.switch(&bridge).apply(&table).map_err(|e| e.to_string())?;
+        }
 
         // Tunnels: one port per peer VTEP and type, br-tun's tables.
         if let (true, Some(local)) = (c.bridges.tunneling, c.local_ip) {
@@ -211,7 +264,8 @@ impl<D: Dataplane> OvsAgent<D> {
             c.switch(tun).apply(&tunnels::flows(&tunnel_networks)).map_err(|e| e.to_string())?;
         }
 
-        let wired: BTreeSet<&str> = wanted.iter().map(|w| w.port_id.as_str()).collect();
+        let mut wired: BTreeSet<&str> = wanted.iter().map(|w| w.port_id.as_str()).collect();
+        wired.extend(plugged_elsewhere);
         let up: Vec<String> = state
             .ports
             .iter()

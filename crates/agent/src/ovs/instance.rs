@@ -110,15 +110,19 @@ impl OvsInstance {
     /// underlay `nic` as a port of a netdev `bridge` that carries the VTEP
     /// address `cidr` on its internal port.
     pub fn underlay(&self, bridge: &str, nic: &str, cidr: &str) -> Result<(), String> {
-        self.vsctl(&["--may-exist", "add-br", bridge, "--", "set", "bridge", bridge, "datapath_type=netdev"])?;
-        self.vsctl(&["--may-exist", "add-port", bridge, nic])?;
-        for args in [
-            vec!["link", "set", nic, "up"],
-            vec!["addr", "replace", cidr, "dev", bridge],
-            vec!["link", "set", bridge, "up"],
-        ] {
+        self.attach_nic(bridge, nic)?;
+        for args in [vec!["addr", "replace", cidr, "dev", bridge], vec!["link", "set", bridge, "up"]] {
             self.run("ip", &args)?;
         }
+        Ok(())
+    }
+
+    /// The operator's part of a provider network: the physical `nic` as a
+    /// port of a netdev `bridge` (the one `bridge_mappings` names), the NIC up.
+    pub fn attach_nic(&self, bridge: &str, nic: &str) -> Result<(), String> {
+        self.vsctl(&["--may-exist", "add-br", bridge, "--", "set", "bridge", bridge, "datapath_type=netdev"])?;
+        self.vsctl(&["--may-exist", "add-port", bridge, nic])?;
+        self.run("ip", &["link", "set", nic, "up"])?;
         Ok(())
     }
 

@@ -8,5 +8,6 @@ pub mod flows;
 pub mod instance;
 pub mod ovsdb;
 pub mod ports;
+pub mod provider;
 pub mod rows;
 pub mod tunnels;

@@ -145,6 +145,44 @@ pub fn plan(
     ops
 }
 
+/// A device plugged straight into a bridge, untagged, by the agent that
+/// made it (the L3 agent's gateway ports on `external_network_bridge`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlainPort {
+    /// The device, also the OVS port and interface name.
+    pub device: String,
+    /// The Neutron port id (`iface-id`).
+    pub port_id: String,
+    /// Its MAC address.
+    pub mac: String,
+}
+
+/// The operations that give the bridge exactly the `wanted` plain ports
+/// among those marked with an `iface-id` (an operator's NIC is left alone).
+pub fn plan_plain(bridge_uuid: &str, wanted: &[PlainPort], actual: &[ActualPort]) -> Vec<Value> {
+    let mut ops = Vec::new();
+    let mut added = Vec::new();
+    for (n, w) in wanted.iter().enumerate() {
+        if actual.iter().any(|a| a.name == w.device) {
+            continue;
+        }
+        let ext = map([("iface-id", w.port_id.as_str()), ("attached-mac", w.mac.as_str()), ("iface-status", "active")]);
+        added.push(insert_port(&mut ops, &n.to_string(), &w.device, json!({"external_ids": ext}), json!({})));
+    }
+    let removed: Vec<Value> = actual
+        .iter()
+        .filter(|a| a.iface_id.is_some() && !wanted.iter().any(|w| w.device == a.name))
+        .map(|a| json!(["uuid", a.uuid]))
+        .collect();
+    if !added.is_empty() {
+        ops.push(bridge_ports_mutation(bridge_uuid, "insert", added));
+    }
+    if !removed.is_empty() {
+        ops.push(bridge_ports_mutation(bridge_uuid, "delete", removed));
+    }
+    ops
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -206,5 +244,23 @@ mod tests {
         );
         let settled = [port("tap-ok", Some(1), Some("a"), true)];
         assert!(plan("br", &[wanted("tap-ok", "a")], &vlans, &settled).is_empty());
+    }
+
+    #[test]
+    fn plain_ports_are_added_and_removed_and_the_operators_nic_is_kept() {
+        let actual =
+            [port("ens38", None, None, false), port("tapold", None, None, true), port("tapkept", None, None, true)];
+        let plain =
+            |d: &str| PlainPort { device: d.into(), port_id: format!("id-{d}"), mac: "fa:16:3e:00:00:09".into() };
+        let ops = plan_plain("br", &[plain("tapkept"), plain("tapnew")], &actual);
+        assert_eq!(ops[0]["row"]["name"], "tapnew");
+        assert!(ops[1]["row"].get("tag").is_none(), "untagged");
+        assert_eq!(ops[2]["mutations"][0][1], "insert");
+        assert_eq!(
+            ops[3]["mutations"][0][2],
+            json!(["set", [["uuid", "u-tapold"]]]),
+            "only the stale one of ours goes"
+        );
+        assert!(plan_plain("br", &[plain("tapkept"), plain("tapold")], &actual).is_empty());
     }
 }

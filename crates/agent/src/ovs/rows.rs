@@ -88,6 +88,12 @@ pub async fn bridge_ports(db: &mut Ovsdb, bridge: &str) -> Result<(String, Vec<P
     Ok((bridge_uuid, ports))
 }
 
+/// The names of all ports of all bridges.
+pub async fn port_names(db: &mut Ovsdb) -> Result<BTreeSet<String>, OvsdbError> {
+    let r = db.transact(vec![json!({"op": "select", "table": "Port", "where": [], "columns": ["name"]})]).await?;
+    Ok(rows(r.first()).iter().filter_map(|p| p.get("name").and_then(Value::as_str).map(str::to_string)).collect())
+}
+
 /// Appends the insertion of a port named `name` with one interface
 /// (`interface` row, its name added) and the port's `extra` columns;
 /// returns the port's named UUID (`key` makes the names unique).
