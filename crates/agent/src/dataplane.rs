@@ -180,6 +180,14 @@ pub async fn ip(netns: Option<&str>, args: &[&str]) -> Result<(), DataplaneError
     IpRoute { netns: netns.map(str::to_string) }.run("ip", args).await
 }
 
+/// Has `dev` (in `netns`) compute the checksums of what it sends itself
+/// (`ethtool -K DEV tx off`) instead of leaving them to a NIC: behind a
+/// userspace Open vSwitch datapath nothing ever completes them, and the
+/// receiver drops those packets (a DHCP offer, a TCP segment).
+pub async fn checksums_in_software(netns: Option<&str>, dev: &str) -> Result<(), DataplaneError> {
+    exec(netns, "ethtool", &["-K", dev, "tx", "off"], None).await.map(|_| ())
+}
+
 /// Runs `TOOL ARGS…` inside network namespace `netns` (`ip netns exec`,
 /// which also gives the tool the namespace's `/sys`), or in the current
 /// one, with `input` on stdin; returns its stdout. An argument vector,

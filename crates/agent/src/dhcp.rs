@@ -131,6 +131,9 @@ pub struct DhcpConfig {
     /// `enable_isolated_metadata`: serve 169.254.169.254 from the DHCP
     /// namespace (every network is isolated until routers exist).
     pub metadata: Option<crate::metadata::MetadataConfig>,
+    /// The namespace's device computes its own checksums (the Open vSwitch
+    /// interface driver: a userspace datapath completes none).
+    pub software_checksums: bool,
 }
 
 /// The DHCP agent of one host.
@@ -341,6 +344,9 @@ impl DhcpAgent {
                 ],
             )
             .await?;
+            if self.config.software_checksums {
+                crate::dataplane::checksums_in_software(Some(&ns), &inner).await?;
+            }
         }
         if net.subnets.iter().any(|s| s.ip_version == 6) {
             // Its addresses are the server's; no router's advertisement adds others.

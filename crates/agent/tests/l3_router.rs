@@ -374,6 +374,7 @@ fn agent(w: &World, server_port: u16) -> L3Agent {
             secret: SECRET.into(),
         }),
         external_bridge: None,
+        software_checksums: false,
     };
     // Reconcile never calls the server; the metadata proxy's lookups go to the fake.
     let channel = Channel::new(&format!("http://127.0.0.1:{server_port}"), Some("agent-secret")).unwrap();

@@ -312,7 +312,7 @@ fn ovsdb_connection(loaded: &Loaded) -> String {
 
 /// The DHCP agent of this node.
 pub fn dhcp_agent(loaded: &Loaded, host: Option<&str>) -> Result<DhcpAgent> {
-    interface_driver_is_ovs(loaded)?;
+    let ovs = interface_driver_is_ovs(loaded)?;
     let a = &loaded.config.agent;
     if let Some(driver) = opt(loaded, "DEFAULT", "dhcp_driver") {
         if !matches!(driver, "neutron.agent.linux.dhcp.Dnsmasq" | "dnsmasq" | "Dnsmasq") {
@@ -329,6 +329,7 @@ pub fn dhcp_agent(loaded: &Loaded, host: Option<&str>) -> Result<DhcpAgent> {
         lease_duration: loaded.config.default.dhcp_lease_duration.max(0) as u32,
         dns_domain: "openstacklocal".into(),
         metadata: metadata_config(loaded)?,
+        software_checksums: ovs,
     };
     Ok(DhcpAgent::new(channel(loaded)?, host_name(loaded, host), config, u64::from(a.report_interval.max(1))))
 }
@@ -354,6 +355,7 @@ pub fn l3_agent(loaded: &Loaded, host: Option<&str>) -> Result<L3Agent> {
         state_dir: std::path::Path::new(&loaded.config.default.state_path).join("l3"),
         metadata: router_metadata_config(loaded)?,
         external_bridge: external_bridge(loaded, ovs)?,
+        software_checksums: ovs,
     };
     Ok(L3Agent::new(channel(loaded)?, host_name(loaded, host), config, u64::from(a.report_interval.max(1))))
 }

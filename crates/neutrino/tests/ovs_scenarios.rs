@@ -15,7 +15,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use neutrino_agent::ovs::instance::OvsInstance;
-use serde_json::json;
+use serde_json::{json, Value};
 use world::*;
 
 /// `ovs-ofctl dump-flows` of a bridge without cookies, counters and learned entries, sorted.
@@ -471,6 +471,173 @@ fn ovs_agents_carry_vlan_and_flat_provider_networks_and_keep_overlapping_cidrs_a
     {
         assert!(show.contains(want), "missing '{want}' in:\n{show}");
     }
+    stop_processes(&mut w);
+    drop(switches);
+}
+
+/// A file of the seed deployment (shared/seed-configs), used unchanged.
+fn seed_config(name: &str) -> std::path::PathBuf {
+    std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/seed-configs")).join(name)
+}
+
+#[test]
+fn the_seeds_ovs_deployment_serves_dhcp_routes_to_br_ex_and_floats_ips() {
+    let Some(mut w) = World::new("seed_ovs_deployment", "nsed") else { return };
+    if !OvsInstance::available() {
+        assert!(std::env::var("CI").is_err(), "CI installs Open vSwitch (scripts/setup-dataplane.sh): must not skip");
+        eprintln!("SKIP seed_ovs_deployment: Open vSwitch is not installed");
+        return;
+    }
+    // ren3: controller and network node; ren4: compute node (the seed's hosts).
+    let nodes = [("ren3", "192.0.2.1"), ("ren4", "192.0.2.2")];
+    underlay(&w, &nodes);
+    let mut switches = Vec::new();
+    for (node, ip) in &nodes {
+        let ns = w.ns(node);
+        sh(&["ip", "-n", &ns, "addr", "flush", "dev", "eth-u"]);
+        let ovs = OvsInstance::start(&w.dir.join(format!("ovs-{node}")), Some(&ns)).unwrap();
+        ovs.underlay("br-phy", "eth-u", &format!("{ip}/24")).unwrap();
+        switches.push(ovs);
+    }
+    // The operator's br-ex on ren3 with its external NIC ens38, wired to the outside world (172.24.4.1).
+    let outside = w.ns("outside");
+    sh(&["ip", "netns", "add", &outside]);
+    sh(&["ip", "-n", &w.ns("ren3"), "link", "add", "ens38", "type", "veth", "peer", "name", "eth0", "netns", &outside]);
+    sh(&["ip", "-n", &outside, "addr", "add", "172.24.4.1/24", "dev", "eth0"]);
+    sh(&["ip", "-n", &outside, "link", "set", "eth0", "up"]);
+    sh(&["ip", "netns", "exec", &outside, "ethtool", "-K", "eth0", "tx", "off"]);
+    switches[0].attach_nic("br-ex", "ens38").unwrap();
+
+    let url = start_server(
+        &mut w,
+        "[DEFAULT]\nauth_strategy = noauth\nservice_plugins = router\n[identity]\nenabled = false\n\
+         [ml2]\ntype_drivers = flat,vlan,vxlan\ntenant_network_types = vxlan\n\
+         mechanism_drivers = openvswitch,l2population\n[ml2_type_vxlan]\nvni_ranges = 1:1000\n\
+         [ml2_type_flat]\nflat_networks = *\n",
+    );
+    // Each agent runs on the seed's file, unchanged, followed by one file with
+    // what the test must set: host, server, namespaces, local_ip, datapath_type, ovsdb_connection.
+    let overrides = |node: &str, ip: &str, ovs: &OvsInstance| {
+        let p = w.dir.join(format!("{node}-test.ini"));
+        std::fs::write(
+            &p,
+            format!(
+                "[DEFAULT]\nhost = {node}\n[agent]\nserver_url = {url}\nnode_namespace = {}\nnamespace_prefix = {}\n\
+                 report_interval = 5\n[ovs]\nlocal_ip = {ip}\ndatapath_type = netdev\novsdb_connection = {}\n",
+                w.ns(node),
+                w.prefix,
+                ovs.ovsdb_connection()
+            ),
+        )
+        .unwrap();
+        p
+    };
+    let ren3 = overrides("ren3", "192.0.2.1", &switches[0]);
+    let ren4 = overrides("ren4", "192.0.2.2", &switches[1]);
+    let dhcp_state = w.dir.join("dhcp-state");
+    let l3_state = w.dir.join("l3-state");
+    let runs: [(&str, &str, &std::path::PathBuf, Option<&std::path::PathBuf>); 4] = [
+        ("l2", "openvswitch_agent.ini", &ren3, None),
+        ("l2", "openvswitch_agent.compute.ini", &ren4, None),
+        ("dhcp", "dhcp_agent.ini", &ren3, Some(&dhcp_state)),
+        ("l3", "l3_agent.ini", &ren3, Some(&l3_state)),
+    ];
+    for (role, file, test, state) in runs {
+        let mut cmd = bin();
+        cmd.args(["agent", role, "--config-file"]).arg(seed_config(file)).arg("--config-file").arg(test);
+        if let Some(s) = state {
+            cmd.arg("--state-dir").arg(s);
+        }
+        start(&mut w, &mut cmd, "first sync done");
+    }
+    let api = Api { base: url.clone(), rt: tokio::runtime::Runtime::new().unwrap(), client: reqwest::Client::new() };
+    let mut types: Vec<String> = api.get("/v2.0/agents")["agents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| format!("{} {}", a["agent_type"].as_str().unwrap_or(""), a["host"].as_str().unwrap_or("")))
+        .collect();
+    types.sort();
+    assert_eq!(types, ["DHCP agent ren3", "L3 agent ren3", "Open vSwitch agent ren3", "Open vSwitch agent ren4"]);
+
+    // The seed's section 九: an external network behind br-ex, a tenant network with DHCP, a router.
+    let id = |v: Value, kind: &str| v[kind]["id"].as_str().unwrap().to_string();
+    let ext_net = id(
+        api.post(
+            "/v2.0/networks",
+            json!({"network": {"name": "ext", "router:external": true, "provider:network_type": "flat",
+                               "provider:physical_network": "provider"}}),
+        ),
+        "network",
+    );
+    api.post(
+        "/v2.0/subnets",
+        json!({"subnet": {"network_id": ext_net, "cidr": "172.24.4.0/24", "ip_version": 4, "gateway_ip": "172.24.4.1",
+                          "enable_dhcp": false, "allocation_pools": [{"start": "172.24.4.10", "end": "172.24.4.100"}]}}),
+    );
+    let net = id(api.post("/v2.0/networks", json!({"network": {"name": "private"}})), "network");
+    let sub = id(
+        api.post("/v2.0/subnets", json!({"subnet": {"network_id": net, "cidr": "10.0.0.0/24", "ip_version": 4}})),
+        "subnet",
+    );
+    let router = id(
+        api.post("/v2.0/routers", json!({"router": {"name": "r", "external_gateway_info": {"network_id": ext_net}}})),
+        "router",
+    );
+    let (s, body) = api.call(
+        reqwest::Method::PUT,
+        &format!("/v2.0/routers/{router}/add_router_interface"),
+        Some(json!({"subnet_id": sub})),
+    );
+    assert_eq!(s, 200, "{body}");
+
+    // An instance on ren4 takes its address from the DHCP agent on ren3, across VXLAN.
+    let port =
+        id(api.post("/v2.0/ports", json!({"port": {"network_id": net, "device_owner": "compute:nova"}})), "port");
+    let vm = w.ns("vm");
+    let out = bin()
+        .args(["vif", "plug", &port, "--host", "ren4", "--netns", &vm, "--config-file"])
+        .arg(seed_config("openvswitch_agent.compute.ini"))
+        .arg("--config-file")
+        .arg(&ren4)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "vif plug: {}", String::from_utf8_lossy(&out.stderr));
+    sh(&["ip", "netns", "exec", &vm, "ethtool", "-K", "eth0", "tx", "off"]);
+    until_active(&api, &port);
+    let fixed =
+        api.get(&format!("/v2.0/ports/{port}"))["port"]["fixed_ips"][0]["ip_address"].as_str().unwrap().to_string();
+    let mut lease = None;
+    wait_until("a DHCP lease over VXLAN from ren3", Duration::from_secs(20), || {
+        lease = dhcp_client(&w.dir, &vm);
+        lease.is_some()
+    });
+    let lease = lease.unwrap();
+    assert!(lease.contains(&format!("ip={fixed} ")) && lease.contains("router=10.0.0.1"), "{lease}");
+
+    // Out through the router's SNAT on br-ex, and in by a floating IP.
+    wait_until("the instance reaches the outside through the router", Duration::from_secs(15), || {
+        pings(&vm, "172.24.4.1")
+    });
+    let fip = api.post("/v2.0/floatingips", json!({"floatingip": {"floating_network_id": ext_net, "port_id": port}}));
+    let fip_addr = fip["floatingip"]["floating_ip_address"].as_str().unwrap().to_string();
+    wait_until("the outside reaches the floating IP", Duration::from_secs(15), || pings(&outside, &fip_addr));
+
+    // ren3 looks like the seed's `ovs-vsctl show`, with the router's gateway on br-ex.
+    let gw = api.get(&format!("/v2.0/ports?device_id={router}&device_owner=network:router_gateway"));
+    let gw_id = gw["ports"][0]["id"].as_str().unwrap().to_string();
+    let dhcp = api.get(&format!("/v2.0/ports?network_id={net}&device_owner=network:dhcp"));
+    let dhcp_id = dhcp["ports"][0]["id"].as_str().unwrap().to_string();
+    let show = switches[0].vsctl(&["show"]).unwrap();
+    let on = |bridge: &str, port: &str| {
+        // Names are quoted where OVS thinks they need it.
+        let section = show.split("    Bridge ").find(|s| s.trim_start_matches('"').starts_with(bridge)).unwrap_or("");
+        section.replace('"', "").contains(&format!("Port {port}\n"))
+    };
+    assert!(on("br-ex", "ens38"), "{show}");
+    assert!(on("br-ex", &neutrino_model::names::tap_device(&gw_id)), "the gateway port on br-ex:\n{show}");
+    assert!(on("br-int", &neutrino_model::names::tap_device(&dhcp_id)), "the DHCP port on br-int:\n{show}");
+    assert!(on("br-int", "patch-tun") && on("br-tun", "patch-int") && on("br-tun", "vxlan-c0000202"), "{show}");
     stop_processes(&mut w);
     drop(switches);
 }

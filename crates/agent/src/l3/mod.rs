@@ -57,6 +57,9 @@ pub struct L3Config {
     /// gateway ports go straight into this bridge instead of being wired
     /// by the host's L2 agent.
     pub external_bridge: Option<ExternalBridge>,
+    /// The router's devices compute their own checksums (the Open vSwitch
+    /// interface driver: a userspace datapath completes none).
+    pub software_checksums: bool,
 }
 
 /// The Open vSwitch bridge of the external network (l3_agent.ini's
@@ -335,13 +338,16 @@ impl L3Agent {
             "netns",
             ns,
         ];
-        if ip(node, &args).await.is_ok() {
-            return Ok(());
+        if ip(node, &args).await.is_err() {
+            // A tap left behind without its peer (an interrupted run): replace it.
+            warn!(device = %w.tap, "replacing a stale tap device");
+            let _ = ip(node, &["link", "del", &w.tap]).await;
+            ip(node, &args).await?;
         }
-        // A tap left behind without its peer (an interrupted run): replace it.
-        warn!(device = %w.tap, "replacing a stale tap device");
-        let _ = ip(node, &["link", "del", &w.tap]).await;
-        Ok(ip(node, &args).await?)
+        if self.config.software_checksums {
+            crate::dataplane::checksums_in_software(Some(ns), &w.name).await?;
+        }
+        Ok(())
     }
 
     /// Adds to `batch` what makes the router's routes right.
@@ -758,6 +764,7 @@ mod tests {
                 state_dir: "/nonexistent".into(),
                 metadata: None,
                 external_bridge: None,
+                software_checksums: false,
             },
             30,
         );
