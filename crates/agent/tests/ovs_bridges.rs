@@ -336,6 +336,7 @@ async fn two_ovs_nodes_carry_a_network_over_vxlan_with_their_own_local_vlans() {
                 vni: *vni,
                 vteps: remotes.clone(),
                 macs: Default::default(),
+                arp: Default::default(),
             })
             .collect();
         let target = format!("unix:{}/br-tun.mgmt", ovs.dir().display());

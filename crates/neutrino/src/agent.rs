@@ -228,6 +228,7 @@ pub fn ovs_agent_config(loaded: &Loaded) -> Result<OvsAgentConfig> {
         local_ip,
         tunnel_types,
         l2_population: opt(loaded, "agent", "l2_population").is_some_and(|v| v.eq_ignore_ascii_case("true")),
+        arp_responder: opt(loaded, "agent", "arp_responder").is_some_and(|v| v.eq_ignore_ascii_case("true")),
         ovsdb_connection,
     })
 }

@@ -125,7 +125,7 @@ fn ovs_agents_carry_vxlan_and_gre_between_two_nodes_and_restart_without_loss() {
                 &p,
                 format!(
                     "[DEFAULT]\nhost = {node}\n[agent]\nserver_url = {url}\nnode_namespace = {}\nreport_interval = 5\n\
-                     tunnel_types = vxlan,gre\nl2_population = True\n\
+                     tunnel_types = vxlan,gre\nl2_population = True\narp_responder = True\n\
                      [ovs]\ntunnel_bridge = br-tun\nlocal_ip = {ip}\nbridge_mappings =\ndatapath_type = netdev\n\
                      ovsdb_connection = {}\n[securitygroup]\nfirewall_driver = noop\n",
                     w.ns(node),
@@ -166,6 +166,22 @@ fn ovs_agents_carry_vxlan_and_gre_between_two_nodes_and_restart_without_loss() {
     assert_eq!(bound["port"]["binding:vif_details"]["datapath_type"], "netdev", "{bound}");
     wait_until("vm0 (node1) reaches vm1 (node2) over VXLAN", Duration::from_secs(10), || pings(&vms[0].0, &vms[1].1));
     assert!(pings(&vms[1].0, &vms[0].1));
+    // arp_responder: node1's br-tun answers vm0's ARP for vm1 itself, with vm1's MAC.
+    sh(&["ip", "-n", &vms[0].0, "neigh", "flush", "all"]);
+    assert!(pings(&vms[0].0, &vms[1].1));
+    let tun = format!("unix:{}/br-tun.mgmt", switches[0].dir().display());
+    let responder =
+        sh(&["ovs-ofctl", "-O", "OpenFlow14", "dump-flows", &tun, &format!("table=21,arp,arp_tpa={}", vms[1].1)]);
+    let answered: u64 = responder
+        .split("n_packets=")
+        .nth(1)
+        .and_then(|r| r.split(',').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    assert!(answered >= 1, "the ARP responder answered nothing:\n{responder}");
+    let mac1 = api.get(&format!("/v2.0/ports/{}", vms[1].2))["port"]["mac_address"].as_str().unwrap().to_string();
+    let neigh = sh(&["ip", "-n", &vms[0].0, "neigh", "show", &vms[1].1]);
+    assert!(neigh.contains(&mac1), "vm0 learned {neigh}, not vm1's {mac1}");
 
     // A GRE network too (this kernel has no GRE device; the userspace datapath does
     // GRE itself), carrying TCP as well as ping.

@@ -7,8 +7,9 @@
 //! concerns its host, as the Linux bridge agent does.
 //!
 //! Provider networks (flat, VLAN) go through `bridge_mappings`
-//! ([`super::provider`]). Not yet: the ARP responder and the security-group firewall (the agent reports
-//! `port_filter: false`, so bindings say so).
+//! ([`super::provider`]); with `arp_responder`, `br-tun` answers ARP for
+//! the remote ports' addresses. Not yet: the security-group firewall (the
+//! agent reports `port_filter: false`, so bindings say so).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
@@ -40,6 +41,9 @@ pub struct OvsAgentConfig {
     pub tunnel_types: Vec<String>,
     /// `[agent] l2_population`.
     pub l2_population: bool,
+    /// `[agent] arp_responder` (with l2_population): `br-tun` answers ARP
+    /// for the remote ports' addresses instead of flooding the request.
+    pub arp_responder: bool,
     /// `[ovs] ovsdb_connection` (default `unix:/var/run/openvswitch/db.sock`).
     pub ovsdb_connection: String,
 }
@@ -115,6 +119,7 @@ impl<D: Dataplane> OvsAgent<D> {
                 "tunneling_ip": c.local_ip.map(|i| i.to_string()),
                 "local_ip": c.local_ip.map(|i| i.to_string()),
                 "l2_population": c.l2_population,
+                "arp_responder_enabled": c.arp_responder && c.l2_population,
                 "datapath_type": c.bridges.datapath_type,
                 "integration_bridge": c.bridges.integration_bridge,
                 "ovs_hybrid_plug": false,
@@ -228,13 +233,25 @@ impl<D: Dataplane> OvsAgent<D> {
             for (net, vlan) in &vlans {
                 let Some(n) = carried.get(net.as_str()) else { continue };
                 let (Some(vni), true) = (n.segmentation_id, n.network_type != "local") else { continue };
-                let peers: Vec<(Ipv4Addr, &str)> = state
+                let remote: Vec<&crate::state::PeerPort> = state
                     .peers
                     .iter()
-                    .filter(|p| p.network_id == *net)
-                    .filter_map(|p| Some((p.vtep.parse::<Ipv4Addr>().ok()?, p.mac_address.as_str())))
-                    .filter(|(vtep, _)| *vtep != local)
+                    .filter(|p| p.network_id == *net && p.vtep.parse::<Ipv4Addr>().is_ok_and(|v| v != local))
                     .collect();
+                let peers: Vec<(Ipv4Addr, &str)> = remote
+                    .iter()
+                    .filter_map(|p| Some((p.vtep.parse::<Ipv4Addr>().ok()?, p.mac_address.as_str())))
+                    .collect();
+                let arp = if c.l2_population && c.arp_responder {
+                    remote
+                        .iter()
+                        .flat_map(|p| {
+                            p.ips.iter().filter_map(|i| i.parse::<Ipv4Addr>().ok()).map(|i| (i, p.mac_address.clone()))
+                        })
+                        .collect()
+                } else {
+                    BTreeMap::new()
+                };
                 let vteps: BTreeSet<Ipv4Addr> = peers.iter().map(|(v, _)| *v).collect();
                 remotes.entry(n.network_type.clone()).or_default().extend(vteps.iter().copied());
                 let macs = if c.l2_population {
@@ -248,6 +265,7 @@ impl<D: Dataplane> OvsAgent<D> {
                     vni,
                     vteps,
                     macs,
+                    arp,
                 });
             }
             let tun = &c.bridges.tunnel_bridge;

@@ -40,6 +40,8 @@ pub mod table {
     pub const LEARN_FROM_TUN: u8 = 10;
     /// Known unicast destinations.
     pub const UCAST_TO_TUN: u8 = 20;
+    /// ARP requests answered for known remote addresses (`arp_responder`).
+    pub const ARP_RESPONDER: u8 = 21;
     /// Flooding.
     pub const FLOOD_TO_TUN: u8 = 22;
 }
@@ -57,6 +59,8 @@ pub struct TunnelNetwork {
     pub vteps: BTreeSet<Ipv4Addr>,
     /// Known remote MACs: MAC → VTEP (l2population).
     pub macs: BTreeMap<String, Ipv4Addr>,
+    /// Remote IPv4 addresses answered locally: address → MAC (`arp_responder`).
+    pub arp: BTreeMap<Ipv4Addr, String>,
 }
 
 /// The tunnel port's name for `remote` (`vxlan-c0a80687`, as Neutron names it).
@@ -98,7 +102,12 @@ pub fn flows(networks: &[TunnelNetwork]) -> Vec<Flow> {
         ),
         Flow::new(UCAST_TO_TUN, 0, "", &format!("resubmit(,{FLOOD_TO_TUN})")),
         Flow::new(FLOOD_TO_TUN, 0, "", "drop"),
+        Flow::new(ARP_RESPONDER, 0, "", &format!("resubmit(,{FLOOD_TO_TUN})")),
     ];
+    if networks.iter().any(|n| !n.arp.is_empty()) {
+        // Broadcast ARP goes by the responder first; what it cannot answer is flooded.
+        f.push(Flow::new(PATCH_LV_TO_TUN, 1, "arp,dl_dst=ff:ff:ff:ff:ff:ff", &format!("resubmit(,{ARP_RESPONDER})")));
+    }
     let mut ports: BTreeSet<(String, u8)> = BTreeSet::new();
     for n in networks {
         let kind = n.kind.as_str();
@@ -117,6 +126,14 @@ pub fn flows(networks: &[TunnelNetwork]) -> Vec<Flow> {
                 &format!("strip_vlan,load:{:#x}->NXM_NX_TUN_ID[],output:{}", n.vni, port_name(kind, *vtep)),
             ));
         }
+        for (ip, mac) in &n.arp {
+            f.push(Flow::new(
+                ARP_RESPONDER,
+                1,
+                &format!("arp,dl_vlan={},arp_tpa={ip}", n.local_vlan),
+                &arp_reply(*ip, mac),
+            ));
+        }
         if !n.vteps.is_empty() {
             let outputs: Vec<String> = n.vteps.iter().map(|v| format!("output:{}", port_name(kind, *v))).collect();
             f.push(Flow::new(
@@ -131,6 +148,18 @@ pub fn flows(networks: &[TunnelNetwork]) -> Vec<Flow> {
         f.push(Flow::new(LOCAL_SWITCHING, 1, &format!("in_port={p}"), &format!("resubmit(,{table})")));
     }
     f
+}
+
+/// The actions that turn an ARP request for `ip` into the reply `mac`
+/// would give, sent back where the request came from.
+fn arp_reply(ip: Ipv4Addr, mac: &str) -> String {
+    let mac_hex = format!("0x{}", mac.replace(':', ""));
+    format!(
+        "move:NXM_OF_ETH_SRC[]->NXM_OF_ETH_DST[],mod_dl_src:{mac},load:0x2->NXM_OF_ARP_OP[],\
+         move:NXM_NX_ARP_SHA[]->NXM_NX_ARP_THA[],move:NXM_OF_ARP_SPA[]->NXM_OF_ARP_TPA[],\
+         load:{mac_hex}->NXM_NX_ARP_SHA[],load:{:#x}->NXM_OF_ARP_SPA[],in_port",
+        u32::from(ip)
+    )
 }
 
 /// The tunnel ports `br-tun` has: name → (port row uuid, remote_ip).
@@ -216,6 +245,7 @@ mod tests {
             vni: 100,
             vteps: BTreeSet::from([ip("10.0.0.2"), ip("10.0.0.3")]),
             macs: BTreeMap::from([("fa:16:3e:00:00:02".to_string(), ip("10.0.0.2"))]),
+            arp: BTreeMap::from([(ip("10.1.0.5"), "fa:16:3e:00:00:02".to_string())]),
         };
         let f = flows(&[n]);
         let has = |table: u8, m: &str, a: &str| f.iter().any(|x| x.table == table && x.matches == m && x.actions == a);
@@ -227,6 +257,15 @@ mod tests {
             "strip_vlan,load:0x64->NXM_NX_TUN_ID[],output:vxlan-0a000002"
         ));
         assert!(has(0, "in_port=vxlan-0a000003", "resubmit(,4)"));
+        // ARP for a known remote address is answered on the spot, the rest flooded.
+        assert!(has(2, "arp,dl_dst=ff:ff:ff:ff:ff:ff", "resubmit(,21)"));
+        assert!(has(21, "", "resubmit(,22)"));
+        let reply =
+            f.iter().find(|x| x.table == 21 && x.matches == "arp,dl_vlan=3,arp_tpa=10.1.0.5").expect("responder");
+        assert!(reply.actions.contains("mod_dl_src:fa:16:3e:00:00:02"), "{}", reply.actions);
+        assert!(reply.actions.contains("load:0xfa163e000002->NXM_NX_ARP_SHA[]"), "{}", reply.actions);
+        assert!(reply.actions.contains("load:0xa010005->NXM_OF_ARP_SPA[]"), "{}", reply.actions);
+        assert!(reply.actions.ends_with(",in_port"), "{}", reply.actions);
         // The same id on a GRE network maps in GRE's own table.
         let g = TunnelNetwork {
             kind: "gre".into(),
@@ -234,6 +273,7 @@ mod tests {
             vni: 100,
             vteps: BTreeSet::from([ip("10.0.0.2")]),
             macs: BTreeMap::new(),
+            arp: BTreeMap::new(),
         };
         let both = flows(&[
             TunnelNetwork {
@@ -242,6 +282,7 @@ mod tests {
                 vni: 100,
                 vteps: BTreeSet::new(),
                 macs: BTreeMap::new(),
+                arp: BTreeMap::new(),
             },
             g,
         ]);
