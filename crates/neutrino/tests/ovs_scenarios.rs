@@ -58,26 +58,72 @@ fn tcp_exchange(w: &mut World, client: &str, server: &str, server_ip: &str, mess
     said
 }
 
-/// Starts counting the IPv4 and ARP frames arriving on `vm`'s eth0 for
-/// `secs` seconds (a raw socket); the count is the child's output.
-fn count_frames(vm: &str, secs: u32) -> std::process::Child {
-    Command::new("ip")
+/// Counts the IPv4 and ARP frames arriving on `vm`'s eth0 for `secs`
+/// seconds (a raw socket); returns once the socket listens.
+fn count_frames(vm: &str, secs: u32) -> FrameCounter {
+    use std::io::BufRead;
+    let mut child = Command::new("ip")
         .args(["netns", "exec", vm, "python3", "-c"])
         .arg(format!(
             "import socket,time\ns=socket.socket(socket.AF_PACKET,socket.SOCK_RAW,socket.htons(3))\n\
-             s.bind(('eth0',0))\ns.settimeout(0.2)\nn=0\nend=time.time()+{secs}\n\
+             s.bind(('eth0',0))\ns.settimeout(0.2)\nprint('ready',flush=True)\nn=0\nend=time.time()+{secs}\n\
              while time.time()<end:\n try:\n  f,a=s.recvfrom(65535)\n except socket.timeout:\n  continue\n \
              if a[2]!=socket.PACKET_OUTGOING and f[12:14] in (b'\\x08\\x00',b'\\x08\\x06'): n+=1\nprint(n)"
         ))
         .stdout(Stdio::piped())
         .spawn()
-        .unwrap()
+        .unwrap();
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    assert_eq!(line.trim(), "ready", "the frame counter did not start in {vm}");
+    FrameCounter { child, out }
 }
 
-fn counted(c: std::process::Child) -> u32 {
-    let out = c.wait_with_output().unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    text.parse().unwrap_or_else(|_| panic!("frame counter said {text:?}: {}", String::from_utf8_lossy(&out.stderr)))
+/// A running [`count_frames`].
+struct FrameCounter {
+    child: std::process::Child,
+    out: std::io::BufReader<std::process::ChildStdout>,
+}
+
+impl FrameCounter {
+    /// The number of frames counted, once the time is up.
+    fn counted(mut self) -> u32 {
+        use std::io::Read;
+        let mut text = String::new();
+        self.out.read_to_string(&mut text).unwrap();
+        let _ = self.child.wait();
+        text.trim().parse().unwrap_or_else(|_| panic!("frame counter said {text:?}"))
+    }
+}
+
+/// A world for an OVS scenario: `None` (after saying why) without root
+/// or Open vSwitch, which under CI is a failure.
+fn ovs_world(test: &str, tag: &str) -> Option<World> {
+    let w = World::new(test, tag)?;
+    if !OvsInstance::available() {
+        assert!(std::env::var("CI").is_err(), "CI installs Open vSwitch (scripts/setup-dataplane.sh): must not skip");
+        eprintln!("SKIP {test}: Open vSwitch is not installed");
+        return None;
+    }
+    Some(w)
+}
+
+/// Node namespaces on one underlay, each with its own userspace Open
+/// vSwitch; with the userspace datapath the VTEP address sits on a netdev
+/// bridge (`br-phy`) holding the NIC.
+fn tunnel_nodes(w: &World, nodes: &[(&str, &str)]) -> Vec<OvsInstance> {
+    underlay(w, nodes);
+    nodes
+        .iter()
+        .map(|(node, ip)| {
+            let ns = w.ns(node);
+            sh(&["ip", "-n", &ns, "addr", "flush", "dev", "eth-u"]);
+            let ovs = OvsInstance::start(&w.dir.join(format!("ovs-{node}")), Some(&ns)).unwrap();
+            ovs.underlay("br-phy", "eth-u", &format!("{ip}/24")).unwrap();
+            ovs
+        })
+        .collect()
 }
 
 /// Stops the agents, then the server (started first), before their Open vSwitch goes away.
@@ -90,23 +136,9 @@ fn stop_processes(w: &mut World) {
 
 #[test]
 fn ovs_agents_carry_vxlan_and_gre_between_two_nodes_and_restart_without_loss() {
-    let Some(mut w) = World::new("ovs_agents_carry_vxlan", "novs") else { return };
-    if !OvsInstance::available() {
-        assert!(std::env::var("CI").is_err(), "CI installs Open vSwitch (scripts/setup-dataplane.sh): must not skip");
-        eprintln!("SKIP ovs_agents_carry_vxlan: Open vSwitch is not installed");
-        return;
-    }
+    let Some(mut w) = ovs_world("ovs_agents_carry_vxlan", "novs") else { return };
     let nodes = [("node1", "192.0.2.1"), ("node2", "192.0.2.2")];
-    underlay(&w, &nodes);
-    // With the userspace datapath the VTEP address sits on a netdev bridge holding the NIC.
-    let mut switches = Vec::new();
-    for (node, ip) in &nodes {
-        let ns = w.ns(node);
-        sh(&["ip", "-n", &ns, "addr", "flush", "dev", "eth-u"]);
-        let ovs = OvsInstance::start(&w.dir.join(format!("ovs-{node}")), Some(&ns)).unwrap();
-        ovs.underlay("br-phy", "eth-u", &format!("{ip}/24")).unwrap();
-        switches.push(ovs);
-    }
+    let switches = tunnel_nodes(&w, &nodes);
 
     let url = start_server(
         &mut w,
@@ -249,12 +281,7 @@ fn ovs_agents_carry_vxlan_and_gre_between_two_nodes_and_restart_without_loss() {
 
 #[test]
 fn an_ovs_node_and_a_linux_bridge_node_share_a_vxlan_network() {
-    let Some(mut w) = World::new("ovs_and_linuxbridge", "nmix") else { return };
-    if !OvsInstance::available() {
-        assert!(std::env::var("CI").is_err(), "CI installs Open vSwitch (scripts/setup-dataplane.sh): must not skip");
-        eprintln!("SKIP ovs_and_linuxbridge: Open vSwitch is not installed");
-        return;
-    }
+    let Some(mut w) = ovs_world("ovs_and_linuxbridge", "nmix") else { return };
     let nodes = [("ovs1", "192.0.2.1"), ("lb2", "192.0.2.2")];
     underlay(&w, &nodes);
     let ovs_ns = w.ns("ovs1");
@@ -333,12 +360,7 @@ fn an_ovs_node_and_a_linux_bridge_node_share_a_vxlan_network() {
 
 #[test]
 fn ovs_agents_carry_vlan_and_flat_provider_networks_and_keep_overlapping_cidrs_apart() {
-    let Some(mut w) = World::new("ovs_provider", "nprv") else { return };
-    if !OvsInstance::available() {
-        assert!(std::env::var("CI").is_err(), "CI installs Open vSwitch (scripts/setup-dataplane.sh): must not skip");
-        eprintln!("SKIP ovs_provider: Open vSwitch is not installed");
-        return;
-    }
+    let Some(mut w) = ovs_world("ovs_provider", "nprv") else { return };
     // The physical network: each node's eth-u on one Linux bridge (which
     // passes 802.1Q frames through untouched), plus an outside host on it.
     let nodes = [("node1", "192.0.2.1"), ("node2", "192.0.2.2")];
@@ -438,16 +460,15 @@ fn ovs_agents_carry_vlan_and_flat_provider_networks_and_keep_overlapping_cidrs_a
     assert_eq!(tcp_exchange(&mut w, &vms[0].0, &vms[1].0, &vms[1].1, "over vlan"), "over vlan");
 
     // Isolation: while red talks, blue's instance with the same address sees no frame of it.
-    let blue = count_frames(&vms[3].0, 3);
-    let red = count_frames(&vms[1].0, 3);
-    std::thread::sleep(Duration::from_millis(300));
+    let blue = count_frames(&vms[3].0, 5);
+    let red = count_frames(&vms[1].0, 5);
     sh(&["ip", "netns", "exec", &vms[0].0, "ip", "neigh", "flush", "all"]);
     let ping = Command::new("ip")
         .args(["netns", "exec", &vms[0].0, "ping", "-c", "20", "-i", "0.05", "-q", &vms[1].1])
         .output()
         .unwrap();
     assert!(String::from_utf8_lossy(&ping.stdout).contains("20 received"));
-    let (red, blue) = (counted(red), counted(blue));
+    let (red, blue) = (red.counted(), blue.counted());
     assert!(red >= 20, "the counter sees red's own frames: {red}");
     assert_eq!(blue, 0, "blue's instance saw {blue} frames of red's traffic");
 
@@ -498,23 +519,10 @@ fn seed_config(name: &str) -> std::path::PathBuf {
 
 #[test]
 fn the_seeds_ovs_deployment_serves_dhcp_routes_to_br_ex_and_floats_ips() {
-    let Some(mut w) = World::new("seed_ovs_deployment", "nsed") else { return };
-    if !OvsInstance::available() {
-        assert!(std::env::var("CI").is_err(), "CI installs Open vSwitch (scripts/setup-dataplane.sh): must not skip");
-        eprintln!("SKIP seed_ovs_deployment: Open vSwitch is not installed");
-        return;
-    }
+    let Some(mut w) = ovs_world("seed_ovs_deployment", "nsed") else { return };
     // ren3: controller and network node; ren4: compute node (the seed's hosts).
     let nodes = [("ren3", "192.0.2.1"), ("ren4", "192.0.2.2")];
-    underlay(&w, &nodes);
-    let mut switches = Vec::new();
-    for (node, ip) in &nodes {
-        let ns = w.ns(node);
-        sh(&["ip", "-n", &ns, "addr", "flush", "dev", "eth-u"]);
-        let ovs = OvsInstance::start(&w.dir.join(format!("ovs-{node}")), Some(&ns)).unwrap();
-        ovs.underlay("br-phy", "eth-u", &format!("{ip}/24")).unwrap();
-        switches.push(ovs);
-    }
+    let switches = tunnel_nodes(&w, &nodes);
     // The operator's br-ex on ren3 with its external NIC ens38, wired to the outside world (172.24.4.1).
     let outside = w.ns("outside");
     sh(&["ip", "netns", "add", &outside]);

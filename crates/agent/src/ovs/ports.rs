@@ -131,9 +131,21 @@ pub fn plan(
             }
         }
     }
+    finish(ops, bridge_uuid, added, actual, &wanted_names)
+}
+
+/// Appends to `ops` the insertion of the `added` ports into the bridge and
+/// the removal of the ports of ours (with an `iface-id`) not in `wanted`.
+fn finish(
+    mut ops: Vec<Value>,
+    bridge_uuid: &str,
+    added: Vec<Value>,
+    actual: &[ActualPort],
+    wanted: &BTreeSet<&str>,
+) -> Vec<Value> {
     let removed: Vec<Value> = actual
         .iter()
-        .filter(|a| a.iface_id.is_some() && !wanted_names.contains(a.name.as_str()))
+        .filter(|a| a.iface_id.is_some() && !wanted.contains(a.name.as_str()))
         .map(|a| json!(["uuid", a.uuid]))
         .collect();
     if !added.is_empty() {
@@ -169,18 +181,8 @@ pub fn plan_plain(bridge_uuid: &str, wanted: &[PlainPort], actual: &[ActualPort]
         let ext = map([("iface-id", w.port_id.as_str()), ("attached-mac", w.mac.as_str()), ("iface-status", "active")]);
         added.push(insert_port(&mut ops, &n.to_string(), &w.device, json!({"external_ids": ext}), json!({})));
     }
-    let removed: Vec<Value> = actual
-        .iter()
-        .filter(|a| a.iface_id.is_some() && !wanted.iter().any(|w| w.device == a.name))
-        .map(|a| json!(["uuid", a.uuid]))
-        .collect();
-    if !added.is_empty() {
-        ops.push(bridge_ports_mutation(bridge_uuid, "insert", added));
-    }
-    if !removed.is_empty() {
-        ops.push(bridge_ports_mutation(bridge_uuid, "delete", removed));
-    }
-    ops
+    let names: BTreeSet<&str> = wanted.iter().map(|w| w.device.as_str()).collect();
+    finish(ops, bridge_uuid, added, actual, &names)
 }
 
 #[cfg(test)]
