@@ -3,7 +3,7 @@
 //! (`[agent] channel = direct`) or through the message broker
 //! (`channel = rabbit`, [`neutrino_bus`]), with the same calls and answers.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -285,5 +285,37 @@ impl Channel {
     pub async fn get_json<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<T, ChannelError> {
         let v = self.call(reqwest::Method::GET, path, None).await?;
         serde_json::from_value(v).map_err(|e| ChannelError::Parse { url: path.to_string(), reason: e.to_string() })
+    }
+}
+
+/// When an agent reports its state: at once on start (with `start_flag`
+/// until a report has gone through), then every report interval; a failed
+/// report is tried again at the next chance.
+#[derive(Debug)]
+pub struct Heartbeat {
+    interval: Duration,
+    last: Option<Instant>,
+}
+
+impl Heartbeat {
+    /// A heartbeat every `report_interval` seconds (at least 1).
+    pub fn new(report_interval: u64) -> Heartbeat {
+        Heartbeat { interval: Duration::from_secs(report_interval.max(1)), last: None }
+    }
+
+    /// Reports `body(start)` to the server when a report is due.
+    pub async fn beat(&mut self, channel: &Channel, body: impl FnOnce(bool) -> Value) {
+        if self.last.is_some_and(|t| t.elapsed() < self.interval) {
+            return;
+        }
+        match channel.report(&body(self.last.is_none())).await {
+            Ok(_) => self.last = Some(Instant::now()),
+            Err(e) => tracing::warn!(error = %e, "state report failed"),
+        }
+    }
+
+    /// Whole seconds until the next report is due, between 1 and 30.
+    pub fn wait_secs(&self) -> u64 {
+        self.last.map_or(Duration::ZERO, |t| self.interval.saturating_sub(t.elapsed())).as_secs().clamp(1, 30)
     }
 }

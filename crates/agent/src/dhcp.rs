@@ -572,18 +572,9 @@ impl DhcpAgent {
         })?;
         set_mode(&self.config.state_dir, 0o755);
         let mut ready = Some(ready);
-        let mut start = true;
-        let mut last_report = std::time::Instant::now();
+        let mut heartbeat = crate::channel::Heartbeat::new(self.report_interval);
         loop {
-            if start || last_report.elapsed() >= Duration::from_secs(self.report_interval.max(1)) {
-                match self.channel.report(&self.report_body(start, None)).await {
-                    Ok(_) => {
-                        start = false;
-                        last_report = std::time::Instant::now();
-                    }
-                    Err(e) => warn!(error = %e, "state report failed"),
-                }
-            }
+            heartbeat.beat(&self.channel, |start| self.report_body(start, None)).await;
             let state: Result<DhcpState, ChannelError> =
                 self.channel.get_json(&format!("/agent/v1/dhcp-state?host={}", self.host)).await;
             let position = match state {

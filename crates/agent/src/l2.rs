@@ -5,12 +5,12 @@
 
 use std::collections::BTreeSet;
 use std::future::Future;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{json, Value};
 use tracing::{info, warn};
 
-use crate::channel::{Changes, Channel, ChannelError};
+use crate::channel::{Changes, Channel, ChannelError, Heartbeat};
 use crate::dataplane::Dataplane;
 use crate::firewall::{Firewall, TxKind};
 use crate::reconcile::{plan, L2Config};
@@ -142,10 +142,8 @@ impl<D: Dataplane> L2Agent<D> {
         let mut ready = Some(ready);
         // Devices plugged by the compute side trigger a round too.
         let links = self.dataplane.watch_links().unwrap_or_else(|| std::sync::Arc::new(tokio::sync::Notify::new()));
-        let mut started = true;
         let mut firewall = Firewall::default();
-        let mut last_report = Instant::now() - Duration::from_secs(self.report_interval + 1);
-        let interval = Duration::from_secs(self.report_interval.max(1));
+        let mut heartbeat = Heartbeat::new(self.report_interval);
         loop {
             // Full read of the desired state, then reconcile.
             let state = tokio::select! {
@@ -164,15 +162,7 @@ impl<D: Dataplane> L2Agent<D> {
                     false
                 }
             };
-            if started || last_report.elapsed() >= interval {
-                match self.channel.report(&self.report_body(started, state.ports.len(), synced)).await {
-                    Ok(_) => {
-                        started = false;
-                        last_report = Instant::now();
-                    }
-                    Err(e) => warn!(error = %e, "state report failed"),
-                }
-            }
+            heartbeat.beat(&self.channel, |start| self.report_body(start, state.ports.len(), synced)).await;
             if synced {
                 if let Some(f) = ready.take() {
                     f();
@@ -181,8 +171,7 @@ impl<D: Dataplane> L2Agent<D> {
             // Wait for something that concerns this host (or a heartbeat, or a failed round's retry).
             let mut position = state.last;
             loop {
-                let wait =
-                    if synced { interval.saturating_sub(last_report.elapsed()).as_secs().clamp(1, 30) } else { 1 };
+                let wait = if synced { heartbeat.wait_secs() } else { 1 };
                 let changes = tokio::select! {
                     () = &mut shutdown => return Ok(()),
                     () = links.notified() => break,
@@ -210,13 +199,7 @@ impl<D: Dataplane> L2Agent<D> {
                 if !synced || (self.config.firewall && firewall.resync_due()) {
                     break;
                 }
-                if last_report.elapsed() >= interval {
-                    if let Err(e) = self.channel.report(&self.report_body(false, state.ports.len(), true)).await {
-                        warn!(error = %e, "state report failed");
-                    } else {
-                        last_report = Instant::now();
-                    }
-                }
+                heartbeat.beat(&self.channel, |start| self.report_body(start, state.ports.len(), true)).await;
             }
         }
     }

@@ -127,6 +127,39 @@ fn tunnel_nodes(w: &World, nodes: &[(&str, &str)]) -> Vec<OvsInstance> {
         .collect()
 }
 
+/// Writes each node's openvswitch_agent.ini (its host, the server, its
+/// namespace and Open vSwitch, netdev datapath, no firewall, plus
+/// `agent_extra` in `[agent]` and `ovs_extra(local ip)` in `[ovs]`) and
+/// starts its `neutrino agent l2`; returns the files.
+fn start_ovs_agents(
+    w: &mut World,
+    url: &str,
+    nodes: &[(&str, &str)],
+    switches: &[OvsInstance],
+    agent_extra: &str,
+    ovs_extra: impl Fn(&str) -> String,
+) -> Vec<std::path::PathBuf> {
+    let mut confs = Vec::new();
+    for ((node, ip), ovs) in nodes.iter().zip(switches) {
+        let p = w.dir.join(format!("{node}-openvswitch_agent.ini"));
+        std::fs::write(
+            &p,
+            format!(
+                "[DEFAULT]\nhost = {node}\n[agent]\nserver_url = {url}\nnode_namespace = {}\nreport_interval = 5\n\
+                 {agent_extra}[ovs]\n{}datapath_type = netdev\novsdb_connection = {}\n\
+                 [securitygroup]\nfirewall_driver = noop\n",
+                w.ns(node),
+                ovs_extra(ip),
+                ovs.ovsdb_connection()
+            ),
+        )
+        .unwrap();
+        start(w, bin().args(["agent", "l2", "--config-file"]).arg(&p), "first sync done");
+        confs.push(p);
+    }
+    confs
+}
+
 /// Stops the agents, then the server (started first), before their Open vSwitch goes away.
 fn stop_processes(w: &mut World) {
     for mut c in w.children.drain(..).rev() {
@@ -149,29 +182,14 @@ fn ovs_agents_carry_vxlan_and_gre_between_two_nodes_and_restart_without_loss() {
          [ml2_type_gre]\ntunnel_id_ranges = 1:1000\n",
     );
     // openvswitch_agent.ini as the seed's, with local_ip, datapath_type and ovsdb_connection set for the test.
-    let confs: Vec<_> = nodes
-        .iter()
-        .zip(&switches)
-        .map(|((node, ip), ovs)| {
-            let p = w.dir.join(format!("{node}-openvswitch_agent.ini"));
-            std::fs::write(
-                &p,
-                format!(
-                    "[DEFAULT]\nhost = {node}\n[agent]\nserver_url = {url}\nnode_namespace = {}\nreport_interval = 5\n\
-                     tunnel_types = vxlan,gre\nl2_population = True\narp_responder = True\n\
-                     [ovs]\ntunnel_bridge = br-tun\nlocal_ip = {ip}\nbridge_mappings =\ndatapath_type = netdev\n\
-                     ovsdb_connection = {}\n[securitygroup]\nfirewall_driver = noop\n",
-                    w.ns(node),
-                    ovs.ovsdb_connection()
-                ),
-            )
-            .unwrap();
-            p
-        })
-        .collect();
-    for c in &confs {
-        start(&mut w, bin().args(["agent", "l2", "--config-file"]).arg(c), "first sync done");
-    }
+    let confs = start_ovs_agents(
+        &mut w,
+        &url,
+        &nodes,
+        &switches,
+        "tunnel_types = vxlan,gre\nl2_population = True\narp_responder = True\n",
+        |ip| format!("tunnel_bridge = br-tun\nlocal_ip = {ip}\nbridge_mappings =\n"),
+    );
     let api = Api { base: url.clone(), rt: tokio::runtime::Runtime::new().unwrap(), client: reqwest::Client::new() };
     let agents = api.get("/v2.0/agents");
     let types: Vec<&str> =
@@ -402,28 +420,8 @@ fn ovs_agents_carry_vlan_and_flat_provider_networks_and_keep_overlapping_cidrs_a
          mechanism_drivers = openvswitch\n[ml2_type_vlan]\nnetwork_vlan_ranges = physnet1:100:199\n\
          [ml2_type_flat]\nflat_networks = physnet1\n",
     );
-    let confs: Vec<_> = nodes
-        .iter()
-        .zip(&switches)
-        .map(|((node, _), ovs)| {
-            let p = w.dir.join(format!("{node}-openvswitch_agent.ini"));
-            std::fs::write(
-                &p,
-                format!(
-                    "[DEFAULT]\nhost = {node}\n[agent]\nserver_url = {url}\nnode_namespace = {}\nreport_interval = 5\n\
-                     [ovs]\nbridge_mappings = physnet1:br-phys\ndatapath_type = netdev\novsdb_connection = {}\n\
-                     [securitygroup]\nfirewall_driver = noop\n",
-                    w.ns(node),
-                    ovs.ovsdb_connection()
-                ),
-            )
-            .unwrap();
-            p
-        })
-        .collect();
-    for c in &confs {
-        start(&mut w, bin().args(["agent", "l2", "--config-file"]).arg(c), "first sync done");
-    }
+    let confs =
+        start_ovs_agents(&mut w, &url, &nodes, &switches, "", |_| "bridge_mappings = physnet1:br-phys\n".into());
     let api = Api { base: url.clone(), rt: tokio::runtime::Runtime::new().unwrap(), client: reqwest::Client::new() };
 
     // Two VLAN tenant networks with the same CIDR, and the same addresses on both.

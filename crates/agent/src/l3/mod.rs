@@ -570,21 +570,12 @@ impl L3Agent {
             reason: e.to_string(),
         })?;
         let mut ready = Some(ready);
-        let mut start = true;
-        let mut last_report = Instant::now();
+        let mut heartbeat = crate::channel::Heartbeat::new(self.report_interval);
         let mut known: Option<L3State> = None;
         let mut position: Option<i64> = None;
         let mut synced: Option<Instant> = None;
         loop {
-            if start || last_report.elapsed() >= Duration::from_secs(self.report_interval.max(1)) {
-                match self.channel.report(&self.report_body(start, known.as_ref())).await {
-                    Ok(_) => {
-                        start = false;
-                        last_report = Instant::now();
-                    }
-                    Err(e) => warn!(error = %e, "state report failed"),
-                }
-            }
+            heartbeat.beat(&self.channel, |start| self.report_body(start, known.as_ref())).await;
             let due = synced.is_none_or(|t| t.elapsed() >= RESYNC) || self.proxy_stopped().await;
             if due {
                 let state: Result<L3State, ChannelError> =

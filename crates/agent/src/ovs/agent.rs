@@ -14,7 +14,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::net::Ipv4Addr;
-use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use tracing::{info, warn};
@@ -26,7 +25,7 @@ use super::ports::{self, WantedPort};
 use super::provider::{self, ProviderNetwork};
 use super::rows;
 use super::tunnels::{self, TunnelNetwork};
-use crate::channel::{Channel, ChannelError};
+use crate::channel::{Channel, ChannelError, Heartbeat};
 use crate::dataplane::Dataplane;
 use crate::state::HostState;
 
@@ -307,9 +306,7 @@ impl<D: Dataplane> OvsAgent<D> {
         tokio::pin!(shutdown);
         let mut ready = Some(ready);
         let links = self.dataplane.watch_links().unwrap_or_else(|| std::sync::Arc::new(tokio::sync::Notify::new()));
-        let interval = Duration::from_secs(self.report_interval.max(1));
-        let mut started = true;
-        let mut last_report = Instant::now() - interval - Duration::from_secs(1);
+        let mut heartbeat = Heartbeat::new(self.report_interval);
         loop {
             let state = tokio::select! {
                 () = &mut shutdown => return Ok(()),
@@ -327,21 +324,13 @@ impl<D: Dataplane> OvsAgent<D> {
                     false
                 }
             };
-            if started || last_report.elapsed() >= interval {
-                match self.channel.report(&self.report_body(started, state.ports.len(), synced)).await {
-                    Ok(_) => {
-                        started = false;
-                        last_report = Instant::now();
-                    }
-                    Err(e) => warn!(error = %e, "state report failed"),
-                }
-            }
+            heartbeat.beat(&self.channel, |start| self.report_body(start, state.ports.len(), synced)).await;
             if synced {
                 if let Some(f) = ready.take() {
                     f();
                 }
             }
-            let wait = if synced { interval.saturating_sub(last_report.elapsed()).as_secs().clamp(1, 30) } else { 1 };
+            let wait = if synced { heartbeat.wait_secs() } else { 1 };
             tokio::select! {
                 () = &mut shutdown => return Ok(()),
                 () = links.notified() => {}
