@@ -287,7 +287,10 @@ async fn port_update_changes_addresses_pairs_options_and_binding() {
 async fn ipv6_slaac_ports_get_eui64_addresses() {
     let s = Server::default().await;
     let net = s.network(json!({})).await;
-    let v4 = s.subnet(&net, "10.0.0.0/24", json!({})).await;
+    // Addresses are picked at random from the pool: the pool leaves out the
+    // ones the test asks for by name (10.0.0.50, .51), which a port may still take.
+    let pool = json!({"allocation_pools": [{"start": "10.0.0.100", "end": "10.0.0.200"}]});
+    let v4 = s.subnet(&net, "10.0.0.0/24", pool).await;
     let v6 = s.subnet(&net, "2001:db8::/64", json!({"ipv6_ra_mode": "slaac", "ipv6_address_mode": "slaac"})).await;
     let p = s.port(json!({"network_id": net, "mac_address": "fa:16:3e:33:44:55"})).await;
     let ips: Vec<(&str, &str)> = p["fixed_ips"]
