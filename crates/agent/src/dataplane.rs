@@ -31,6 +31,8 @@ pub struct Link {
     pub local: Option<String>,
     /// MTU.
     pub mtu: u32,
+    /// The other end of a veth in the same namespace.
+    pub peer: Option<String>,
     /// Whether this agent made it (its alias is [`OWNED_ALIAS`]): only
     /// such devices are ever deleted.
     pub owned: bool,
@@ -104,6 +106,15 @@ pub enum Op {
         parent: String,
         /// VLAN id.
         vid: u32,
+    },
+    /// Create a veth pair (both ends in the node).
+    AddVeth {
+        /// One end.
+        name: String,
+        /// The other end.
+        peer: String,
+        /// MTU of both ends.
+        mtu: u32,
     },
     /// Enslave a device to a bridge.
     SetMaster {
@@ -349,6 +360,7 @@ fn parse_link(v: &Value) -> Option<Link> {
         vni: data.and_then(|d| d.get("id")).and_then(Value::as_u64).and_then(|n| u32::try_from(n).ok()),
         local: data.and_then(|d| d.get("local")).and_then(Value::as_str).map(str::to_string),
         mtu: v.get("mtu").and_then(Value::as_u64).and_then(|n| u32::try_from(n).ok()).unwrap_or(0),
+        peer: s("link").filter(|_| info.and_then(|i| i.get("info_kind")).and_then(Value::as_str) == Some("veth")),
         owned: v.get("ifalias").and_then(Value::as_str) == Some(OWNED_ALIAS),
     })
 }
@@ -440,6 +452,11 @@ impl Dataplane for IpRoute {
                     links.push(format!("link add link {parent} name {name} type vlan id {vid}"));
                     links.push(format!("link set {name} alias {OWNED_ALIAS}"));
                 }
+                Op::AddVeth { name, peer, mtu } => {
+                    links.push(format!("link add {name} mtu {mtu} type veth peer name {peer} mtu {mtu}"));
+                    links.push(format!("link set {name} alias {OWNED_ALIAS}"));
+                    links.push(format!("link set {peer} alias {OWNED_ALIAS}"));
+                }
                 Op::SetMaster { dev, master } => links.push(format!("link set {dev} master {master}")),
                 Op::SetMtu { dev, mtu } => links.push(format!("link set {dev} mtu {mtu}")),
                 Op::SetUp { dev } => links.push(format!("link set {dev} up")),
@@ -526,6 +543,7 @@ impl Memory {
                 vni: None,
                 local: None,
                 mtu: 1500,
+                peer: None,
                 owned: false,
             });
         }
@@ -541,6 +559,7 @@ impl Memory {
             vni: None,
             local: None,
             mtu: 1500,
+            peer: None,
             owned: true,
         };
         match op {
@@ -552,13 +571,21 @@ impl Memory {
                 s.links.push(l);
             }
             Op::AddVlan { name, .. } => s.links.push(link(name, "vlan")),
+            Op::AddVeth { name, peer, mtu } => {
+                for end in [name, peer] {
+                    let other = if end == name { peer } else { name };
+                    s.links.push(Link { mtu: *mtu, peer: Some(other.clone()), ..link(end, "veth") });
+                }
+            }
             Op::SetMaster { dev, master } => {
                 s.links.iter_mut().filter(|l| l.name == *dev).for_each(|l| l.master = Some(master.clone()))
             }
             Op::SetMtu { dev, mtu } => s.links.iter_mut().filter(|l| l.name == *dev).for_each(|l| l.mtu = *mtu),
             Op::SetUp { dev } => s.links.iter_mut().filter(|l| l.name == *dev).for_each(|l| l.up = true),
             Op::DelLink { name } => {
-                s.links.retain(|l| l.name != *name);
+                // A veth goes with its peer.
+                let peer = s.links.iter().find(|l| l.name == *name).and_then(|l| l.peer.clone());
+                s.links.retain(|l| l.name != *name && Some(&l.name) != peer.as_ref());
                 s.links.iter_mut().filter(|l| l.master.as_deref() == Some(name)).for_each(|l| l.master = None);
                 s.fdb.retain(|e| e.dev != *name);
                 s.neigh.retain(|e| e.dev != *name);

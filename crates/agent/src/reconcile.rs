@@ -324,6 +324,7 @@ mod tests {
             vni: Some(9),
             local: Some("198.51.100.1".into()),
             mtu: 1500,
+            peer: None,
             owned: false,
         };
         let k = Memory::with_links(vec![foreign]);

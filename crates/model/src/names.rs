@@ -21,6 +21,23 @@ pub fn bridge(network_id: &str) -> String {
     format!("brq{}", short(network_id))
 }
 
+/// `qbr` + port id prefix: the port's own Linux bridge in Open vSwitch's
+/// hybrid plug (the instance's `tap…` and [`hybrid_bridge_veth`] on it,
+/// where the security-group firewall filters the port).
+pub fn hybrid_bridge(port_id: &str) -> String {
+    format!("qbr{}", short(port_id))
+}
+
+/// `qvb` + port id prefix: the hybrid plug's veth end on [`hybrid_bridge`].
+pub fn hybrid_bridge_veth(port_id: &str) -> String {
+    format!("qvb{}", short(port_id))
+}
+
+/// `qvo` + port id prefix: the hybrid plug's veth end on the integration bridge.
+pub fn hybrid_ovs_veth(port_id: &str) -> String {
+    format!("qvo{}", short(port_id))
+}
+
 /// `vxlan-<vni>`: the VXLAN device of a segment.
 pub fn vxlan_device(vni: u32) -> String {
     format!("vxlan-{vni}")
@@ -56,6 +73,9 @@ mod tests {
         assert_eq!(tap_device(id), "tap4e8e5957-64");
         assert_eq!(bridge(id), "brq4e8e5957-64");
         assert!(tap_device(id).len() <= 15);
+        assert_eq!(hybrid_bridge(id), "qbr4e8e5957-64");
+        assert_eq!(hybrid_bridge_veth(id), "qvb4e8e5957-64");
+        assert_eq!(hybrid_ovs_veth(id), "qvo4e8e5957-64");
         assert_eq!(vxlan_device(16_777_215), "vxlan-16777215");
         assert_eq!(dhcp_namespace(id), format!("qdhcp-{id}"));
         assert_eq!(router_namespace(id), format!("qrouter-{id}"));

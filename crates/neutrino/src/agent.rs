@@ -70,23 +70,28 @@ fn l2_config(loaded: &Loaded) -> Result<L2Config> {
     })
 }
 
-/// `[securitygroup]`: whether the L2 agent filters ports by their security
-/// groups. As in Neutron, `enable_security_group` (default true) off or
-/// `firewall_driver` unset or `noop` means no filtering; the iptables
-/// drivers' names select this agent's nftables firewall, which does the same.
-fn firewall_enabled(loaded: &Loaded) -> Result<bool> {
+/// `[securitygroup] firewall_driver`, lower-cased, unless security groups
+/// are off: as in Neutron, `enable_security_group` (default true) off or
+/// `firewall_driver` unset or `noop` means no filtering.
+fn firewall_driver(loaded: &Loaded) -> Option<String> {
     let off = |v: &str| matches!(v.to_ascii_lowercase().as_str(), "false" | "0" | "no" | "off");
     if opt(loaded, "securitygroup", "enable_security_group").is_some_and(off) {
-        return Ok(false);
+        return None;
     }
-    let Some(driver) = opt(loaded, "securitygroup", "firewall_driver") else { return Ok(false) };
-    match driver.to_ascii_lowercase().as_str() {
-        "noop" | "neutron.agent.firewall.noopfirewalldriver" => Ok(false),
-        "iptables"
-        | "iptables_hybrid"
-        | "nftables"
-        | "neutron.agent.linux.iptables_firewall.iptablesfirewalldriver"
-        | "neutron.agent.linux.iptables_firewall.ovshybridiptablesfirewalldriver" => {
+    let driver = opt(loaded, "securitygroup", "firewall_driver")?.to_ascii_lowercase();
+    (!matches!(driver.as_str(), "noop" | "neutron.agent.firewall.noopfirewalldriver")).then_some(driver)
+}
+
+const HYBRID_DRIVERS: [&str; 2] =
+    ["iptables_hybrid", "neutron.agent.linux.iptables_firewall.ovshybridiptablesfirewalldriver"];
+
+/// `[securitygroup]`: whether the Linux bridge agent filters ports by their
+/// security groups (see [`firewall_driver`]); the iptables drivers' names
+/// select this agent's nftables firewall, which does the same.
+fn firewall_enabled(loaded: &Loaded) -> Result<bool> {
+    let Some(driver) = firewall_driver(loaded) else { return Ok(false) };
+    match driver.as_str() {
+        d if HYBRID_DRIVERS.contains(&d) || matches!(d, "iptables" | "nftables" | "neutron.agent.linux.iptables_firewall.iptablesfirewalldriver") => {
             info!(firewall_driver = %driver, "security groups are filtered with nftables");
             Ok(true)
         }
@@ -97,6 +102,28 @@ fn firewall_enabled(loaded: &Loaded) -> Result<bool> {
             Ok(true)
         }
         _ => bail!("[securitygroup] firewall_driver: '{driver}' is not a firewall driver (noop, iptables, iptables_hybrid, openvswitch)"),
+    }
+}
+
+/// `[securitygroup]` of openvswitch_agent.ini: whether the Open vSwitch agent
+/// hybrid-plugs and filters instance ports (`iptables_hybrid`, with the
+/// nftables firewall on each port's own bridge). The `openvswitch`
+/// conntrack driver is not built, and plain `iptables` cannot see ports on
+/// Open vSwitch: both are refused rather than left unfiltered.
+fn ovs_firewall(loaded: &Loaded) -> Result<bool> {
+    let Some(driver) = firewall_driver(loaded) else { return Ok(false) };
+    if HYBRID_DRIVERS.contains(&driver.as_str()) {
+        info!(firewall_driver = %driver, "instance ports are hybrid-plugged and filtered with nftables");
+        return Ok(true);
+    }
+    match driver.as_str() {
+        "openvswitch" => bail!(
+            "[securitygroup] firewall_driver = openvswitch (OpenFlow conntrack rules) is not built; use iptables_hybrid, which filters each port on a bridge of its own"
+        ),
+        "iptables" | "nftables" | "neutron.agent.linux.iptables_firewall.iptablesfirewalldriver" => bail!(
+            "[securitygroup] firewall_driver = {driver} cannot see ports on Open vSwitch; use iptables_hybrid (or noop)"
+        ),
+        _ => bail!("[securitygroup] firewall_driver: '{driver}' is not a firewall driver (noop, iptables_hybrid)"),
     }
 }
 
@@ -230,6 +257,7 @@ pub fn ovs_agent_config(loaded: &Loaded) -> Result<OvsAgentConfig> {
         l2_population: opt(loaded, "agent", "l2_population").is_some_and(|v| v.eq_ignore_ascii_case("true")),
         arp_responder: opt(loaded, "agent", "arp_responder").is_some_and(|v| v.eq_ignore_ascii_case("true")),
         ovsdb_connection,
+        firewall: ovs_firewall(loaded)?,
     })
 }
 
@@ -516,8 +544,29 @@ mod tests {
         assert_eq!((c.bridges.integration_bridge.as_str(), c.bridges.tunnel_bridge.as_str()), ("br-int", "br-tun"));
         assert!(c.bridges.tunneling && c.bridges.bridge_mappings.is_empty());
         assert_eq!(c.ovsdb_connection, "unix:/var/run/openvswitch/db.sock");
+        assert!(c.firewall, "the seed's iptables_hybrid filters");
         let bad = loaded("bad-ovs", "[ovs]\ndatapath_type = dpdk\n");
         assert!(ovs_agent_config(&bad).is_err());
+        for (name, sg, filtered) in [
+            ("fw-none", "", Some(false)),
+            ("fw-noop", "firewall_driver = noop\n", Some(false)),
+            ("fw-off", "firewall_driver = iptables_hybrid\nenable_security_group = False\n", Some(false)),
+            (
+                "fw-class",
+                "firewall_driver = neutron.agent.linux.iptables_firewall.OVSHybridIptablesFirewallDriver\n",
+                Some(true),
+            ),
+            ("fw-ovs", "firewall_driver = openvswitch\n", None),
+            ("fw-ipt", "firewall_driver = iptables\n", None),
+            ("fw-bad", "firewall_driver = pf\n", None),
+        ] {
+            let l = loaded(name, &format!("[ovs]\nintegration_bridge = br-int\n[securitygroup]\n{sg}"));
+            match (ovs_agent_config(&l), filtered) {
+                (Ok(c), Some(f)) => assert_eq!(c.firewall, f, "{name}"),
+                (Err(e), None) => assert!(e.to_string().contains("firewall_driver"), "{name}: {e}"),
+                (other, _) => panic!("{name}: {other:?}"),
+            }
+        }
         let lb =
             loaded("lb", "[linux_bridge]\nphysical_interface_mappings = physnet1:eth1\n[vxlan]\nlocal_ip = 10.0.0.1\n");
         assert!(!is_ovs(&lb));

@@ -128,7 +128,7 @@ fn tunnel_nodes(w: &World, nodes: &[(&str, &str)]) -> Vec<OvsInstance> {
 }
 
 /// Writes each node's openvswitch_agent.ini (its host, the server, its
-/// namespace and Open vSwitch, netdev datapath, no firewall, plus
+/// namespace and Open vSwitch, netdev datapath, `firewall_driver`, plus
 /// `agent_extra` in `[agent]` and `ovs_extra(local ip)` in `[ovs]`) and
 /// starts its `neutrino agent l2`; returns the files.
 fn start_ovs_agents(
@@ -138,6 +138,7 @@ fn start_ovs_agents(
     switches: &[OvsInstance],
     agent_extra: &str,
     ovs_extra: impl Fn(&str) -> String,
+    firewall_driver: &str,
 ) -> Vec<std::path::PathBuf> {
     let mut confs = Vec::new();
     for ((node, ip), ovs) in nodes.iter().zip(switches) {
@@ -147,7 +148,7 @@ fn start_ovs_agents(
             format!(
                 "[DEFAULT]\nhost = {node}\n[agent]\nserver_url = {url}\nnode_namespace = {}\nreport_interval = 5\n\
                  {agent_extra}[ovs]\n{}datapath_type = netdev\novsdb_connection = {}\n\
-                 [securitygroup]\nfirewall_driver = noop\n",
+                 [securitygroup]\nfirewall_driver = {firewall_driver}\n",
                 w.ns(node),
                 ovs_extra(ip),
                 ovs.ovsdb_connection()
@@ -189,6 +190,7 @@ fn ovs_agents_carry_vxlan_and_gre_between_two_nodes_and_restart_without_loss() {
         &switches,
         "tunnel_types = vxlan,gre\nl2_population = True\narp_responder = True\n",
         |ip| format!("tunnel_bridge = br-tun\nlocal_ip = {ip}\nbridge_mappings =\n"),
+        "noop",
     );
     let api = Api { base: url.clone(), rt: tokio::runtime::Runtime::new().unwrap(), client: reqwest::Client::new() };
     let agents = api.get("/v2.0/agents");
@@ -420,8 +422,15 @@ fn ovs_agents_carry_vlan_and_flat_provider_networks_and_keep_overlapping_cidrs_a
          mechanism_drivers = openvswitch\n[ml2_type_vlan]\nnetwork_vlan_ranges = physnet1:100:199\n\
          [ml2_type_flat]\nflat_networks = physnet1\n",
     );
-    let confs =
-        start_ovs_agents(&mut w, &url, &nodes, &switches, "", |_| "bridge_mappings = physnet1:br-phys\n".into());
+    let confs = start_ovs_agents(
+        &mut w,
+        &url,
+        &nodes,
+        &switches,
+        "",
+        |_| "bridge_mappings = physnet1:br-phys\n".into(),
+        "noop",
+    );
     let api = Api { base: url.clone(), rt: tokio::runtime::Runtime::new().unwrap(), client: reqwest::Client::new() };
 
     // Two VLAN tenant networks with the same CIDR, and the same addresses on both.
@@ -513,6 +522,148 @@ fn ovs_agents_carry_vlan_and_flat_provider_networks_and_keep_overlapping_cidrs_a
 }
 
 /// A file of the seed deployment (shared/seed-configs), used unchanged.
+/// `ip -j link show DEV` in `ns`: its ifindex and master.
+fn link_of(ns: &str, dev: &str) -> Option<(u64, Option<String>)> {
+    let out = Command::new("ip").args(["-n", ns, "-j", "link", "show", dev]).output().unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).ok()?;
+    let l = v.get(0)?;
+    Some((l["ifindex"].as_u64()?, l["master"].as_str().map(String::from)))
+}
+
+#[test]
+fn the_hybrid_plug_filters_ovs_instances_by_their_security_groups() {
+    let Some(mut w) = ovs_world("ovs_hybrid_security_groups", "nhyb") else { return };
+    let nodes = [("node1", "192.0.2.1"), ("node2", "192.0.2.2")];
+    let switches = tunnel_nodes(&w, &nodes);
+    let url = start_server(
+        &mut w,
+        "[DEFAULT]\nauth_strategy = noauth\n[identity]\nenabled = false\n\
+         [ml2]\ntype_drivers = vxlan\ntenant_network_types = vxlan\n\
+         mechanism_drivers = openvswitch,l2population\n[ml2_type_vxlan]\nvni_ranges = 1:1000\n",
+    );
+    let confs = start_ovs_agents(
+        &mut w,
+        &url,
+        &nodes,
+        &switches,
+        "tunnel_types = vxlan\nl2_population = True\n",
+        |ip| format!("local_ip = {ip}\n"),
+        "iptables_hybrid",
+    );
+    let api = Api { base: url.clone(), rt: tokio::runtime::Runtime::new().unwrap(), client: reqwest::Client::new() };
+    let agent = api.get("/v2.0/agents")["agents"][0].clone();
+    assert_eq!(agent["configurations"]["ovs_hybrid_plug"], true, "{agent}");
+    let net = api.post("/v2.0/networks", json!({"network": {"name": "hybrid"}}))["network"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    api.post(
+        "/v2.0/subnets",
+        json!({"subnet": {"network_id": net, "cidr": "10.9.0.0/24", "ip_version": 4, "enable_dhcp": false}}),
+    );
+    let lonely = api.post("/v2.0/security-groups", json!({"security_group": {"name": "lonely"}}))["security_group"]
+        ["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // a and c on node1, b and d on node2; d alone in a group that lets nothing in.
+    let mut vms = Vec::new();
+    for (name, node, ip, extra) in [
+        ("a", 0, "10.9.0.11", json!({})),
+        ("b", 1, "10.9.0.12", json!({})),
+        ("c", 0, "10.9.0.13", json!({})),
+        ("d", 1, "10.9.0.14", json!({"security_groups": [lonely]})),
+    ] {
+        let vm = w.ns(name);
+        let port = plug_instance_with(&api, &confs[node], &net, nodes[node].0, &vm, ip, extra);
+        sh(&["ip", "netns", "exec", &vm, "ethtool", "-K", "eth0", "tx", "off"]);
+        vms.push((vm, ip.to_string(), port));
+    }
+    for (_, _, port) in &vms {
+        until_active(&api, port);
+    }
+    let [a, b, c, d] = [&vms[0], &vms[1], &vms[2], &vms[3]];
+    let bound = api.get(&format!("/v2.0/ports/{}", a.2));
+    let details = &bound["port"]["binding:vif_details"];
+    assert_eq!((details["ovs_hybrid_plug"].as_bool(), details["port_filter"].as_bool()), (Some(true), Some(true)));
+
+    // The plug: tap and qvb on the port's qbr, qvo on br-int (the tap is not).
+    let node1 = w.ns("node1");
+    let (tap, qbr, qvb, qvo) = (
+        neutrino_model::names::tap_device(&a.2),
+        neutrino_model::names::hybrid_bridge(&a.2),
+        neutrino_model::names::hybrid_bridge_veth(&a.2),
+        neutrino_model::names::hybrid_ovs_veth(&a.2),
+    );
+    for dev in [&tap, &qvb] {
+        assert_eq!(link_of(&node1, dev).and_then(|l| l.1).as_deref(), Some(qbr.as_str()), "{dev} on {qbr}");
+    }
+    let int_ports = switches[0].vsctl(&["list-ports", "br-int"]).unwrap();
+    assert!(int_ports.lines().any(|p| p == qvo) && !int_ports.lines().any(|p| p == tap), "{int_ports}");
+
+    // The default group: its members reach each other, across nodes and on one node
+    // (two bridges, one conntrack zone), by ping and TCP; the lonely instance is reached by nobody.
+    wait_until("a reaches b (default group, across nodes)", Duration::from_secs(10), || pings(&a.0, &b.1));
+    assert!(pings(&b.0, &a.1));
+    assert!(pings(&a.0, &c.1), "a reaches c (same node)");
+    assert_eq!(tcp_exchange(&mut w, &a.0, &c.0, &c.1, "same node"), "same node");
+    assert_eq!(tcp_exchange(&mut w, &b.0, &a.0, &a.1, "across"), "across");
+    assert!(!pings(&d.0, &a.1), "d is not in a's group");
+    assert!(!pings(&a.0, &d.1), "d's group lets nothing in");
+
+    // A rule in d's group lets TCP 7000 in from anywhere (and still no ping).
+    api.post(
+        "/v2.0/security-group-rules",
+        json!({"security_group_rule": {"security_group_id": lonely, "direction": "ingress", "protocol": "tcp",
+                                       "port_range_min": 7000, "port_range_max": 7000}}),
+    );
+    assert_eq!(tcp_exchange(&mut w, &a.0, &d.0, &d.1, "let in"), "let in");
+    assert!(!pings(&a.0, &d.1), "only TCP 7000 is let in");
+
+    // Spoofing: b takes another address and is cut off.
+    sh(&["ip", "-n", &b.0, "addr", "flush", "dev", "eth0"]);
+    sh(&["ip", "-n", &b.0, "addr", "add", "10.9.0.99/24", "dev", "eth0"]);
+    assert!(!pings(&b.0, &a.1), "a spoofed source is dropped");
+    sh(&["ip", "-n", &b.0, "addr", "flush", "dev", "eth0"]);
+    sh(&["ip", "-n", &b.0, "addr", "add", &format!("{}/24", b.1), "dev", "eth0"]);
+
+    // An agent restart under traffic: no reply lost, the plug and the firewall untouched.
+    let before =
+        (link_of(&node1, &qbr), link_of(&node1, &qvb), sh(&["ip", "netns", "exec", &node1, "nft", "list", "ruleset"]));
+    let ping = Command::new("ip")
+        .args(["netns", "exec", &a.0, "ping", "-i", "0.01", "-c", "300", "-q", &b.1])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    let mut agent1 = w.children.remove(1);
+    let _ = Command::new("kill").arg("-TERM").arg(agent1.id().to_string()).status();
+    let _ = agent1.wait();
+    start(&mut w, bin().args(["agent", "l2", "--config-file"]).arg(&confs[0]), "first sync done");
+    let out = ping.wait_with_output().unwrap();
+    let summary = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(summary.contains("300 received"), "replies lost across the restart: {summary}");
+    let after =
+        (link_of(&node1, &qbr), link_of(&node1, &qvb), sh(&["ip", "netns", "exec", &node1, "nft", "list", "ruleset"]));
+    assert_eq!(before, after, "the restart rebuilt the plug or changed the firewall");
+
+    // c's port goes: its plug goes with it (the instance's tap is the compute side's).
+    let out = bin().args(["vif", "unplug", &c.2, "--config-file"]).arg(&confs[0]).output().unwrap();
+    assert!(out.status.success(), "vif unplug: {}", String::from_utf8_lossy(&out.stderr));
+    let gone = [
+        neutrino_model::names::hybrid_bridge(&c.2),
+        neutrino_model::names::hybrid_bridge_veth(&c.2),
+        neutrino_model::names::hybrid_ovs_veth(&c.2),
+    ];
+    wait_until("c's plug removed", Duration::from_secs(10), || gone.iter().all(|dev| link_of(&node1, dev).is_none()));
+    wait_until("c's port off br-int", Duration::from_secs(10), || {
+        !switches[0].vsctl(&["list-ports", "br-int"]).unwrap().contains(&gone[2])
+    });
+    assert!(pings(&a.0, &b.1), "the others still talk");
+    stop_processes(&mut w);
+    drop(switches);
+}
+
 fn seed_config(name: &str) -> std::path::PathBuf {
     std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/seed-configs")).join(name)
 }
@@ -645,7 +796,23 @@ fn the_seeds_ovs_deployment_serves_dhcp_routes_to_br_ex_and_floats_ips() {
     });
     let fip = api.post("/v2.0/floatingips", json!({"floatingip": {"floating_network_id": ext_net, "port_id": port}}));
     let fip_addr = fip["floatingip"]["floating_ip_address"].as_str().unwrap().to_string();
+    // The seed's iptables_hybrid firewall filters the instance: the outside gets in
+    // only once the default group lets ICMP in (the operator's usual rule), and not after.
+    let bound = api.get(&format!("/v2.0/ports/{port}"));
+    assert_eq!(bound["port"]["binding:vif_details"]["ovs_hybrid_plug"], true, "{bound}");
+    let group = bound["port"]["security_groups"][0].as_str().unwrap().to_string();
+    let rule = api.post(
+        "/v2.0/security-group-rules",
+        json!({"security_group_rule": {"security_group_id": group, "direction": "ingress", "protocol": "icmp"}}),
+    );
     wait_until("the outside reaches the floating IP", Duration::from_secs(15), || pings(&outside, &fip_addr));
+    let rule_id = rule["security_group_rule"]["id"].as_str().unwrap();
+    let (s, _) = api.call(reqwest::Method::DELETE, &format!("/v2.0/security-group-rules/{rule_id}"), None);
+    assert_eq!(s, 204);
+    wait_until("the ICMP rule gone, the floating IP unreachable", Duration::from_secs(10), || {
+        !pings(&outside, &fip_addr)
+    });
+    assert!(pings(&vm, "172.24.4.1"), "egress is still allowed");
 
     // ren3 looks like the seed's `ovs-vsctl show`, with the router's gateway on br-ex.
     let gw = api.get(&format!("/v2.0/ports?device_id={router}&device_owner=network:router_gateway"));

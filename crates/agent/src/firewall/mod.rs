@@ -1,5 +1,9 @@
-//! The security-group firewall of the Linux bridge L2 agent (Neutron's
-//! firewall driver), in nftables, in the node namespace.
+//! The security-group firewall of the L2 agents (Neutron's firewall
+//! driver), in nftables, in the node namespace: the Linux bridge agent's,
+//! whose instance ports sit on their network's bridge, and the Open vSwitch
+//! agent's with the hybrid plug ([`Plug`]), whose instance ports each sit on
+//! a bridge of their own (`qbr…`) wired to `br-int` — the same rules see
+//! the same `tap…` devices either way.
 //!
 //! The nftables bridge family is stateless on this kernel (no
 //! `nf_conntrack_bridge`), so filtering is split in two tables, both ours
@@ -19,9 +23,10 @@
 //!   going out of a filtered port (map `to_port`, chain `to-<port>`) and
 //!   drops non-IP, non-ARP frames to it (they would bypass the inet hooks).
 //! - `inet neutrino-sg`: `ct zone set` at raw priority gives every network
-//!   its own conntrack zone, keyed by its bridge (in inet hooks the input
-//!   device of bridged traffic is the bridge), so overlapping addresses on
-//!   two networks never share state; the forward chain jumps by mark to the
+//!   its own conntrack zone, keyed by its bridges (in inet hooks the input
+//!   device of bridged traffic is the bridge: `brq<net>`, or each of the
+//!   network's `qbr<port>` with the hybrid plug), so overlapping addresses
+//!   on two networks never share state; the forward chain jumps by mark to the
 //!   sending port's `egress-…` and the receiving port's `ingress-…` chain
 //!   (the input chain to `egress-…` for traffic to the host itself). Ports
 //!   whose groups give the same rules share one chain, named after the
@@ -326,38 +331,81 @@ pub fn filtered(port: &PortState) -> bool {
     port.port_security_enabled && !port.device_owner.starts_with("network:")
 }
 
-/// The bridges of the host's networks (each gets a conntrack zone).
-pub fn bridges(state: &HostState) -> BTreeSet<String> {
-    let ids = state.networks.iter().map(|n| &n.id).chain(state.ports.iter().map(|p| &p.network_id));
-    ids.filter(|id| valid_id(id)).map(|id| names::bridge(id)).filter(|b| valid_device(b)).collect()
+/// How the host's ports reach their network, which decides the bridge
+/// where their traffic meets the firewall and its conntrack zone.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Plug {
+    /// Each port's `tap…` on its network's Linux bridge (`brq…`): the
+    /// Linux bridge agent.
+    #[default]
+    NetworkBridge,
+    /// Each instance port's `tap…` on a bridge of its own (`qbr…`), wired to
+    /// Open vSwitch through a veth: the OVS agent's hybrid plug. Network
+    /// service ports (`network:*`) sit on Open vSwitch directly.
+    Hybrid,
 }
 
-/// Conntrack zones for `bridges`: the kernel's (`observed`) where it has
-/// one, so a zone never changes under live connections; the lowest free
-/// zone from [`ZONE_START`] for the others.
-pub fn assign_zones(bridges: &BTreeSet<String>, observed: &BTreeMap<String, u16>) -> BTreeMap<String, u16> {
-    let mut out = BTreeMap::new();
+/// Whether a port is plugged through a bridge of its own with `plug`.
+pub fn hybrid_plugged(plug: Plug, port: &PortState) -> bool {
+    plug == Plug::Hybrid && !port.device_owner.starts_with("network:")
+}
+
+/// The bridges whose traffic is tracked in a network's conntrack zone,
+/// with their network (in inet hooks the input device of bridged traffic
+/// is the bridge): each network's bridge, or with the hybrid plug each
+/// instance port's.
+pub fn zone_bridges(state: &HostState, plug: Plug) -> BTreeMap<String, String> {
+    let usable = |id: &&String| valid_id(id);
+    let pairs: Vec<(String, String)> = match plug {
+        Plug::NetworkBridge => {
+            let ids = state.networks.iter().map(|n| &n.id).chain(state.ports.iter().map(|p| &p.network_id));
+            ids.filter(usable).map(|id| (names::bridge(id), id.clone())).collect()
+        }
+        Plug::Hybrid => state
+            .ports
+            .iter()
+            .filter(|p| hybrid_plugged(plug, p) && valid_id(&p.id) && valid_id(&p.network_id))
+            .map(|p| (names::hybrid_bridge(&p.id), p.network_id.clone()))
+            .collect(),
+    };
+    pairs.into_iter().filter(|(b, _)| valid_device(b)).collect()
+}
+
+/// Conntrack zones of the networks of `bridges` (from [`zone_bridges`]):
+/// the one the kernel (`observed`, by bridge) gives one of a network's
+/// bridges, so a zone never changes under live connections; the lowest
+/// free zone from [`ZONE_START`] for the others. By network.
+pub fn assign_zones(bridges: &BTreeMap<String, String>, observed: &BTreeMap<String, u16>) -> BTreeMap<String, u16> {
+    let mut out: BTreeMap<String, u16> = BTreeMap::new();
     let mut used = BTreeSet::new();
-    for b in bridges {
-        if let Some(z) = observed.get(b).filter(|z| **z >= ZONE_START && !used.contains(*z)) {
+    for (bridge, network) in bridges {
+        if out.contains_key(network) {
+            continue;
+        }
+        if let Some(z) = observed.get(bridge).filter(|z| **z >= ZONE_START && !used.contains(*z)) {
             used.insert(*z);
-            out.insert(b.clone(), *z);
+            out.insert(network.clone(), *z);
         }
     }
     let mut next = ZONE_START;
-    let fresh: Vec<&String> = bridges.iter().filter(|b| !out.contains_key(*b)).collect();
-    for b in fresh {
+    let fresh: BTreeSet<&String> = bridges.values().filter(|n| !out.contains_key(*n)).collect();
+    for network in fresh {
         while used.contains(&next) && next < u16::MAX {
             next += 1;
         }
         if used.contains(&next) {
-            warn!(bridge = %b, "no conntrack zone left; the network shares the default zone");
+            warn!(network = %network, "no conntrack zone left; the network shares the default zone");
             continue;
         }
         used.insert(next);
-        out.insert(b.clone(), next);
+        out.insert(network.clone(), next);
     }
     out
+}
+
+/// Each of `bridges` with its network's zone (the firewall's zones map).
+pub fn bridge_zones(bridges: &BTreeMap<String, String>, zones: &BTreeMap<String, u16>) -> BTreeMap<String, u16> {
+    bridges.iter().filter_map(|(b, n)| Some((b.clone(), *zones.get(n)?))).collect()
 }
 
 /// A filtered port with what its rules need.
@@ -369,8 +417,8 @@ struct Filtered<'a> {
     chains: Rc<port::GroupChains>,
 }
 
-/// The firewall for `state`'s filtered ports, with `zones` (from
-/// [`assign_zones`]). Pure; an unchanged input gives an identical ruleset.
+/// The firewall for `state`'s filtered ports, with `zones` by bridge (from
+/// [`bridge_zones`]). Pure; an unchanged input gives an identical ruleset.
 pub fn ruleset(state: &HostState, zones: &BTreeMap<String, u16>) -> Ruleset {
     let groups: BTreeMap<&str, &SecurityGroupState> =
         state.firewall.security_groups.iter().map(|g| (g.id.as_str(), g)).collect();
@@ -626,6 +674,8 @@ pub const RESYNC: Duration = Duration::from_secs(60);
 /// then reads the kernel, as a fresh agent does.
 #[derive(Debug, Default)]
 pub struct Firewall {
+    /// How the host's ports are plugged.
+    plug: Plug,
     /// What the kernel has, as of the last round, and when it was last read.
     applied: Option<(Observed, Instant)>,
     /// The filtered ports' addresses (port, zone, address) at the last round.
@@ -633,6 +683,11 @@ pub struct Firewall {
 }
 
 impl Firewall {
+    /// The firewall of a host whose ports are plugged as `plug` says.
+    pub fn new(plug: Plug) -> Firewall {
+        Firewall { plug, ..Firewall::default() }
+    }
+
     /// Whether the kernel is due to be read back (no record, or an old one).
     pub fn resync_due(&self) -> bool {
         self.applied.as_ref().is_none_or(|(_, read)| read.elapsed() >= RESYNC)
@@ -647,8 +702,9 @@ impl Firewall {
             Some((observed, read)) if read.elapsed() < RESYNC => (observed, read),
             _ => (dp.observe_firewall().await?, Instant::now()),
         };
-        let zones = assign_zones(&bridges(state), &observed.zones());
-        let desired = ruleset(state, &zones);
+        let bridges = zone_bridges(state, self.plug);
+        let zones = assign_zones(&bridges, &observed.zones());
+        let desired = ruleset(state, &bridge_zones(&bridges, &zones));
         let endpoints = endpoints(state, &zones);
         let forget: Vec<(u16, IpAddr)> = self
             .endpoints
@@ -695,11 +751,11 @@ impl Firewall {
     }
 }
 
-/// The addresses of the filtered ports, with the zone of their network.
+/// The addresses of the filtered ports, with the zone of their network (`zones` by network).
 fn endpoints(state: &HostState, zones: &BTreeMap<String, u16>) -> BTreeSet<(String, u16, IpAddr)> {
     let mut out = BTreeSet::new();
     for p in state.ports.iter().filter(|p| filtered(p)) {
-        let Some(zone) = zones.get(&names::bridge(&p.network_id)) else { continue };
+        let Some(zone) = zones.get(&p.network_id) else { continue };
         for f in &p.fixed_ips {
             if let Ok(ip) = f.ip_address.parse::<IpAddr>() {
                 out.insert((p.id.clone(), *zone, ip));

@@ -325,11 +325,11 @@ fn member_changes_are_element_changes_only() {
 #[test]
 fn zones_are_kept_and_new_networks_get_free_ones() {
     let b = |n: &str| n.to_string();
-    let bridges = BTreeSet::from([b("brqa"), b("brqb"), b("brqc")]);
+    let bridges = BTreeMap::from([(b("brqa"), b("a")), (b("brqb"), b("b")), (b("brqc"), b("c"))]);
     let observed = BTreeMap::from([(b("brqb"), 4097), (b("brqgone"), 4098), (b("brqc"), 7)]);
     assert_eq!(
         assign_zones(&bridges, &observed),
-        BTreeMap::from([(b("brqa"), 4098), (b("brqb"), 4097), (b("brqc"), 4099)]),
+        BTreeMap::from([(b("a"), 4098), (b("b"), 4097), (b("c"), 4099)]),
         "kept where valid; zones below ZONE_START are not ours"
     );
     // The zone map changes by elements when a network arrives.
@@ -337,7 +337,8 @@ fn zones_are_kept_and_new_networks_get_free_ones() {
     let mut two = state();
     let other = "9f9f9f9f-0000-4000-8000-000000000009";
     two.networks.push(NetworkState { id: other.into(), ..two.networks[0].clone() });
-    let zones2 = assign_zones(&bridges_of(&two), &r.observed().zones());
+    let bridges2 = zone_bridges(&two, Plug::NetworkBridge);
+    let zones2 = bridge_zones(&bridges2, &assign_zones(&bridges2, &r.observed().zones()));
     assert_eq!(zones2[&names::bridge(NET)], ZONE_START);
     assert_eq!(zones2[&names::bridge(other)], ZONE_START + 1);
     let tx = plan(&ruleset(&two, &zones2), &r.observed()).expect("a change");
@@ -355,8 +356,36 @@ fn zones_are_kept_and_new_networks_get_free_ones() {
     assert_eq!((gone.kind, gone.flush_zones), (TxKind::Remove, vec![ZONE_START, ZONE_START + 1]));
 }
 
-fn bridges_of(s: &HostState) -> BTreeSet<String> {
-    bridges(s)
+#[test]
+fn with_the_hybrid_plug_every_port_bridge_of_a_network_shares_its_zone() {
+    let mut s = state();
+    s.ports.push(port(P2, "fa:16:3e:00:00:02", "10.0.0.12", &[WEB]));
+    let mut dhcp = port("33333333-2222-3333-4444-555555555555", "fa:16:3e:00:00:03", "10.0.0.2", &[]);
+    dhcp.device_owner = "network:dhcp".into();
+    s.ports.push(dhcp);
+    let other = "9f9f9f9f-0000-4000-8000-000000000009";
+    let mut elsewhere = port("44444444-2222-3333-4444-555555555555", "fa:16:3e:00:00:04", "10.0.0.11", &[WEB]);
+    elsewhere.network_id = other.into();
+    s.ports.push(elsewhere);
+    let bridges = zone_bridges(&s, Plug::Hybrid);
+    assert_eq!(
+        bridges.keys().cloned().collect::<Vec<_>>(),
+        ["qbr11111111-22", "qbr22222222-22", "qbr44444444-22"],
+        "instance ports only: the DHCP port sits on br-int"
+    );
+    // The kernel gives P2's bridge a zone: the whole network keeps it.
+    let observed = BTreeMap::from([("qbr22222222-22".to_string(), 5000)]);
+    let zones = assign_zones(&bridges, &observed);
+    assert_eq!(zones, BTreeMap::from([(NET.to_string(), 5000), (other.to_string(), ZONE_START)]));
+    let by_bridge = bridge_zones(&bridges, &zones);
+    assert_eq!(by_bridge["qbr11111111-22"], 5000);
+    assert_eq!(by_bridge["qbr22222222-22"], 5000);
+    assert_eq!(by_bridge["qbr44444444-22"], ZONE_START);
+    let r = ruleset(&s, &by_bridge);
+    assert_eq!(r.elements[ZONES].len(), 3, "{:?}", r.elements[ZONES]);
+    // The rules key ports by their tap, wherever it is plugged.
+    let text = r.tables.expect("tables");
+    assert!(text.contains("\"tap11111111-22\" : jump spoof-11111111-2222-3333-4444-555555555555"), "{text}");
 }
 
 #[test]

@@ -8,8 +8,11 @@
 //!
 //! Provider networks (flat, VLAN) go through `bridge_mappings`
 //! ([`super::provider`]); with `arp_responder`, `br-tun` answers ARP for
-//! the remote ports' addresses. Not yet: the security-group firewall (the
-//! agent reports `port_filter: false`, so bindings say so).
+//! the remote ports' addresses. With the `iptables_hybrid` firewall driver
+//! instance ports are hybrid-plugged ([`super::hybrid`]) and filtered by
+//! the nftables security-group firewall ([`crate::firewall`]) on their own
+//! bridge; the agent then reports `ovs_hybrid_plug` and `port_filter`, so
+//! bindings say so.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
@@ -20,13 +23,15 @@ use tracing::{info, warn};
 
 use super::bridges::{self, BridgeConfig};
 use super::flows::Switch;
+use super::hybrid;
 use super::ovsdb::Ovsdb;
 use super::ports::{self, WantedPort};
 use super::provider::{self, ProviderNetwork};
 use super::rows;
 use super::tunnels::{self, TunnelNetwork};
 use crate::channel::{Channel, ChannelError, Heartbeat};
-use crate::dataplane::Dataplane;
+use crate::dataplane::{Dataplane, Op};
+use crate::firewall::{self, Firewall, Plug, TxKind};
 use crate::state::HostState;
 
 /// openvswitch_agent.ini, as far as this agent goes.
@@ -45,6 +50,10 @@ pub struct OvsAgentConfig {
     pub arp_responder: bool,
     /// `[ovs] ovsdb_connection` (default `unix:/var/run/openvswitch/db.sock`).
     pub ovsdb_connection: String,
+    /// `[securitygroup] firewall_driver = iptables_hybrid` (and
+    /// `enable_security_group` on): instance ports are hybrid-plugged and
+    /// filtered by their security groups.
+    pub firewall: bool,
 }
 
 /// The OVS agent of one host.
@@ -71,6 +80,8 @@ pub struct OvsRound {
     pub up: usize,
     /// Ports reported down.
     pub down: usize,
+    /// What the firewall applied, if anything.
+    pub firewall: Option<TxKind>,
 }
 
 impl OvsAgentConfig {
@@ -121,16 +132,33 @@ impl<D: Dataplane> OvsAgent<D> {
                 "arp_responder_enabled": c.arp_responder && c.l2_population,
                 "datapath_type": c.bridges.datapath_type,
                 "integration_bridge": c.bridges.integration_bridge,
-                "ovs_hybrid_plug": false,
-                "port_filter": false,
+                "ovs_hybrid_plug": c.firewall,
+                "port_filter": c.firewall,
                 "devices": devices,
             }
         })
     }
 
-    /// One level-triggered round: OVS made to match `state`, devices reported.
-    pub async fn round(&self, state: &HostState) -> Result<OvsRound, String> {
+    /// How this agent plugs instance ports.
+    fn plug(&self) -> Plug {
+        if self.config.firewall {
+            Plug::Hybrid
+        } else {
+            Plug::NetworkBridge
+        }
+    }
+
+    /// One level-triggered round: OVS made to match `state`, devices
+    /// reported. The firewall (when on) comes first, so a port is filtered
+    /// before it is wired; if it cannot be loaded, nothing is wired.
+    /// `firewall` is what this agent's earlier rounds applied.
+    pub async fn round(&self, state: &HostState, firewall: &mut Firewall) -> Result<OvsRound, String> {
         let c = &self.config;
+        let fw = if c.firewall {
+            firewall.sync(&self.dataplane, state).await.map_err(|e| format!("security group firewall: {e}"))?
+        } else {
+            None
+        };
         let mut db = Ovsdb::connect(&c.ovsdb_connection).await.map_err(|e| e.to_string())?;
         bridges::init(&mut db).await.map_err(|e| e.to_string())?;
         let mut ops = bridges::ensure(&mut db, &c.bridges).await.map_err(|e| e.to_string())?;
@@ -156,6 +184,7 @@ impl<D: Dataplane> OvsAgent<D> {
             .filter(|n| !on_int.contains(n.as_str()))
             .collect();
         let mut wanted = Vec::new();
+        let mut hybrid_ports = Vec::new();
         let mut missing = Vec::new();
         let mut plugged_elsewhere = BTreeSet::new();
         let mut unsupported = BTreeSet::new();
@@ -175,6 +204,12 @@ impl<D: Dataplane> OvsAgent<D> {
                 missing.push(p.id.clone());
                 continue;
             }
+            let device = if firewall::hybrid_plugged(self.plug(), p) {
+                hybrid_ports.push(p.id.clone());
+                neutrino_model::names::hybrid_ovs_veth(&p.id)
+            } else {
+                device
+            };
             wanted.push(WantedPort {
                 device,
                 port_id: p.id.clone(),
@@ -185,14 +220,18 @@ impl<D: Dataplane> OvsAgent<D> {
                 segmentation_id: n.segmentation_id,
             });
         }
-        // The compute side creates the device; the agent brings it up, as the Linux bridge agent does.
-        let down_links: Vec<crate::dataplane::Op> = wanted
-            .iter()
-            .filter(|w| snapshot.link(&w.device).is_some_and(|l| !l.up))
-            .map(|w| crate::dataplane::Op::SetUp { dev: w.device.clone() })
-            .collect();
-        if !down_links.is_empty() {
-            self.dataplane.apply(&down_links).await.map_err(|e| e.to_string())?;
+        // The compute side creates the device; the agent brings it up, as
+        // the Linux bridge agent does, and builds (or removes) hybrid plugs.
+        let mut links = hybrid::plan(&hybrid_ports, &snapshot);
+        links.extend(
+            wanted
+                .iter()
+                .filter(|w| snapshot.link(&w.device).is_some_and(|l| !l.up))
+                .map(|w| Op::SetUp { dev: w.device.clone() }),
+        );
+        if !links.is_empty() {
+            tracing::debug!(ops = ?links, "kernel operations");
+            self.dataplane.apply(&links).await.map_err(|e| e.to_string())?;
         }
         for net in unsupported {
             let n = state.networks.iter().find(|n| n.id == net);
@@ -298,7 +337,7 @@ impl<D: Dataplane> OvsAgent<D> {
         if !up.is_empty() || !down.is_empty() {
             self.channel.devices(&self.host, &[], &up, &down).await.map_err(|e| e.to_string())?;
         }
-        Ok(OvsRound { ops, up: up.len(), down: down.len() })
+        Ok(OvsRound { ops: ops + links.len(), up: up.len(), down: down.len(), firewall: fw })
     }
 
     /// Runs until `shutdown` completes; `ready` is called after the first full sync.
@@ -307,15 +346,16 @@ impl<D: Dataplane> OvsAgent<D> {
         let mut ready = Some(ready);
         let links = self.dataplane.watch_links().unwrap_or_else(|| std::sync::Arc::new(tokio::sync::Notify::new()));
         let mut heartbeat = Heartbeat::new(self.report_interval);
+        let mut firewall = Firewall::new(self.plug());
         loop {
             let state = tokio::select! {
                 () = &mut shutdown => return Ok(()),
                 s = self.channel.state_retrying(&self.host) => s,
             };
-            let synced = match self.round(&state).await {
+            let synced = match self.round(&state, &mut firewall).await {
                 Ok(r) => {
-                    if r.ops > 0 || r.up > 0 || r.down > 0 {
-                        info!(ops = r.ops, up = r.up, down = r.down, "OVS reconciled");
+                    if r.ops > 0 || r.up > 0 || r.down > 0 || r.firewall.is_some() {
+                        info!(ops = r.ops, up = r.up, down = r.down, firewall = ?r.firewall, "OVS reconciled");
                     }
                     true
                 }
@@ -334,8 +374,15 @@ impl<D: Dataplane> OvsAgent<D> {
             tokio::select! {
                 () = &mut shutdown => return Ok(()),
                 () = links.notified() => {}
-                // Any change of the host's stream (or the heartbeat's timeout) starts a round.
-                _ = self.channel.host_changes(state.last, wait, &self.host, false, false) => {}
+                // Any change of the host's stream (with the firewall on, of security
+                // groups and remote groups' members too), or the heartbeat's timeout, starts a round.
+                _ = self.channel.host_changes(
+                    state.last,
+                    wait,
+                    &self.host,
+                    self.config.firewall,
+                    !state.firewall.remote_groups.is_empty(),
+                ) => {}
             }
         }
     }

@@ -5,6 +5,7 @@
 pub mod agent;
 pub mod bridges;
 pub mod flows;
+pub mod hybrid;
 pub mod instance;
 pub mod ovsdb;
 pub mod ports;

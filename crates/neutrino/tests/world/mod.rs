@@ -302,7 +302,24 @@ pub fn underlay(w: &World, nodes: &[(&str, &str)]) {
 /// (agent configuration `conf`) on `node` as instance namespace `vm`, the
 /// address set inside; returns the port id.
 pub fn plug_instance(api: &Api, conf: &Path, network: &str, node: &str, vm: &str, ip: &str) -> String {
-    let port = api.post("/v2.0/ports", json!({"port": {"network_id": network, "fixed_ips": [{"ip_address": ip}]}}));
+    plug_instance_with(api, conf, network, node, vm, ip, json!({}))
+}
+
+/// [`plug_instance`] with more attributes for the port (`extra`, an object).
+pub fn plug_instance_with(
+    api: &Api,
+    conf: &Path,
+    network: &str,
+    node: &str,
+    vm: &str,
+    ip: &str,
+    extra: Value,
+) -> String {
+    let mut port = json!({"network_id": network, "fixed_ips": [{"ip_address": ip}]});
+    if let (Value::Object(p), Value::Object(extra)) = (&mut port, extra) {
+        p.extend(extra);
+    }
+    let port = api.post("/v2.0/ports", json!({ "port": port }));
     let port_id = port["port"]["id"].as_str().unwrap().to_string();
     let out = bin()
         .args(["vif", "plug", &port_id, "--host", node, "--netns", vm, "--config-file"])
