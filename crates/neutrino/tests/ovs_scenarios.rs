@@ -691,14 +691,16 @@ fn the_seeds_ovs_deployment_serves_dhcp_routes_to_br_ex_and_floats_ips() {
          [ml2_type_flat]\nflat_networks = *\n",
     );
     // Each agent runs on the seed's file, unchanged, followed by one file with
-    // what the test must set: host, server, namespaces, local_ip, datapath_type, ovsdb_connection.
-    let overrides = |node: &str, ip: &str, ovs: &OvsInstance| {
+    // what the test must set: host, server, namespaces, local_ip, datapath_type,
+    // ovsdb_connection, and on ren3 bridge_mappings (`ovs_extra`): the external
+    // network's physical network on br-ex too, beside external_network_bridge.
+    let overrides = |node: &str, ip: &str, ovs: &OvsInstance, ovs_extra: &str| {
         let p = w.dir.join(format!("{node}-test.ini"));
         std::fs::write(
             &p,
             format!(
                 "[DEFAULT]\nhost = {node}\n[agent]\nserver_url = {url}\nnode_namespace = {}\nnamespace_prefix = {}\n\
-                 report_interval = 5\n[ovs]\nlocal_ip = {ip}\ndatapath_type = netdev\novsdb_connection = {}\n",
+                 report_interval = 5\n[ovs]\nlocal_ip = {ip}\ndatapath_type = netdev\novsdb_connection = {}\n{ovs_extra}",
                 w.ns(node),
                 w.prefix,
                 ovs.ovsdb_connection()
@@ -707,8 +709,8 @@ fn the_seeds_ovs_deployment_serves_dhcp_routes_to_br_ex_and_floats_ips() {
         .unwrap();
         p
     };
-    let ren3 = overrides("ren3", "192.0.2.1", &switches[0]);
-    let ren4 = overrides("ren4", "192.0.2.2", &switches[1]);
+    let ren3 = overrides("ren3", "192.0.2.1", &switches[0], "bridge_mappings = provider:br-ex\n");
+    let ren4 = overrides("ren4", "192.0.2.2", &switches[1], "");
     let dhcp_state = w.dir.join("dhcp-state");
     let l3_state = w.dir.join("l3-state");
     let runs: [(&str, &str, &std::path::PathBuf, Option<&std::path::PathBuf>); 4] = [
@@ -829,6 +831,7 @@ fn the_seeds_ovs_deployment_serves_dhcp_routes_to_br_ex_and_floats_ips() {
     assert!(on("br-ex", &neutrino_model::names::tap_device(&gw_id)), "the gateway port on br-ex:\n{show}");
     assert!(on("br-int", &neutrino_model::names::tap_device(&dhcp_id)), "the DHCP port on br-int:\n{show}");
     assert!(on("br-int", "patch-tun") && on("br-tun", "patch-int") && on("br-tun", "vxlan-c0000202"), "{show}");
+    assert!(on("br-int", "int-br-ex") && on("br-ex", "phy-br-ex"), "br-ex mapped too:\n{show}");
     stop_processes(&mut w);
     drop(switches);
 }

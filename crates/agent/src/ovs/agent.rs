@@ -27,7 +27,6 @@ use super::hybrid;
 use super::ovsdb::Ovsdb;
 use super::ports::{self, WantedPort};
 use super::provider::{self, ProviderNetwork};
-use super::rows;
 use super::tunnels::{self, TunnelNetwork};
 use crate::channel::{Channel, ChannelError, Heartbeat};
 use crate::dataplane::{Dataplane, Op};
@@ -175,14 +174,7 @@ impl<D: Dataplane> OvsAgent<D> {
         // Devices another agent plugged into another bridge (the L3 agent's
         // gateway ports on its external_network_bridge) are wired already.
         let int = &c.bridges.integration_bridge;
-        let (int_uuid, actual) = ports::read(&mut db, int).await.map_err(|e| e.to_string())?;
-        let on_int: BTreeSet<&str> = actual.iter().map(|a| a.name.as_str()).collect();
-        let elsewhere: BTreeSet<String> = rows::port_names(&mut db)
-            .await
-            .map_err(|e| e.to_string())?
-            .into_iter()
-            .filter(|n| !on_int.contains(n.as_str()))
-            .collect();
+        let (int_uuid, actual, elsewhere) = ports::read_with_others(&mut db, int).await.map_err(|e| e.to_string())?;
         let mut wanted = Vec::new();
         let mut hybrid_ports = Vec::new();
         let mut missing = Vec::new();

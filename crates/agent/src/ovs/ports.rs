@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{json, Value};
 
 use super::ovsdb::{map, Ovsdb, OvsdbError};
-use super::rows::{bridge_ports, bridge_ports_mutation, insert_port};
+use super::rows::{bridge_ports_and_others, bridge_ports_mutation, insert_port};
 
 /// Highest local VLAN id (4095 is reserved; Neutron's dead VLAN).
 pub const MAX_VLAN: u16 = 4094;
@@ -52,7 +52,15 @@ pub struct ActualPort {
 
 /// The bridge's row UUID and ports.
 pub async fn read(db: &mut Ovsdb, bridge: &str) -> Result<(String, Vec<ActualPort>), OvsdbError> {
-    let (bridge_uuid, rows) = bridge_ports(db, bridge).await?;
+    read_with_others(db, bridge).await.map(|(uuid, ports, _)| (uuid, ports))
+}
+
+/// [`read`], and the names of the ports on other bridges.
+pub async fn read_with_others(
+    db: &mut Ovsdb,
+    bridge: &str,
+) -> Result<(String, Vec<ActualPort>, BTreeSet<String>), OvsdbError> {
+    let (bridge_uuid, rows, others) = bridge_ports_and_others(db, bridge).await?;
     let ports = rows
         .into_iter()
         .map(|p| ActualPort {
@@ -63,7 +71,7 @@ pub async fn read(db: &mut Ovsdb, bridge: &str) -> Result<(String, Vec<ActualPor
             uuid: p.uuid,
         })
         .collect();
-    Ok((bridge_uuid, ports))
+    Ok((bridge_uuid, ports, others))
 }
 
 /// Local VLANs for `networks`: those the bridge's ports already carry are

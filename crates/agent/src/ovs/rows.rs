@@ -46,6 +46,15 @@ fn id(row: &Value) -> Option<String> {
 
 /// The row UUID of `bridge` and its ports.
 pub async fn bridge_ports(db: &mut Ovsdb, bridge: &str) -> Result<(String, Vec<PortRow>), OvsdbError> {
+    bridge_ports_and_others(db, bridge).await.map(|(uuid, ports, _)| (uuid, ports))
+}
+
+/// [`bridge_ports`], and the names of the ports of every other bridge (in
+/// the same transaction).
+pub async fn bridge_ports_and_others(
+    db: &mut Ovsdb,
+    bridge: &str,
+) -> Result<(String, Vec<PortRow>, BTreeSet<String>), OvsdbError> {
     let r = db
         .transact(vec![
             json!({"op": "select", "table": "Bridge", "where": [["name", "==", bridge]], "columns": ["_uuid", "ports"]}),
@@ -71,27 +80,26 @@ pub async fn bridge_ports(db: &mut Ovsdb, bridge: &str) -> Result<(String, Vec<P
             ))
         })
         .collect();
+    let mut others = BTreeSet::new();
     let ports = rows(r.get(1))
         .iter()
         .filter_map(|p| {
-            let row = id(p).filter(|u| mine.contains(u))?;
+            let name = p.get("name").and_then(Value::as_str).unwrap_or_default().to_string();
+            let Some(row) = id(p).filter(|u| mine.contains(u)) else {
+                others.insert(name);
+                return None;
+            };
             let ifaces = p.get("interfaces").map(items).unwrap_or_default();
             Some(PortRow {
                 uuid: row,
-                name: p.get("name").and_then(Value::as_str).unwrap_or_default().to_string(),
+                name,
                 tag: p.get("tag").and_then(Value::as_u64).and_then(|t| u16::try_from(t).ok()),
                 other_config: p.get("other_config").map(pairs).unwrap_or_default(),
                 interfaces: ifaces.iter().filter_map(uuid).filter_map(|u| interfaces.get(u).cloned()).collect(),
             })
         })
         .collect();
-    Ok((bridge_uuid, ports))
-}
-
-/// The names of all ports of all bridges.
-pub async fn port_names(db: &mut Ovsdb) -> Result<BTreeSet<String>, OvsdbError> {
-    let r = db.transact(vec![json!({"op": "select", "table": "Port", "where": [], "columns": ["name"]})]).await?;
-    Ok(rows(r.first()).iter().filter_map(|p| p.get("name").and_then(Value::as_str).map(str::to_string)).collect())
+    Ok((bridge_uuid, ports, others))
 }
 
 /// Appends the insertion of a port named `name` with one interface
