@@ -364,3 +364,127 @@ async fn two_ovs_nodes_carry_a_network_over_vxlan_with_their_own_local_vlans() {
     drop((db1, db2, ovs1, ovs2));
     drop(cleanup);
 }
+
+/// A node's kernel whose firewall refuses every transaction.
+struct FirewallRefused(neutrino_agent::dataplane::IpRoute);
+
+impl neutrino_agent::dataplane::Dataplane for FirewallRefused {
+    async fn snapshot(&self) -> Result<neutrino_agent::dataplane::Snapshot, neutrino_agent::dataplane::DataplaneError> {
+        self.0.snapshot().await
+    }
+
+    async fn apply(
+        &self,
+        ops: &[neutrino_agent::dataplane::Op],
+    ) -> Result<(), neutrino_agent::dataplane::DataplaneError> {
+        self.0.apply(ops).await
+    }
+
+    async fn observe_firewall(
+        &self,
+    ) -> Result<neutrino_agent::firewall::Observed, neutrino_agent::dataplane::DataplaneError> {
+        self.0.observe_firewall().await
+    }
+
+    async fn apply_firewall(
+        &self,
+        _tx: &neutrino_agent::firewall::Transaction,
+    ) -> Result<(), neutrino_agent::dataplane::DataplaneError> {
+        Err(neutrino_agent::dataplane::DataplaneError::Failed { tool: "nft", stderr: "refused by the test".into() })
+    }
+}
+
+#[tokio::test]
+async fn a_hybrid_port_is_not_wired_while_its_firewall_cannot_be_loaded() {
+    use neutrino_agent::channel::Channel;
+    use neutrino_agent::dataplane::{Dataplane, IpRoute};
+    use neutrino_agent::firewall::{Firewall, Plug};
+    use neutrino_agent::ovs::agent::{OvsAgent, OvsAgentConfig};
+    use neutrino_agent::state::{FixedIp, HostState, NetworkState, PortState};
+    use neutrino_model::sg::{HostFirewall, SecurityGroupState};
+    if !privileged() {
+        return;
+    }
+    let (cleanup, node, ovs, db) = one_node("ovsf").await;
+    drop(db);
+    let port_id = "0f0f0f0f-1111-4000-8000-000000000001";
+    let (tap, qbr, qvo) = (
+        neutrino_model::names::tap_device(port_id),
+        neutrino_model::names::hybrid_bridge(port_id),
+        neutrino_model::names::hybrid_ovs_veth(port_id),
+    );
+    vm(&cleanup.prefix, &node, "vm1", &tap, "10.0.0.5/24");
+    let state = HostState {
+        last: 1,
+        host: "node1".into(),
+        networks: vec![NetworkState {
+            id: "0e0e0e0e-1111-4000-8000-000000000001".into(),
+            mtu: 1500,
+            admin_state_up: true,
+            network_type: "local".into(),
+            physical_network: None,
+            segmentation_id: None,
+        }],
+        ports: vec![PortState {
+            id: port_id.into(),
+            network_id: "0e0e0e0e-1111-4000-8000-000000000001".into(),
+            mac_address: "fa:16:3e:0f:0f:01".into(),
+            fixed_ips: vec![FixedIp { subnet_id: "s".into(), ip_address: "10.0.0.5".into() }],
+            admin_state_up: true,
+            status: "DOWN".into(),
+            device_owner: "compute:nova".into(),
+            port_security_enabled: true,
+            security_groups: vec!["5a5a5a5a-0000-4000-8000-000000000001".into()],
+            allowed_address_pairs: vec![],
+        }],
+        peers: vec![],
+        firewall: HostFirewall {
+            security_groups: vec![SecurityGroupState {
+                id: "5a5a5a5a-0000-4000-8000-000000000001".into(),
+                stateful: true,
+                rules: vec![],
+            }],
+            remote_groups: BTreeMap::new(),
+        },
+    };
+    let config = OvsAgentConfig {
+        bridges: BridgeConfig { datapath_type: "netdev".into(), ..BridgeConfig::default() },
+        local_ip: None,
+        tunnel_types: vec![],
+        l2_population: false,
+        arp_responder: false,
+        ovsdb_connection: ovs.ovsdb_connection(),
+        firewall: true,
+    };
+    // Nothing listens there: this test's rounds never get as far as reporting.
+    let channel = || Channel::new("http://127.0.0.1:9", None).expect("channel");
+    let kernel = IpRoute { netns: Some(node.clone()) };
+    let refused = OvsAgent {
+        channel: channel(),
+        dataplane: FirewallRefused(kernel.clone()),
+        config: config.clone(),
+        host: "node1".into(),
+        report_interval: 30,
+    };
+    let e = refused.round(&state, &mut Firewall::new(Plug::Hybrid)).await.expect_err("the firewall is refused");
+    assert!(e.contains("security group firewall"), "{e}");
+    let links = kernel.snapshot().await.expect("links");
+    assert!(links.link(&qbr).is_none() && links.link(&qvo).is_none(), "no plug built");
+    assert!(links.link(&tap).is_some_and(|l| l.master.is_none()), "the tap is on no bridge");
+    let on_int = ovs.vsctl(&["list-ports", "br-int"]).unwrap_or_default();
+    assert!(!on_int.contains(&qvo) && !on_int.contains(&tap), "nothing on br-int: {on_int}");
+
+    // With a firewall that loads, the same round wires the port behind it (and
+    // only then fails, reporting to a server that is not there).
+    let working =
+        OvsAgent { channel: channel(), dataplane: kernel.clone(), config, host: "node1".into(), report_interval: 30 };
+    let e = working.round(&state, &mut Firewall::new(Plug::Hybrid)).await.expect_err("no server to report to");
+    assert!(!e.contains("security group firewall"), "{e}");
+    let links = kernel.snapshot().await.expect("links");
+    assert_eq!(links.link(&tap).and_then(|l| l.master.as_deref()), Some(qbr.as_str()));
+    assert!(ovs.vsctl(&["list-ports", "br-int"]).unwrap_or_default().lines().any(|p| p == qvo));
+    let table = sh(&["ip", "netns", "exec", &node, "nft", "list", "table", "bridge", "neutrino-sg"]);
+    assert!(table.contains(&format!("\"{tap}\" : jump spoof-{port_id}")), "{table}");
+    drop(ovs);
+    drop(cleanup);
+}

@@ -218,7 +218,7 @@ impl<D: Dataplane> OvsAgent<D> {
         links.extend(
             wanted
                 .iter()
-                .filter(|w| snapshot.link(&w.device).is_some_and(|l| !l.up))
+                .filter(|w| !hybrid_ports.contains(&w.port_id) && snapshot.link(&w.device).is_some_and(|l| !l.up))
                 .map(|w| Op::SetUp { dev: w.device.clone() }),
         );
         if !links.is_empty() {
