@@ -113,21 +113,27 @@ def _register_dhcp_agent(neutrino, host):
 @pytest.mark.skipif(not OPENSTACK.exists(), reason="no openstack CLI in this venv")
 def test_openstack_dhcp_agent_scheduling(neutrino, mk, tmp_path):
     agent_id = _register_dhcp_agent(neutrino, uniq("dhcp-host"))
-    net_name = uniq("dhcp-net")
-    net = json.loads(_run(neutrino, tmp_path, "network", "create", net_name, "-f", "json"))
-    mk.add("network", net["id"])
-    sub = json.loads(_run(neutrino, tmp_path, "subnet", "create", uniq("dhcp-sub"), "--network", net_name,
-                          "--subnet-range", "10.61.0.0/24", "-f", "json"))
-    mk.add("subnet", sub["id"])
-    hosting = json.loads(_run(neutrino, tmp_path, "network", "agent", "list", "--network", net_name, "-f", "json"))
-    assert [a["ID"] for a in hosting] == [agent_id]
-    ports = json.loads(_run(neutrino, tmp_path, "port", "list", "--network", net_name,
-                            "--device-owner", "network:dhcp", "-f", "json"))
-    assert len(ports) == 1, ports
+    # The agent is alive on the suite's shared server: it must not outlive this test
+    # (later DHCP-enabled subnets would get DHCP ports at random addresses).
+    try:
+        net_name = uniq("dhcp-net")
+        net = json.loads(_run(neutrino, tmp_path, "network", "create", net_name, "-f", "json"))
+        mk.add("network", net["id"])
+        sub = json.loads(_run(neutrino, tmp_path, "subnet", "create", uniq("dhcp-sub"), "--network", net_name,
+                              "--subnet-range", "10.61.0.0/24", "-f", "json"))
+        mk.add("subnet", sub["id"])
+        hosting = json.loads(_run(neutrino, tmp_path, "network", "agent", "list", "--network", net_name,
+                                  "-f", "json"))
+        assert [a["ID"] for a in hosting] == [agent_id]
+        ports = json.loads(_run(neutrino, tmp_path, "port", "list", "--network", net_name,
+                                "--device-owner", "network:dhcp", "-f", "json"))
+        assert len(ports) == 1, ports
 
-    _run(neutrino, tmp_path, "network", "agent", "remove", "network", "--dhcp", agent_id, net_name)
-    assert json.loads(_run(neutrino, tmp_path, "network", "agent", "list", "--network", net_name, "-f", "json")) == []
-    _run(neutrino, tmp_path, "network", "agent", "add", "network", "--dhcp", agent_id, net_name)
-    served = json.loads(_run(neutrino, tmp_path, "network", "list", "--agent", agent_id, "-f", "json"))
-    assert net_name in [n["Name"] for n in served]
-    _run(neutrino, tmp_path, "network", "agent", "delete", agent_id)
+        _run(neutrino, tmp_path, "network", "agent", "remove", "network", "--dhcp", agent_id, net_name)
+        assert json.loads(_run(neutrino, tmp_path, "network", "agent", "list", "--network", net_name,
+                               "-f", "json")) == []
+        _run(neutrino, tmp_path, "network", "agent", "add", "network", "--dhcp", agent_id, net_name)
+        served = json.loads(_run(neutrino, tmp_path, "network", "list", "--agent", agent_id, "-f", "json"))
+        assert net_name in [n["Name"] for n in served]
+    finally:
+        _run(neutrino, tmp_path, "network", "agent", "delete", agent_id)

@@ -251,7 +251,8 @@ async fn port_forwardings_of_a_floating_ip() {
     let r = s.post("/v2.0/routers", json!({"router": {"external_gateway_info": {"network_id": ext}}})).await;
     let rid = r.body["router"]["id"].as_str().unwrap().to_string();
     s.put(&format!("/v2.0/routers/{rid}/add_router_interface"), json!({"subnet_id": sub})).await;
-    let vm = s.port(json!({"network_id": net})).await;
+    // Named: a random pick could be 10.0.0.250, the address the test names as not the port's.
+    let vm = s.port(json!({"network_id": net, "fixed_ips": [{"ip_address": "10.0.0.10"}]})).await;
     let vm_id = vm["id"].as_str().unwrap().to_string();
     let ip = vm["fixed_ips"][0]["ip_address"].as_str().unwrap().to_string();
     let fip = s.post("/v2.0/floatingips", json!({"floatingip": {"floating_network_id": ext}})).await.body["floatingip"]
