@@ -454,7 +454,7 @@ async fn a_hybrid_port_is_not_wired_while_its_firewall_cannot_be_loaded() {
         l2_population: false,
         arp_responder: false,
         ovsdb_connection: ovs.ovsdb_connection(),
-        firewall: true,
+        firewall: neutrino_agent::ovs::agent::OvsFirewallDriver::Hybrid,
     };
     // Nothing listens there: this test's rounds never get as far as reporting.
     let channel = || Channel::new("http://127.0.0.1:9", None).expect("channel");
@@ -485,6 +485,135 @@ async fn a_hybrid_port_is_not_wired_while_its_firewall_cannot_be_loaded() {
     assert!(ovs.vsctl(&["list-ports", "br-int"]).unwrap_or_default().lines().any(|p| p == qvo));
     let table = sh(&["ip", "netns", "exec", &node, "nft", "list", "table", "bridge", "neutrino-sg"]);
     assert!(table.contains(&format!("\"{tap}\" : jump spoof-{port_id}")), "{table}");
+    drop(ovs);
+    drop(cleanup);
+}
+
+#[tokio::test]
+async fn every_security_group_rule_form_loads_into_br_int() {
+    use neutrino_agent::ovs::firewall::{self as of_firewall, BridgePort};
+    use neutrino_agent::ovs::flows::Switch;
+    use neutrino_agent::ovs::ports::{self, WantedPort};
+    use neutrino_agent::state::{AllowedAddressPair, FixedIp, HostState, PortState};
+    use neutrino_model::sg::{HostFirewall, SecurityGroupRuleState, SecurityGroupState};
+    if !privileged() {
+        return;
+    }
+    let (cleanup, node, ovs, mut db) = one_node("ovsr").await;
+    let cfg = BridgeConfig { datapath_type: "netdev".into(), ..BridgeConfig::default() };
+    bridges::ensure(&mut db, &cfg).await.expect("layout");
+    let port_id = "0f0f0f0f-2222-4000-8000-000000000001";
+    let tap = neutrino_model::names::tap_device(port_id);
+    vm(&cleanup.prefix, &node, "vm1", &tap, "10.0.0.5/24");
+    let want = [WantedPort {
+        device: tap.clone(),
+        port_id: port_id.into(),
+        mac: "fa:16:3e:0f:0f:02".into(),
+        network_id: "n".into(),
+        network_type: "local".into(),
+        physical_network: None,
+        segmentation_id: None,
+    }];
+    let (bridge, actual) = ports::read(&mut db, "br-int").await.expect("read");
+    let nets = std::iter::once("n".to_string()).collect();
+    let vlans = ports::local_vlans(&nets, &actual);
+    db.transact(ports::plan(&bridge, &want, &vlans, &actual)).await.expect("plug");
+
+    let rule = |direction: &str, ethertype: &str, protocol: Option<&str>, range: (Option<u32>, Option<u32>)| {
+        SecurityGroupRuleState {
+            id: format!("r-{direction}-{ethertype}-{protocol:?}-{range:?}"),
+            direction: direction.into(),
+            ethertype: ethertype.into(),
+            protocol: protocol.map(String::from),
+            port_range_min: range.0,
+            port_range_max: range.1,
+            remote_ip_prefix: None,
+            remote_group_id: None,
+        }
+    };
+    let group = "5a5a5a5a-0000-4000-8000-000000000009";
+    let mut rules = Vec::new();
+    for dir in ["ingress", "egress"] {
+        for (eth, prefix) in [("IPv4", "192.0.2.0/24"), ("IPv6", "2001:db8::/64")] {
+            for (proto, range) in [
+                (None, (None, None)),
+                (Some("tcp"), (Some(22), Some(22))),
+                (Some("tcp"), (Some(8000), Some(8080))),
+                (Some("udp"), (Some(53), None)),
+                (Some("sctp"), (Some(5000), Some(5001))),
+                (Some("icmp"), (Some(8), Some(0))),
+                (Some("icmp"), (None, None)),
+                (Some("gre"), (None, None)),
+                (Some("dccp"), (None, None)),
+                (Some("132"), (None, None)),
+            ] {
+                let mut r = rule(dir, eth, proto, range);
+                rules.push(r.clone());
+                r.remote_ip_prefix = Some(prefix.into());
+                r.id.push_str("-prefix");
+                rules.push(r.clone());
+                r.remote_ip_prefix = None;
+                r.remote_group_id = Some(group.into());
+                r.id.push_str("-group");
+                rules.push(r);
+            }
+        }
+    }
+    let port = PortState {
+        id: port_id.into(),
+        network_id: "n".into(),
+        mac_address: "fa:16:3e:0f:0f:02".into(),
+        fixed_ips: vec![
+            FixedIp { subnet_id: "s".into(), ip_address: "10.0.0.5".into() },
+            FixedIp { subnet_id: "s6".into(), ip_address: "2001:db8::5".into() },
+        ],
+        admin_state_up: true,
+        status: "ACTIVE".into(),
+        device_owner: "compute:nova".into(),
+        port_security_enabled: true,
+        security_groups: vec![group.into()],
+        allowed_address_pairs: vec![
+            AllowedAddressPair { ip_address: "10.0.9.0/24".into(), mac_address: "fa:16:3e:0f:0f:99".into() },
+            AllowedAddressPair { ip_address: "2001:db8:1::/64".into(), mac_address: String::new() },
+        ],
+    };
+    let mut state = HostState {
+        last: 1,
+        host: "node1".into(),
+        networks: vec![],
+        ports: vec![port],
+        peers: vec![],
+        firewall: HostFirewall {
+            security_groups: vec![SecurityGroupState { id: group.into(), stateful: true, rules }],
+            remote_groups: BTreeMap::from([(
+                group.to_string(),
+                vec!["10.0.0.5".into(), "10.0.0.6".into(), "2001:db8::5".into()],
+            )]),
+        },
+    };
+    let target = format!("unix:{}/br-int.mgmt", ovs.dir().display());
+    eventually("br-int answers OpenFlow", || ok(&["ovs-ofctl", "dump-flows", &target]));
+    let switch = Switch { target: target.clone() };
+    for stateful in [true, false] {
+        state.firewall.security_groups[0].stateful = stateful;
+        let on_int = [BridgePort { port: &state.ports[0], device: tap.clone(), local_vlan: 1 }];
+        let flows = of_firewall::flows(&state, &on_int, &[]);
+        // The bridge may take a moment to see the new port by name.
+        let mut applied = switch.apply(&flows);
+        for _ in 0..20 {
+            if applied.is_ok() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            applied = switch.apply(&flows);
+        }
+        applied.unwrap_or_else(|e| panic!("stateful={stateful}: {e}"));
+        let dump = sh(&["ovs-ofctl", "-O", "OpenFlow14", "dump-flows", "--no-stats", &target]);
+        let ours = dump.lines().filter(|l| l.contains("cookie=0x6e757472")).count();
+        assert_eq!(ours, flows.len(), "stateful={stateful}: every flow loaded:\n{dump}");
+        assert!(dump.contains("table=82"), "{dump}");
+    }
+    drop(db);
     drop(ovs);
     drop(cleanup);
 }

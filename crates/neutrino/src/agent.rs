@@ -12,7 +12,7 @@ use neutrino_agent::dhcp::{DhcpAgent, DhcpConfig};
 use neutrino_agent::l2::L2Agent;
 use neutrino_agent::l3::{ExternalBridge, L3Agent, L3Config};
 use neutrino_agent::metadata::MetadataConfig;
-use neutrino_agent::ovs::agent::{OvsAgent, OvsAgentConfig};
+use neutrino_agent::ovs::agent::{OvsAgent, OvsAgentConfig, OvsFirewallDriver};
 use neutrino_agent::ovs::bridges::BridgeConfig;
 use neutrino_agent::reconcile::L2Config;
 use neutrino_config::Loaded;
@@ -105,25 +105,28 @@ fn firewall_enabled(loaded: &Loaded) -> Result<bool> {
     }
 }
 
-/// `[securitygroup]` of openvswitch_agent.ini: whether the Open vSwitch agent
-/// hybrid-plugs and filters instance ports (`iptables_hybrid`, with the
-/// nftables firewall on each port's own bridge). The `openvswitch`
-/// conntrack driver is not built, and plain `iptables` cannot see ports on
-/// Open vSwitch: both are refused rather than left unfiltered.
-fn ovs_firewall(loaded: &Loaded) -> Result<bool> {
-    let Some(driver) = firewall_driver(loaded) else { return Ok(false) };
+/// `[securitygroup]` of openvswitch_agent.ini: how the Open vSwitch agent
+/// filters instance ports — `iptables_hybrid` (the hybrid plug, nftables on
+/// each port's own bridge) or `openvswitch` (OpenFlow with conntrack on
+/// br-int). Plain `iptables` cannot see ports on Open vSwitch: refused
+/// rather than left unfiltered.
+fn ovs_firewall(loaded: &Loaded) -> Result<OvsFirewallDriver> {
+    let Some(driver) = firewall_driver(loaded) else { return Ok(OvsFirewallDriver::Noop) };
     if HYBRID_DRIVERS.contains(&driver.as_str()) {
         info!(firewall_driver = %driver, "instance ports are hybrid-plugged and filtered with nftables");
-        return Ok(true);
+        return Ok(OvsFirewallDriver::Hybrid);
     }
     match driver.as_str() {
-        "openvswitch" => bail!(
-            "[securitygroup] firewall_driver = openvswitch (OpenFlow conntrack rules) is not built; use iptables_hybrid, which filters each port on a bridge of its own"
-        ),
+        "openvswitch" | "neutron.agent.linux.openvswitch_firewall.openvswitchfirewalldriver" => {
+            info!(firewall_driver = %driver, "instance ports are filtered by OpenFlow flows with conntrack");
+            Ok(OvsFirewallDriver::OpenFlow)
+        }
         "iptables" | "nftables" | "neutron.agent.linux.iptables_firewall.iptablesfirewalldriver" => bail!(
-            "[securitygroup] firewall_driver = {driver} cannot see ports on Open vSwitch; use iptables_hybrid (or noop)"
+            "[securitygroup] firewall_driver = {driver} cannot see ports on Open vSwitch; use iptables_hybrid or openvswitch (or noop)"
         ),
-        _ => bail!("[securitygroup] firewall_driver: '{driver}' is not a firewall driver (noop, iptables_hybrid)"),
+        _ => bail!(
+            "[securitygroup] firewall_driver: '{driver}' is not a firewall driver (noop, iptables_hybrid, openvswitch)"
+        ),
     }
 }
 
@@ -544,19 +547,23 @@ mod tests {
         assert_eq!((c.bridges.integration_bridge.as_str(), c.bridges.tunnel_bridge.as_str()), ("br-int", "br-tun"));
         assert!(c.bridges.tunneling && c.bridges.bridge_mappings.is_empty());
         assert_eq!(c.ovsdb_connection, "unix:/var/run/openvswitch/db.sock");
-        assert!(c.firewall, "the seed's iptables_hybrid filters");
+        assert_eq!(c.firewall, OvsFirewallDriver::Hybrid, "the seed's iptables_hybrid");
         let bad = loaded("bad-ovs", "[ovs]\ndatapath_type = dpdk\n");
         assert!(ovs_agent_config(&bad).is_err());
         for (name, sg, filtered) in [
-            ("fw-none", "", Some(false)),
-            ("fw-noop", "firewall_driver = noop\n", Some(false)),
-            ("fw-off", "firewall_driver = iptables_hybrid\nenable_security_group = False\n", Some(false)),
+            ("fw-none", "", Some(OvsFirewallDriver::Noop)),
+            ("fw-noop", "firewall_driver = noop\n", Some(OvsFirewallDriver::Noop)),
+            (
+                "fw-off",
+                "firewall_driver = iptables_hybrid\nenable_security_group = False\n",
+                Some(OvsFirewallDriver::Noop),
+            ),
             (
                 "fw-class",
                 "firewall_driver = neutron.agent.linux.iptables_firewall.OVSHybridIptablesFirewallDriver\n",
-                Some(true),
+                Some(OvsFirewallDriver::Hybrid),
             ),
-            ("fw-ovs", "firewall_driver = openvswitch\n", None),
+            ("fw-ovs", "firewall_driver = openvswitch\n", Some(OvsFirewallDriver::OpenFlow)),
             ("fw-ipt", "firewall_driver = iptables\n", None),
             ("fw-bad", "firewall_driver = pf\n", None),
         ] {

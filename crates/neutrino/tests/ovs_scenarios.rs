@@ -532,7 +532,19 @@ fn link_of(ns: &str, dev: &str) -> Option<(u64, Option<String>)> {
 
 #[test]
 fn the_hybrid_plug_filters_ovs_instances_by_their_security_groups() {
-    let Some(mut w) = ovs_world("ovs_hybrid_security_groups", "nhyb") else { return };
+    security_groups_on_ovs("ovs_hybrid_security_groups", "nhyb", "iptables_hybrid");
+}
+
+#[test]
+fn the_openvswitch_firewall_filters_ovs_instances_by_their_security_groups() {
+    security_groups_on_ovs("ovs_openflow_security_groups", "nofw", "openvswitch");
+}
+
+/// Security groups on two OVS nodes with `firewall_driver` `driver`
+/// (`iptables_hybrid` or `openvswitch`): the same behaviour either way.
+fn security_groups_on_ovs(test: &str, tag: &str, driver: &str) {
+    let hybrid = driver == "iptables_hybrid";
+    let Some(mut w) = ovs_world(test, tag) else { return };
     let nodes = [("node1", "192.0.2.1"), ("node2", "192.0.2.2")];
     let switches = tunnel_nodes(&w, &nodes);
     let url = start_server(
@@ -548,11 +560,11 @@ fn the_hybrid_plug_filters_ovs_instances_by_their_security_groups() {
         &switches,
         "tunnel_types = vxlan\nl2_population = True\n",
         |ip| format!("local_ip = {ip}\n"),
-        "iptables_hybrid",
+        driver,
     );
     let api = Api { base: url.clone(), rt: tokio::runtime::Runtime::new().unwrap(), client: reqwest::Client::new() };
     let agent = api.get("/v2.0/agents")["agents"][0].clone();
-    assert_eq!(agent["configurations"]["ovs_hybrid_plug"], true, "{agent}");
+    assert_eq!(agent["configurations"]["ovs_hybrid_plug"], hybrid, "{agent}");
     let net = api.post("/v2.0/networks", json!({"network": {"name": "hybrid"}}))["network"]["id"]
         .as_str()
         .unwrap()
@@ -585,9 +597,10 @@ fn the_hybrid_plug_filters_ovs_instances_by_their_security_groups() {
     let [a, b, c, d] = [&vms[0], &vms[1], &vms[2], &vms[3]];
     let bound = api.get(&format!("/v2.0/ports/{}", a.2));
     let details = &bound["port"]["binding:vif_details"];
-    assert_eq!((details["ovs_hybrid_plug"].as_bool(), details["port_filter"].as_bool()), (Some(true), Some(true)));
+    assert_eq!((details["ovs_hybrid_plug"].as_bool(), details["port_filter"].as_bool()), (Some(hybrid), Some(true)));
 
-    // The plug: tap and qvb on the port's qbr, qvo on br-int (the tap is not).
+    // The hybrid plug: tap and qvb on the port's qbr, qvo on br-int (the tap is not);
+    // the OpenFlow firewall: the tap on br-int, its rules in table 82.
     let node1 = w.ns("node1");
     let (tap, qbr, qvb, qvo) = (
         neutrino_model::names::tap_device(&a.2),
@@ -595,11 +608,18 @@ fn the_hybrid_plug_filters_ovs_instances_by_their_security_groups() {
         neutrino_model::names::hybrid_bridge_veth(&a.2),
         neutrino_model::names::hybrid_ovs_veth(&a.2),
     );
-    for dev in [&tap, &qvb] {
-        assert_eq!(link_of(&node1, dev).and_then(|l| l.1).as_deref(), Some(qbr.as_str()), "{dev} on {qbr}");
-    }
     let int_ports = switches[0].vsctl(&["list-ports", "br-int"]).unwrap();
-    assert!(int_ports.lines().any(|p| p == qvo) && !int_ports.lines().any(|p| p == tap), "{int_ports}");
+    if hybrid {
+        for dev in [&tap, &qvb] {
+            assert_eq!(link_of(&node1, dev).and_then(|l| l.1).as_deref(), Some(qbr.as_str()), "{dev} on {qbr}");
+        }
+        assert!(int_ports.lines().any(|p| p == qvo) && !int_ports.lines().any(|p| p == tap), "{int_ports}");
+    } else {
+        assert!(link_of(&node1, &qbr).is_none(), "no hybrid plug");
+        assert!(int_ports.lines().any(|p| p == tap), "{int_ports}");
+        let rules = flows(&switches[0], "br-int");
+        assert!(rules.contains("table=82") && rules.contains("ct(commit"), "{rules}");
+    }
 
     // The default group: its members reach each other, across nodes and on one node
     // (two bridges, one conntrack zone), by ping and TCP; the lonely instance is reached by nobody.
@@ -628,8 +648,11 @@ fn the_hybrid_plug_filters_ovs_instances_by_their_security_groups() {
     sh(&["ip", "-n", &b.0, "addr", "add", &format!("{}/24", b.1), "dev", "eth0"]);
 
     // An agent restart under traffic: no reply lost, the plug and the firewall untouched.
-    let before =
-        (link_of(&node1, &qbr), link_of(&node1, &qvb), sh(&["ip", "netns", "exec", &node1, "nft", "list", "ruleset"]));
+    let state_of = || {
+        let nft = sh(&["ip", "netns", "exec", &node1, "nft", "list", "ruleset"]);
+        (link_of(&node1, &qbr), link_of(&node1, &qvb), nft, flows(&switches[0], "br-int"))
+    };
+    let before = state_of();
     let ping = Command::new("ip")
         .args(["netns", "exec", &a.0, "ping", "-i", "0.01", "-c", "300", "-q", &b.1])
         .stdout(Stdio::piped())
@@ -643,9 +666,7 @@ fn the_hybrid_plug_filters_ovs_instances_by_their_security_groups() {
     let out = ping.wait_with_output().unwrap();
     let summary = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(summary.contains("300 received"), "replies lost across the restart: {summary}");
-    let after =
-        (link_of(&node1, &qbr), link_of(&node1, &qvb), sh(&["ip", "netns", "exec", &node1, "nft", "list", "ruleset"]));
-    assert_eq!(before, after, "the restart rebuilt the plug or changed the firewall");
+    assert_eq!(before, state_of(), "the restart rebuilt the plug or changed the firewall");
 
     // c's port goes: its plug goes with it (the instance's tap is the compute side's).
     let out = bin().args(["vif", "unplug", &c.2, "--config-file"]).arg(&confs[0]).output().unwrap();
@@ -654,10 +675,12 @@ fn the_hybrid_plug_filters_ovs_instances_by_their_security_groups() {
         neutrino_model::names::hybrid_bridge(&c.2),
         neutrino_model::names::hybrid_bridge_veth(&c.2),
         neutrino_model::names::hybrid_ovs_veth(&c.2),
+        neutrino_model::names::tap_device(&c.2),
     ];
     wait_until("c's plug removed", Duration::from_secs(10), || gone.iter().all(|dev| link_of(&node1, dev).is_none()));
     wait_until("c's port off br-int", Duration::from_secs(10), || {
-        !switches[0].vsctl(&["list-ports", "br-int"]).unwrap().contains(&gone[2])
+        let ports = switches[0].vsctl(&["list-ports", "br-int"]).unwrap();
+        !ports.lines().any(|p| p == gone[2] || p == gone[3])
     });
     assert!(pings(&a.0, &b.1), "the others still talk");
     stop_processes(&mut w);

@@ -56,8 +56,8 @@
 //! up, are deleted.
 
 mod kernel;
-mod port;
-mod rules;
+pub(crate) mod port;
+pub(crate) mod rules;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -482,7 +482,7 @@ pub fn ruleset(state: &HostState, zones: &BTreeMap<String, u16>) -> Ruleset {
 }
 
 /// The members of a remote group of one family, as non-overlapping prefixes.
-fn members(state: &HostState, group: &str, family: Family) -> BTreeSet<Element> {
+pub(crate) fn members(state: &HostState, group: &str, family: Family) -> BTreeSet<Element> {
     let Some(addresses) = state.firewall.remote_groups.get(group) else {
         debug!(group = %group, "remote group without members in the state");
         return BTreeSet::new();

@@ -180,6 +180,29 @@ pub(crate) fn anti_spoofing(a: &Allowed) -> Vec<String> {
     out
 }
 
+/// The port's security groups found in `groups` (by id; one missing allows
+/// nothing), and whether it is filtered statefully: unless every one of
+/// them is stateless.
+pub(crate) fn port_groups<'a>(
+    port: &PortState,
+    groups: &BTreeMap<&str, &'a SecurityGroupState>,
+) -> (Vec<&'a SecurityGroupState>, bool) {
+    let mut found = Vec::new();
+    for gid in port.security_groups.iter().collect::<BTreeSet<_>>() {
+        match groups.get(gid.as_str()) {
+            Some(g) => found.push(*g),
+            None => {
+                warn!(port = %port.id, group = %gid.escape_debug(), "security group not in the state; it allows nothing")
+            }
+        }
+    }
+    let stateful = found.is_empty() || found.iter().any(|g| g.stateful);
+    if stateful && found.iter().any(|g| !g.stateful) {
+        warn!(port = %port.id, "stateful and stateless security groups on one port; filtering statefully");
+    }
+    (found, stateful)
+}
+
 /// A port's security-group chains (inet family) and the remote groups they name.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct GroupChains {
@@ -201,19 +224,7 @@ pub(crate) struct GroupChains {
 /// receiving port's ingress chain may still judge), ingress rules `accept`;
 /// what no rule allows is dropped.
 pub(crate) fn group_chains(port: &PortState, groups: &BTreeMap<&str, &SecurityGroupState>) -> GroupChains {
-    let mut found = Vec::new();
-    for gid in port.security_groups.iter().collect::<BTreeSet<_>>() {
-        match groups.get(gid.as_str()) {
-            Some(g) => found.push(*g),
-            None => {
-                warn!(port = %port.id, group = %gid.escape_debug(), "security group not in the state; it allows nothing")
-            }
-        }
-    }
-    let stateful = found.is_empty() || found.iter().any(|g| g.stateful);
-    if stateful && found.iter().any(|g| !g.stateful) {
-        warn!(port = %port.id, "stateful and stateless security groups on one port; filtering statefully");
-    }
+    let (found, stateful) = port_groups(port, groups);
     let mut out = GroupChains::default();
     let (mut egress, mut ingress) = (BTreeSet::new(), BTreeSet::new());
     for g in found {

@@ -41,24 +41,50 @@ pub(crate) struct Match {
 
 /// A rule's protocol, resolved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Protocol {
+pub(crate) enum Protocol {
     /// Every protocol.
     Any,
-    /// A protocol with ports: its nft keyword and number.
-    Ports(&'static str, u8),
-    /// ICMP (IPv4).
-    Icmp,
-    /// ICMPv6.
-    Icmpv6,
+    /// A protocol with ports: its nft keyword and number, and the
+    /// destination ports (none: all of them).
+    Ports(&'static str, u8, Option<(u16, u16)>),
+    /// ICMP (IPv4), with the type and code it is limited to.
+    Icmp(Option<(u8, Option<u8>)>),
+    /// ICMPv6, with the type and code it is limited to.
+    Icmpv6(Option<(u8, Option<u8>)>),
     /// Any other protocol, by number.
     Other(u8),
 }
 
-fn protocol(text: Option<&str>, family: Family) -> Result<Protocol, String> {
-    let Some(text) = text else { return Ok(Protocol::Any) };
+/// The remote end of a rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Remote {
+    /// Any address.
+    Any,
+    /// Addresses in a prefix (never `/0`).
+    Net(IpNet),
+    /// The members of a security group.
+    Group(String),
+}
+
+/// A rule, parsed and checked: what the nftables and the OpenFlow
+/// firewalls both write from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Rule {
+    /// Its direction.
+    pub(crate) direction: Direction,
+    /// Its family.
+    pub(crate) family: Family,
+    /// Its remote end.
+    pub(crate) remote: Remote,
+    /// Its protocol.
+    pub(crate) protocol: Protocol,
+}
+
+fn protocol_number(text: Option<&str>) -> Result<Option<(u8, String)>, String> {
+    let Some(text) = text else { return Ok(None) };
     let lower = text.to_ascii_lowercase();
     if lower == "any" {
-        return Ok(Protocol::Any);
+        return Ok(None);
     }
     let named = neutrino_model::sg::IP_PROTOCOLS.iter().find(|(n, _)| *n == lower).map(|(_, p)| *p);
     let number = match named {
@@ -68,23 +94,11 @@ fn protocol(text: Option<&str>, family: Family) -> Result<Protocol, String> {
         }
         None => return Err(format!("unknown protocol {:?}", text.escape_debug().to_string())),
     };
-    Ok(match number {
-        0 => Protocol::Any,
-        6 => Protocol::Ports("tcp", 6),
-        17 => Protocol::Ports("udp", 17),
-        33 => Protocol::Ports("dccp", 33),
-        132 => Protocol::Ports("sctp", 132),
-        136 => Protocol::Ports("udplite", 136),
-        // `icmp` in an IPv6 rule is ICMPv6 (the API's legacy spelling).
-        1 if family == Family::V6 && lower == "icmp" => Protocol::Icmpv6,
-        1 if family == Family::V4 => Protocol::Icmp,
-        58 => Protocol::Icmpv6,
-        n => Protocol::Other(n),
-    })
+    Ok(Some((number, lower)))
 }
 
-/// The destination port match of a protocol with ports.
-fn port_range(keyword: &str, min: Option<u32>, max: Option<u32>) -> Result<Option<String>, String> {
+/// The destination ports of a protocol with ports (none: all).
+fn port_range(min: Option<u32>, max: Option<u32>) -> Result<Option<(u16, u16)>, String> {
     let (min, max) = match (min, max) {
         (None, None) => return Ok(None),
         (Some(a), None) => (a, a),
@@ -94,22 +108,22 @@ fn port_range(keyword: &str, min: Option<u32>, max: Option<u32>) -> Result<Optio
     if min == 0 || max > 65535 || min > max {
         return Err(format!("port range {min}-{max} is not within 1-65535"));
     }
-    Ok(match (min, max) {
-        (1, 65535) => None,
-        (a, b) if a == b => Some(format!("{keyword} dport {a}")),
-        (a, b) => Some(format!("{keyword} dport {a}-{b}")),
-    })
+    let (Ok(a), Ok(b)) = (u16::try_from(min), u16::try_from(max)) else {
+        return Err(format!("port range {min}-{max} is not within 1-65535"));
+    };
+    Ok(((a, b) != (1, 65535)).then_some((a, b)))
 }
 
-/// The type and code match of ICMP or ICMPv6.
-fn icmp_type_code(keyword: &str, number: u8, kind: Option<u32>, code: Option<u32>) -> Result<String, String> {
+/// The type and code of ICMP or ICMPv6 (none: any).
+fn icmp_type_code(kind: Option<u32>, code: Option<u32>) -> Result<Option<(u8, Option<u8>)>, String> {
     match (kind, code) {
-        (None, None) => Ok(format!("meta l4proto {number}")),
+        (None, None) => Ok(None),
         (None, Some(_)) => Err("an ICMP code without a type".into()),
-        (Some(t), _) if t > 255 => Err(format!("ICMP type {t} is not 0-255")),
-        (_, Some(c)) if c > 255 => Err(format!("ICMP code {c} is not 0-255")),
-        (Some(t), None) => Ok(format!("{keyword} type {t}")),
-        (Some(t), Some(c)) => Ok(format!("{keyword} type {t} {keyword} code {c}")),
+        (Some(t), c) => {
+            let t = u8::try_from(t).map_err(|_| format!("ICMP type {t} is not 0-255"))?;
+            let c = c.map(|c| u8::try_from(c).map_err(|_| format!("ICMP code {c} is not 0-255"))).transpose()?;
+            Ok(Some((t, c)))
+        }
     }
 }
 
@@ -122,22 +136,15 @@ pub(crate) fn family(ethertype: &str) -> Result<Family, String> {
     }
 }
 
-/// The match of one rule, or why it cannot be written.
-pub(crate) fn translate(rule: &SecurityGroupRuleState) -> Result<Match, String> {
+/// One rule, parsed and checked, or why it cannot be written.
+pub(crate) fn parse(rule: &SecurityGroupRuleState) -> Result<Rule, String> {
     let direction = match rule.direction.as_str() {
         "ingress" => Direction::Ingress,
         "egress" => Direction::Egress,
         other => return Err(format!("unknown direction {:?}", other.escape_debug().to_string())),
     };
     let family = family(&rule.ethertype)?;
-    let mut text = format!("meta nfproto {}", family.nfproto());
-    // The remote end: the source of what comes in, the destination of what goes out.
-    let side = match direction {
-        Direction::Ingress => "saddr",
-        Direction::Egress => "daddr",
-    };
-    let mut remote_group = None;
-    match (&rule.remote_ip_prefix, &rule.remote_group_id) {
+    let remote = match (&rule.remote_ip_prefix, &rule.remote_group_id) {
         (Some(_), Some(_)) => return Err("both a remote prefix and a remote group".into()),
         (Some(prefix), None) => {
             let net = prefix
@@ -148,46 +155,99 @@ pub(crate) fn translate(rule: &SecurityGroupRuleState) -> Result<Match, String> 
                 return Err(format!("remote_ip_prefix {net} is not {}", family.ethertype()));
             }
             if net.prefix_len() > 0 {
-                let _ = write!(text, " {} {side} {}", family.ip(), super::Element::Net(net.trunc()));
+                Remote::Net(net.trunc())
+            } else {
+                Remote::Any
             }
         }
         (None, Some(group)) => {
             if !valid_id(group) {
                 return Err(format!("remote_group_id {:?} is not an id", group.escape_debug().to_string()));
             }
+            Remote::Group(group.clone())
+        }
+        (None, None) => Remote::Any,
+    };
+    let (min, max) = (rule.port_range_min, rule.port_range_max);
+    let ports = min.is_some() || max.is_some();
+    let protocol = match protocol_number(rule.protocol.as_deref())? {
+        None | Some((0, _)) if ports => return Err("a port range without a protocol".into()),
+        None | Some((0, _)) => Protocol::Any,
+        Some((n @ (6 | 17 | 33 | 132 | 136), _)) => {
+            let keyword = match n {
+                6 => "tcp",
+                17 => "udp",
+                33 => "dccp",
+                132 => "sctp",
+                _ => "udplite",
+            };
+            Protocol::Ports(keyword, n, port_range(min, max)?)
+        }
+        // `icmp` in an IPv6 rule is ICMPv6 (the API's legacy spelling).
+        Some((1, name)) if family == Family::V6 && name == "icmp" => Protocol::Icmpv6(icmp_type_code(min, max)?),
+        Some((1, _)) if family == Family::V4 => Protocol::Icmp(icmp_type_code(min, max)?),
+        Some((58, _)) if family == Family::V4 => return Err("ICMPv6 in an IPv4 rule".into()),
+        Some((58, _)) => Protocol::Icmpv6(icmp_type_code(min, max)?),
+        Some(_) if ports => {
+            return Err("a port range needs tcp, udp, udplite, sctp or dccp (or an ICMP protocol)".into())
+        }
+        Some((n, _)) => Protocol::Other(n),
+    };
+    Ok(Rule { direction, family, remote, protocol })
+}
+
+/// An ICMP or ICMPv6 type/code match in nftables.
+fn nft_icmp(keyword: &str, number: u8, limit: Option<(u8, Option<u8>)>) -> String {
+    match limit {
+        None => format!("meta l4proto {number}"),
+        Some((t, None)) => format!("{keyword} type {t}"),
+        Some((t, Some(c))) => format!("{keyword} type {t} {keyword} code {c}"),
+    }
+}
+
+/// The nftables match of one rule, or why it cannot be written.
+pub(crate) fn translate(rule: &SecurityGroupRuleState) -> Result<Match, String> {
+    let r = parse(rule)?;
+    let family = r.family;
+    let mut text = format!("meta nfproto {}", family.nfproto());
+    // The remote end: the source of what comes in, the destination of what goes out.
+    let side = match r.direction {
+        Direction::Ingress => "saddr",
+        Direction::Egress => "daddr",
+    };
+    let mut remote_group = None;
+    match &r.remote {
+        Remote::Any => {}
+        Remote::Net(net) => {
+            let _ = write!(text, " {} {side} {}", family.ip(), super::Element::Net(*net));
+        }
+        Remote::Group(group) => {
             let _ = write!(text, " {} {side} @{}", family.ip(), family.set_name(group));
             remote_group = Some(group.clone());
         }
-        (None, None) => {}
     }
-    let (min, max) = (rule.port_range_min, rule.port_range_max);
-    let ports = min.is_some() || max.is_some();
-    match protocol(rule.protocol.as_deref(), family)? {
-        Protocol::Any if ports => return Err("a port range without a protocol".into()),
+    match r.protocol {
         Protocol::Any => {}
-        Protocol::Ports(keyword, number) => match port_range(keyword, min, max)? {
-            Some(m) => {
-                let _ = write!(text, " {m}");
-            }
-            None => {
-                let _ = write!(text, " meta l4proto {number}");
-            }
-        },
-        Protocol::Icmp => {
-            let _ = write!(text, " {}", icmp_type_code("icmp", 1, min, max)?);
+        Protocol::Ports(keyword, _, Some((a, b))) if a == b => {
+            let _ = write!(text, " {keyword} dport {a}");
         }
-        Protocol::Icmpv6 if family == Family::V4 => return Err("ICMPv6 in an IPv4 rule".into()),
-        Protocol::Icmpv6 => {
-            let _ = write!(text, " {}", icmp_type_code("icmpv6", 58, min, max)?);
+        Protocol::Ports(keyword, _, Some((a, b))) => {
+            let _ = write!(text, " {keyword} dport {a}-{b}");
         }
-        Protocol::Other(_) if ports => {
-            return Err("a port range needs tcp, udp, udplite, sctp or dccp (or an ICMP protocol)".into())
+        Protocol::Ports(_, number, None) => {
+            let _ = write!(text, " meta l4proto {number}");
+        }
+        Protocol::Icmp(limit) => {
+            let _ = write!(text, " {}", nft_icmp("icmp", 1, limit));
+        }
+        Protocol::Icmpv6(limit) => {
+            let _ = write!(text, " {}", nft_icmp("icmpv6", 58, limit));
         }
         Protocol::Other(n) => {
             let _ = write!(text, " meta l4proto {n}");
         }
     }
-    Ok(Match { direction, family, text, remote_group })
+    Ok(Match { direction: r.direction, family, text, remote_group })
 }
 
 #[cfg(test)]

@@ -8,11 +8,13 @@
 //!
 //! Provider networks (flat, VLAN) go through `bridge_mappings`
 //! ([`super::provider`]); with `arp_responder`, `br-tun` answers ARP for
-//! the remote ports' addresses. With the `iptables_hybrid` firewall driver
-//! instance ports are hybrid-plugged ([`super::hybrid`]) and filtered by
-//! the nftables security-group firewall ([`crate::firewall`]) on their own
-//! bridge; the agent then reports `ovs_hybrid_plug` and `port_filter`, so
-//! bindings say so.
+//! the remote ports' addresses. Security groups ([`OvsFirewallDriver`]):
+//! with `iptables_hybrid` instance ports are hybrid-plugged
+//! ([`super::hybrid`]) and filtered by the nftables firewall
+//! ([`crate::firewall`]) on their own bridge; with `openvswitch` they sit on
+//! `br-int` and are filtered by OpenFlow flows with conntrack
+//! ([`super::firewall`]). The agent reports `ovs_hybrid_plug` and
+//! `port_filter` accordingly, so bindings say so.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
@@ -22,6 +24,7 @@ use serde_json::{json, Value};
 use tracing::{info, warn};
 
 use super::bridges::{self, BridgeConfig};
+use super::firewall as openflow_firewall;
 use super::flows::Switch;
 use super::hybrid;
 use super::ovsdb::Ovsdb;
@@ -49,10 +52,21 @@ pub struct OvsAgentConfig {
     pub arp_responder: bool,
     /// `[ovs] ovsdb_connection` (default `unix:/var/run/openvswitch/db.sock`).
     pub ovsdb_connection: String,
-    /// `[securitygroup] firewall_driver = iptables_hybrid` (and
-    /// `enable_security_group` on): instance ports are hybrid-plugged and
-    /// filtered by their security groups.
-    pub firewall: bool,
+    /// `[securitygroup] firewall_driver` (with `enable_security_group` on).
+    pub firewall: OvsFirewallDriver,
+}
+
+/// How the Open vSwitch agent filters its instance ports.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum OvsFirewallDriver {
+    /// `noop` (or security groups off): not at all.
+    #[default]
+    Noop,
+    /// `iptables_hybrid`: each instance port on a Linux bridge of its own
+    /// (the hybrid plug), filtered there by the nftables firewall.
+    Hybrid,
+    /// `openvswitch`: OpenFlow flows with conntrack on `br-int`.
+    OpenFlow,
 }
 
 /// The OVS agent of one host.
@@ -131,8 +145,8 @@ impl<D: Dataplane> OvsAgent<D> {
                 "arp_responder_enabled": c.arp_responder && c.l2_population,
                 "datapath_type": c.bridges.datapath_type,
                 "integration_bridge": c.bridges.integration_bridge,
-                "ovs_hybrid_plug": c.firewall,
-                "port_filter": c.firewall,
+                "ovs_hybrid_plug": c.firewall == OvsFirewallDriver::Hybrid,
+                "port_filter": c.firewall != OvsFirewallDriver::Noop,
                 "devices": devices,
             }
         })
@@ -140,7 +154,7 @@ impl<D: Dataplane> OvsAgent<D> {
 
     /// How this agent plugs instance ports.
     fn plug(&self) -> Plug {
-        if self.config.firewall {
+        if self.config.firewall == OvsFirewallDriver::Hybrid {
             Plug::Hybrid
         } else {
             Plug::NetworkBridge
@@ -153,7 +167,7 @@ impl<D: Dataplane> OvsAgent<D> {
     /// `firewall` is what this agent's earlier rounds applied.
     pub async fn round(&self, state: &HostState, firewall: &mut Firewall) -> Result<OvsRound, String> {
         let c = &self.config;
-        let fw = if c.firewall {
+        let fw = if c.firewall == OvsFirewallDriver::Hybrid {
             firewall.sync(&self.dataplane, state).await.map_err(|e| format!("security group firewall: {e}"))?
         } else {
             None
@@ -251,7 +265,30 @@ impl<D: Dataplane> OvsAgent<D> {
             })
             .collect();
         let mapped: Vec<&str> = c.bridges.bridge_mappings.values().map(String::as_str).collect();
-        c.switch(int).apply(&provider::integration_flows(&mapped, &provider_networks)).map_err(|e| e.to_string())?;
+        let int_flows = if c.firewall == OvsFirewallDriver::OpenFlow {
+            let on_int: Vec<openflow_firewall::BridgePort<'_>> = wanted
+                .iter()
+                .filter_map(|w| {
+                    let port = state.ports.iter().find(|p| p.id == w.port_id)?;
+                    Some(openflow_firewall::BridgePort {
+                        port,
+                        device: w.device.clone(),
+                        local_vlan: *vlans.get(&w.network_id)?,
+                    })
+                })
+                .collect();
+            let mut patches: Vec<String> = mapped.iter().map(|b| provider::int_patch(b)).collect();
+            if c.bridges.tunneling {
+                patches.push(bridges::TUNNEL_PATCH.to_string());
+            }
+            let next = format!("resubmit(,{})", openflow_firewall::TRANSIENT);
+            let mut f = provider::integration_flows(&mapped, &provider_networks, &next);
+            f.extend(openflow_firewall::flows(state, &on_int, &patches));
+            f
+        } else {
+            provider::integration_flows(&mapped, &provider_networks, "NORMAL")
+        };
+        c.switch(int).apply(&int_flows).map_err(|e| e.to_string())?;
         for (bridge, table) in provider::provider_flows(&mapped, &provider_networks) {
             c.switch(&bridge).apply(&table).map_err(|e| e.to_string())?;
         }
@@ -372,7 +409,7 @@ impl<D: Dataplane> OvsAgent<D> {
                     state.last,
                     wait,
                     &self.host,
-                    self.config.firewall,
+                    self.config.firewall != OvsFirewallDriver::Noop,
                     !state.firewall.remote_groups.is_empty(),
                 ) => {}
             }

@@ -14,6 +14,9 @@ use serde_json::{json, Value};
 use super::ovsdb::{items, map, named, pairs, set, uuid, Ovsdb, OvsdbError};
 use super::rows::{bridge_ports_mutation, insert_port};
 
+/// The integration bridge's patch port towards the tunnel bridge.
+pub const TUNNEL_PATCH: &str = "patch-tun";
+
 /// `[ovs]`/`[agent]` of openvswitch_agent.ini, as far as bridges go.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BridgeConfig {
@@ -99,7 +102,7 @@ pub fn desired(cfg: &BridgeConfig) -> Result<Vec<BridgeSpec>, LayoutError> {
     let mut bridges = Vec::new();
     if cfg.tunneling {
         let tun = &cfg.tunnel_bridge;
-        int_ports.push(patch("patch-tun", "patch-int"));
+        int_ports.push(patch(TUNNEL_PATCH, "patch-int"));
         bridges.push(BridgeSpec {
             name: tun.clone(),
             fail_mode: Some("secure".into()),

@@ -4,6 +4,7 @@
 
 pub mod agent;
 pub mod bridges;
+pub mod firewall;
 pub mod flows;
 pub mod hybrid;
 pub mod instance;

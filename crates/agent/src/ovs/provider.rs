@@ -37,10 +37,11 @@ pub fn phy_patch(bridge: &str) -> String {
 /// Matches untagged frames (no 802.1Q header).
 const UNTAGGED: &str = "vlan_tci=0x0000/0x1fff";
 
-/// `br-int`'s table: frames from a provider bridge take their network's
-/// local VLAN (others are dropped at the patch), then normal switching.
-pub fn integration_flows(bridges: &[&str], networks: &[ProviderNetwork]) -> Vec<Flow> {
-    let mut f = vec![Flow::new(0, 0, "", "NORMAL")];
+/// `br-int`'s table 0: frames from a provider bridge take their network's
+/// local VLAN (others are dropped at the patch), then `next` — `NORMAL`
+/// switching, or the firewall's first table.
+pub fn integration_flows(bridges: &[&str], networks: &[ProviderNetwork], next: &str) -> Vec<Flow> {
+    let mut f = vec![Flow::new(0, 0, "", next)];
     for b in bridges {
         f.push(Flow::new(0, 2, &format!("in_port={}", int_patch(b)), "drop"));
     }
@@ -49,7 +50,7 @@ pub fn integration_flows(bridges: &[&str], networks: &[ProviderNetwork]) -> Vec<
             Some(vid) => format!("in_port={},dl_vlan={vid}", int_patch(&n.bridge)),
             None => format!("in_port={},{UNTAGGED}", int_patch(&n.bridge)),
         };
-        f.push(Flow::new(0, 3, &from, &format!("mod_vlan_vid:{},NORMAL", n.local_vlan)));
+        f.push(Flow::new(0, 3, &from, &format!("mod_vlan_vid:{},{next}", n.local_vlan)));
     }
     f
 }
@@ -89,7 +90,7 @@ mod tests {
             ProviderNetwork { bridge: "br-phys".into(), local_vlan: 1, vlan: Some(100) },
             ProviderNetwork { bridge: "br-phys".into(), local_vlan: 2, vlan: None },
         ];
-        let int = integration_flows(&["br-phys", "br-ex"], &nets);
+        let int = integration_flows(&["br-phys", "br-ex"], &nets, "NORMAL");
         let has = |f: &[Flow], p: u16, m: &str, a: &str| {
             f.iter().any(|x| x.priority == p && x.matches == m && x.actions == a)
         };

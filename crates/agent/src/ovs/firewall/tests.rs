@@ -1,0 +1,189 @@
+use std::collections::BTreeMap;
+
+use neutrino_model::sg::{HostFirewall, SecurityGroupRuleState, SecurityGroupState};
+use neutrino_model::FixedIp;
+
+use super::*;
+use crate::state::NetworkState;
+
+const NET: &str = "0a1b2c3d-4e5f-6789-abcd-ef0123456789";
+const WEB: &str = "5a5a5a5a-0000-4000-8000-000000000001";
+const P1: &str = "11111111-2222-3333-4444-555555555555";
+const DHCP: &str = "33333333-2222-3333-4444-555555555555";
+
+fn rule(direction: &str, ethertype: &str, protocol: Option<&str>) -> SecurityGroupRuleState {
+    SecurityGroupRuleState {
+        id: "r".into(),
+        direction: direction.into(),
+        ethertype: ethertype.into(),
+        protocol: protocol.map(String::from),
+        port_range_min: None,
+        port_range_max: None,
+        remote_ip_prefix: None,
+        remote_group_id: None,
+    }
+}
+
+fn port(id: &str, mac: &str, ip: &str, owner: &str) -> PortState {
+    PortState {
+        id: id.into(),
+        network_id: NET.into(),
+        mac_address: mac.into(),
+        fixed_ips: vec![FixedIp { subnet_id: "s".into(), ip_address: ip.into() }],
+        admin_state_up: true,
+        status: "ACTIVE".into(),
+        device_owner: owner.into(),
+        port_security_enabled: true,
+        security_groups: vec![WEB.into()],
+        allowed_address_pairs: vec![],
+    }
+}
+
+/// P1 in group web (egress anything, SSH in from 192.0.2.0/24, ping from
+/// the group's members) and the network's DHCP port.
+fn state() -> HostState {
+    let mut ssh = rule("ingress", "IPv4", Some("tcp"));
+    (ssh.port_range_min, ssh.port_range_max) = (Some(22), Some(22));
+    ssh.remote_ip_prefix = Some("192.0.2.0/24".into());
+    let mut ping = rule("ingress", "IPv4", Some("icmp"));
+    ping.port_range_min = Some(8);
+    ping.remote_group_id = Some(WEB.into());
+    HostState {
+        last: 1,
+        host: "node-1".into(),
+        networks: vec![NetworkState {
+            id: NET.into(),
+            mtu: 1450,
+            admin_state_up: true,
+            network_type: "vxlan".into(),
+            physical_network: None,
+            segmentation_id: Some(77),
+        }],
+        ports: vec![
+            port(P1, "fa:16:3e:00:00:01", "10.0.0.11", "compute:nova"),
+            port(DHCP, "fa:16:3e:00:00:03", "10.0.0.2", "network:dhcp"),
+        ],
+        peers: vec![],
+        firewall: HostFirewall {
+            security_groups: vec![SecurityGroupState {
+                id: WEB.into(),
+                stateful: true,
+                rules: vec![rule("egress", "IPv4", None), ssh, ping],
+            }],
+            remote_groups: BTreeMap::from([(WEB.to_string(), vec!["10.0.0.11".into(), "10.0.0.12".into()])]),
+        },
+    }
+}
+
+fn on_bridge(s: &HostState) -> Vec<BridgePort<'_>> {
+    s.ports
+        .iter()
+        .map(|p| BridgePort { port: p, device: neutrino_model::names::tap_device(&p.id), local_vlan: 3 })
+        .collect()
+}
+
+fn lines(flows: &[Flow]) -> Vec<String> {
+    flows
+        .iter()
+        .map(|f| format!("table={},priority={},{} actions={}", f.table, f.priority, f.matches, f.actions))
+        .collect()
+}
+
+#[test]
+fn port_ranges_become_aligned_blocks_that_cover_exactly_the_range() {
+    assert_eq!(range_masks(22, 22), [(22, 0xffff)]);
+    assert_eq!(range_masks(1024, 2047), [(1024, 0xfc00)]);
+    for (lo, hi) in [(8000u16, 8080u16), (1, 65535), (3, 3000), (65535, 65535)] {
+        let mut covered = Vec::new();
+        for (value, mask) in range_masks(lo, hi) {
+            assert_eq!(value & !mask, 0, "{value:#x}/{mask:#x} is aligned");
+            let size = u32::from(!mask) + 1;
+            covered.extend((0..size).map(|k| u32::from(value) + k));
+        }
+        assert_eq!(covered, (u32::from(lo)..=u32::from(hi)).collect::<Vec<_>>(), "{lo}-{hi}");
+    }
+}
+
+#[test]
+fn rules_become_openflow_matches() {
+    let s = state();
+    let of = |r: &SecurityGroupRuleState| rules::parse(r).and_then(|p| openflow_matches(&s, &p));
+    let mut ssh = rule("ingress", "IPv4", Some("tcp"));
+    (ssh.port_range_min, ssh.port_range_max) = (Some(22), Some(22));
+    ssh.remote_ip_prefix = Some("192.0.2.7/24".into());
+    assert_eq!(of(&ssh), Ok(vec!["tcp,nw_src=192.0.2.0/24,tp_dst=22".to_string()]));
+    let mut dns6 = rule("egress", "IPv6", Some("udp"));
+    (dns6.port_range_min, dns6.port_range_max) = (Some(52), Some(53));
+    dns6.remote_ip_prefix = Some("2001:db8::/64".into());
+    assert_eq!(of(&dns6), Ok(vec!["udp6,ipv6_dst=2001:db8::/64,tp_dst=0x34/0xfffe".to_string()]));
+    let mut echo6 = rule("ingress", "IPv6", Some("icmp"));
+    (echo6.port_range_min, echo6.port_range_max) = (Some(128), Some(0));
+    assert_eq!(of(&echo6), Ok(vec!["icmp6,icmp_type=128,icmp_code=0".to_string()]));
+    assert_eq!(of(&rule("ingress", "IPv4", Some("gre"))), Ok(vec!["ip,nw_proto=47".to_string()]));
+    assert_eq!(of(&rule("egress", "IPv6", None)), Ok(vec!["ipv6".to_string()]));
+    let mut members = rule("ingress", "IPv4", Some("icmp"));
+    members.remote_group_id = Some(WEB.into());
+    assert_eq!(
+        of(&members),
+        Ok(vec!["icmp,nw_src=10.0.0.11".to_string(), "icmp,nw_src=10.0.0.12".to_string()]),
+        "one flow per member"
+    );
+    members.ethertype = "IPv6".into();
+    assert_eq!(of(&members), Ok(vec![]), "no IPv6 members: nothing allowed");
+    let mut dccp = rule("ingress", "IPv4", Some("dccp"));
+    dccp.port_range_min = Some(5000);
+    assert!(of(&dccp).is_err(), "OpenFlow has no DCCP ports; the rule allows nothing");
+}
+
+#[test]
+fn a_filtered_port_gets_its_tables_and_the_dhcp_port_switches_normally() {
+    let s = state();
+    let ports = on_bridge(&s);
+    let f = lines(&flows(&s, &ports, &["patch-tun".to_string()]));
+    let (tap, dhcp) = ("tap11111111-22", "tap33333333-22");
+    for want in [
+        "table=60,priority=0, actions=drop".to_string(),
+        "table=60,priority=50,in_port=patch-tun actions=NORMAL".into(),
+        format!("table=60,priority=50,in_port={dhcp} actions=NORMAL"),
+        format!("table=60,priority=100,in_port={tap} actions=set_field:1->reg5,set_field:3->reg6,resubmit(,71)"),
+        "table=60,priority=90,dl_vlan=3,dl_dst=fa:16:3e:00:00:01 actions=set_field:1->reg5,set_field:3->reg6,strip_vlan,resubmit(,81)".into(),
+        format!("table=60,priority=90,in_port={dhcp},dl_dst=fa:16:3e:00:00:01 actions=set_field:1->reg5,set_field:3->reg6,resubmit(,81)"),
+        "table=71,priority=90,reg5=1,ip,dl_src=fa:16:3e:00:00:01,nw_src=10.0.0.11 actions=ct(table=72,zone=NXM_NX_REG6[0..15])".into(),
+        "table=71,priority=90,reg5=1,arp,dl_src=fa:16:3e:00:00:01,arp_sha=fa:16:3e:00:00:01,arp_spa=10.0.0.11 actions=resubmit(,73)".into(),
+        "table=71,priority=100,reg5=1,udp,tp_src=67 actions=drop".into(),
+        "table=71,priority=10,reg5=1 actions=drop".into(),
+        "table=72,priority=70,reg5=1,ct_state=+new+trk,ip actions=ct(commit,zone=NXM_NX_REG6[0..15]),resubmit(,73)".into(),
+        "table=73,priority=90,reg6=3,dl_dst=fa:16:3e:00:00:01 actions=set_field:1->reg5,resubmit(,81)".into(),
+        "table=73,priority=0, actions=NORMAL".into(),
+        format!("table=81,priority=100,reg5=1,arp actions=output:{tap}"),
+        "table=81,priority=90,reg5=1,ip actions=ct(table=82,zone=NXM_NX_REG6[0..15])".into(),
+        format!("table=82,priority=90,reg5=1,ct_state=+est-inv+trk actions=output:{tap}"),
+        format!("table=82,priority=70,reg5=1,ct_state=+new+trk,tcp,nw_src=192.0.2.0/24,tp_dst=22 actions=ct(commit,zone=NXM_NX_REG6[0..15]),output:{tap}"),
+        format!("table=82,priority=70,reg5=1,ct_state=+new+trk,icmp,icmp_type=8,nw_src=10.0.0.12 actions=ct(commit,zone=NXM_NX_REG6[0..15]),output:{tap}"),
+        "table=82,priority=10,reg5=1 actions=drop".into(),
+    ] {
+        assert!(f.contains(&want), "missing {want}\nin:\n{}", f.join("\n"));
+    }
+    assert!(!f.iter().any(|l| l.contains("reg5=2")), "the DHCP port is not filtered");
+    // Pure: shuffled input, same flows.
+    let mut reversed = s.clone();
+    reversed.ports.reverse();
+    assert_eq!(lines(&flows(&reversed, &on_bridge(&reversed), &["patch-tun".to_string()])), f);
+}
+
+#[test]
+fn stateless_groups_skip_conntrack_and_a_bad_mac_is_dead() {
+    let mut s = state();
+    s.firewall.security_groups[0].stateful = false;
+    let f = lines(&flows(&s, &on_bridge(&s), &[]));
+    assert!(!f.iter().any(|l| l.contains("ct(")), "no conntrack: {f:?}");
+    assert!(f.contains(
+        &"table=82,priority=70,reg5=1,tcp,nw_src=192.0.2.0/24,tp_dst=22 actions=output:tap11111111-22".to_string()
+    ));
+    s.ports[0].mac_address = "not-a-mac".into();
+    let f = lines(&flows(&s, &on_bridge(&s), &[]));
+    assert!(
+        !f.iter().any(|l| l.contains("tap11111111-22")),
+        "neither filtered nor switched: dropped by table 60's default"
+    );
+}
