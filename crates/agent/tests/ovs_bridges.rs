@@ -405,7 +405,7 @@ async fn a_hybrid_port_is_not_wired_while_its_firewall_cannot_be_loaded() {
     if !privileged() {
         return;
     }
-    let (cleanup, node, ovs, db) = one_node("ovsf").await;
+    let (cleanup, node, ovs, db) = one_node("ovsw").await;
     drop(db);
     let port_id = "0f0f0f0f-1111-4000-8000-000000000001";
     let (tap, qbr, qvo) = (
