@@ -161,6 +161,24 @@ fn start_ovs_agents(
     confs
 }
 
+/// Restarts the agent `w.children[child]` (configuration `conf`) while
+/// `vm` pings `ip` every 10 ms; asserts that no reply was lost.
+fn restart_under_ping(w: &mut World, child: usize, conf: &std::path::Path, vm: &str, ip: &str) {
+    let ping = Command::new("ip")
+        .args(["netns", "exec", vm, "ping", "-i", "0.01", "-c", "300", "-q", ip])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    let mut agent = w.children.remove(child);
+    let _ = Command::new("kill").arg("-TERM").arg(agent.id().to_string()).status();
+    let _ = agent.wait();
+    start(w, bin().args(["agent", "l2", "--config-file"]).arg(conf), "first sync done");
+    let out = ping.wait_with_output().unwrap();
+    let summary = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(summary.contains("300 received"), "replies lost across the restart: {summary}");
+}
+
 /// Stops the agents, then the server (started first), before their Open vSwitch goes away.
 fn stop_processes(w: &mut World) {
     for mut c in w.children.drain(..).rev() {
@@ -281,19 +299,7 @@ fn ovs_agents_carry_vxlan_and_gre_between_two_nodes_and_restart_without_loss() {
 
     // An agent restart under traffic: no lost reply, the same flows.
     let before = (flows(&switches[0], "br-int"), flows(&switches[0], "br-tun"));
-    let ping = Command::new("ip")
-        .args(["netns", "exec", &vms[0].0, "ping", "-i", "0.01", "-c", "300", "-q", &vms[1].1])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(500));
-    let mut agent1 = w.children.remove(1);
-    let _ = Command::new("kill").arg("-TERM").arg(agent1.id().to_string()).status();
-    let _ = agent1.wait();
-    start(&mut w, bin().args(["agent", "l2", "--config-file"]).arg(&confs[0]), "first sync done");
-    let out = ping.wait_with_output().unwrap();
-    let summary = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(summary.contains("300 received"), "replies lost across the restart: {summary}");
+    restart_under_ping(&mut w, 1, &confs[0], &vms[0].0, &vms[1].1);
     let after = (flows(&switches[0], "br-int"), flows(&switches[0], "br-tun"));
     assert_eq!(before, after, "the restart changed the flow tables");
     stop_processes(&mut w);
@@ -653,19 +659,7 @@ fn security_groups_on_ovs(test: &str, tag: &str, driver: &str) {
         (link_of(&node1, &qbr), link_of(&node1, &qvb), nft, flows(&switches[0], "br-int"))
     };
     let before = state_of();
-    let ping = Command::new("ip")
-        .args(["netns", "exec", &a.0, "ping", "-i", "0.01", "-c", "300", "-q", &b.1])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(500));
-    let mut agent1 = w.children.remove(1);
-    let _ = Command::new("kill").arg("-TERM").arg(agent1.id().to_string()).status();
-    let _ = agent1.wait();
-    start(&mut w, bin().args(["agent", "l2", "--config-file"]).arg(&confs[0]), "first sync done");
-    let out = ping.wait_with_output().unwrap();
-    let summary = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(summary.contains("300 received"), "replies lost across the restart: {summary}");
+    restart_under_ping(&mut w, 1, &confs[0], &a.0, &b.1);
     assert_eq!(before, state_of(), "the restart rebuilt the plug or changed the firewall");
 
     // c's port goes: its plug goes with it (the instance's tap is the compute side's).

@@ -766,4 +766,4 @@ fn endpoints(state: &HostState, zones: &BTreeMap<String, u16>) -> BTreeSet<(Stri
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -6,12 +6,12 @@ use neutrino_model::{AllowedAddressPair, FixedIp};
 use super::*;
 use crate::state::NetworkState;
 
-const NET: &str = "0a1b2c3d-4e5f-6789-abcd-ef0123456789";
-const WEB: &str = "5a5a5a5a-0000-4000-8000-000000000001";
-const P1: &str = "11111111-2222-3333-4444-555555555555";
+pub(crate) const NET: &str = "0a1b2c3d-4e5f-6789-abcd-ef0123456789";
+pub(crate) const WEB: &str = "5a5a5a5a-0000-4000-8000-000000000001";
+pub(crate) const P1: &str = "11111111-2222-3333-4444-555555555555";
 const P2: &str = "22222222-2222-3333-4444-555555555555";
 
-fn rule(id: &str, direction: &str, ethertype: &str, protocol: Option<&str>) -> SecurityGroupRuleState {
+pub(crate) fn rule(id: &str, direction: &str, ethertype: &str, protocol: Option<&str>) -> SecurityGroupRuleState {
     SecurityGroupRuleState {
         id: id.into(),
         direction: direction.into(),
@@ -24,7 +24,7 @@ fn rule(id: &str, direction: &str, ethertype: &str, protocol: Option<&str>) -> S
     }
 }
 
-fn port(id: &str, mac: &str, ip: &str, groups: &[&str]) -> PortState {
+pub(crate) fn port(id: &str, mac: &str, ip: &str, groups: &[&str]) -> PortState {
     PortState {
         id: id.into(),
         network_id: NET.into(),
@@ -41,7 +41,7 @@ fn port(id: &str, mac: &str, ip: &str, groups: &[&str]) -> PortState {
 
 /// One port in group `web`: egress anything (IPv4), ingress SSH from
 /// 192.0.2.0/24 and ICMP echo from the group's members.
-fn state() -> HostState {
+pub(crate) fn state() -> HostState {
     let mut ssh = rule("r2", "ingress", "IPv4", Some("tcp"));
     ssh.port_range_min = Some(22);
     ssh.port_range_max = Some(22);

@@ -1,78 +1,23 @@
-use std::collections::BTreeMap;
-
-use neutrino_model::sg::{HostFirewall, SecurityGroupRuleState, SecurityGroupState};
-use neutrino_model::FixedIp;
+use neutrino_model::sg::SecurityGroupRuleState;
 
 use super::*;
-use crate::state::NetworkState;
+use crate::firewall::tests::{self as fw, WEB};
 
-const NET: &str = "0a1b2c3d-4e5f-6789-abcd-ef0123456789";
-const WEB: &str = "5a5a5a5a-0000-4000-8000-000000000001";
-const P1: &str = "11111111-2222-3333-4444-555555555555";
 const DHCP: &str = "33333333-2222-3333-4444-555555555555";
 
-fn rule(direction: &str, ethertype: &str, protocol: Option<&str>) -> SecurityGroupRuleState {
-    SecurityGroupRuleState {
-        id: "r".into(),
-        direction: direction.into(),
-        ethertype: ethertype.into(),
-        protocol: protocol.map(String::from),
-        port_range_min: None,
-        port_range_max: None,
-        remote_ip_prefix: None,
-        remote_group_id: None,
-    }
-}
-
-fn port(id: &str, mac: &str, ip: &str, owner: &str) -> PortState {
-    PortState {
-        id: id.into(),
-        network_id: NET.into(),
-        mac_address: mac.into(),
-        fixed_ips: vec![FixedIp { subnet_id: "s".into(), ip_address: ip.into() }],
-        admin_state_up: true,
-        status: "ACTIVE".into(),
-        device_owner: owner.into(),
-        port_security_enabled: true,
-        security_groups: vec![WEB.into()],
-        allowed_address_pairs: vec![],
-    }
-}
-
-/// P1 in group web (egress anything, SSH in from 192.0.2.0/24, ping from
-/// the group's members) and the network's DHCP port.
+/// The nftables firewall's test host — P1 in group web (egress anything,
+/// SSH in from 192.0.2.0/24, ping from the group's members) — with the
+/// network's DHCP port.
 fn state() -> HostState {
-    let mut ssh = rule("ingress", "IPv4", Some("tcp"));
-    (ssh.port_range_min, ssh.port_range_max) = (Some(22), Some(22));
-    ssh.remote_ip_prefix = Some("192.0.2.0/24".into());
-    let mut ping = rule("ingress", "IPv4", Some("icmp"));
-    ping.port_range_min = Some(8);
-    ping.remote_group_id = Some(WEB.into());
-    HostState {
-        last: 1,
-        host: "node-1".into(),
-        networks: vec![NetworkState {
-            id: NET.into(),
-            mtu: 1450,
-            admin_state_up: true,
-            network_type: "vxlan".into(),
-            physical_network: None,
-            segmentation_id: Some(77),
-        }],
-        ports: vec![
-            port(P1, "fa:16:3e:00:00:01", "10.0.0.11", "compute:nova"),
-            port(DHCP, "fa:16:3e:00:00:03", "10.0.0.2", "network:dhcp"),
-        ],
-        peers: vec![],
-        firewall: HostFirewall {
-            security_groups: vec![SecurityGroupState {
-                id: WEB.into(),
-                stateful: true,
-                rules: vec![rule("egress", "IPv4", None), ssh, ping],
-            }],
-            remote_groups: BTreeMap::from([(WEB.to_string(), vec!["10.0.0.11".into(), "10.0.0.12".into()])]),
-        },
-    }
+    let mut s = fw::state();
+    let mut dhcp = fw::port(DHCP, "fa:16:3e:00:00:03", "10.0.0.2", &[WEB]);
+    dhcp.device_owner = "network:dhcp".into();
+    s.ports.push(dhcp);
+    s
+}
+
+fn rule(direction: &str, ethertype: &str, protocol: Option<&str>) -> SecurityGroupRuleState {
+    fw::rule("r", direction, ethertype, protocol)
 }
 
 fn on_bridge(s: &HostState) -> Vec<BridgePort<'_>> {
