@@ -527,7 +527,6 @@ fn ovs_agents_carry_vlan_and_flat_provider_networks_and_keep_overlapping_cidrs_a
     drop(switches);
 }
 
-/// A file of the seed deployment (shared/seed-configs), used unchanged.
 /// `ip -j link show DEV` in `ns`: its ifindex and master.
 fn link_of(ns: &str, dev: &str) -> Option<(u64, Option<String>)> {
     let out = Command::new("ip").args(["-n", ns, "-j", "link", "show", dev]).output().unwrap();
@@ -579,21 +578,32 @@ fn security_groups_on_ovs(test: &str, tag: &str, driver: &str) {
         "/v2.0/subnets",
         json!({"subnet": {"network_id": net, "cidr": "10.9.0.0/24", "ip_version": 4, "enable_dhcp": false}}),
     );
+    api.post(
+        "/v2.0/subnets",
+        json!({"subnet": {"network_id": net, "cidr": "2001:db8:9::/64", "ip_version": 6, "enable_dhcp": false}}),
+    );
     let lonely = api.post("/v2.0/security-groups", json!({"security_group": {"name": "lonely"}}))["security_group"]
         ["id"]
         .as_str()
         .unwrap()
         .to_string();
     // a and c on node1, b and d on node2; d alone in a group that lets nothing in.
+    // Each has an IPv4 and an IPv6 address (2001:db8:9::<same last number>).
+    let v6 = |ip: &str| ip.replace("10.9.0.", "2001:db8:9::");
     let mut vms = Vec::new();
-    for (name, node, ip, extra) in [
-        ("a", 0, "10.9.0.11", json!({})),
-        ("b", 1, "10.9.0.12", json!({})),
-        ("c", 0, "10.9.0.13", json!({})),
-        ("d", 1, "10.9.0.14", json!({"security_groups": [lonely]})),
+    for (name, node, ip, groups) in [
+        ("a", 0, "10.9.0.11", None),
+        ("b", 1, "10.9.0.12", None),
+        ("c", 0, "10.9.0.13", None),
+        ("d", 1, "10.9.0.14", Some(json!([lonely]))),
     ] {
         let vm = w.ns(name);
+        let mut extra = json!({"fixed_ips": [{"ip_address": ip}, {"ip_address": v6(ip)}]});
+        if let Some(g) = groups {
+            extra["security_groups"] = g;
+        }
         let port = plug_instance_with(&api, &confs[node], &net, nodes[node].0, &vm, ip, extra);
+        sh(&["ip", "-n", &vm, "-6", "addr", "add", &format!("{}/64", v6(ip)), "dev", "eth0", "nodad"]);
         sh(&["ip", "netns", "exec", &vm, "ethtool", "-K", "eth0", "tx", "off"]);
         vms.push((vm, ip.to_string(), port));
     }
@@ -636,6 +646,10 @@ fn security_groups_on_ovs(test: &str, tag: &str, driver: &str) {
     assert_eq!(tcp_exchange(&mut w, &b.0, &a.0, &a.1, "across"), "across");
     assert!(!pings(&d.0, &a.1), "d is not in a's group");
     assert!(!pings(&a.0, &d.1), "d's group lets nothing in");
+    // IPv6 too, neighbour discovery included: across nodes, on one node, not to d.
+    wait_until("a reaches b over IPv6", Duration::from_secs(10), || pings(&a.0, &v6(&b.1)));
+    assert!(pings(&c.0, &v6(&a.1)), "c reaches a over IPv6 (same node)");
+    assert!(!pings(&a.0, &v6(&d.1)), "d's group lets no IPv6 in either");
 
     // A rule in d's group lets TCP 7000 in from anywhere (and still no ping).
     api.post(
@@ -681,6 +695,7 @@ fn security_groups_on_ovs(test: &str, tag: &str, driver: &str) {
     drop(switches);
 }
 
+/// A file of the seed deployment (shared/seed-configs), used unchanged.
 fn seed_config(name: &str) -> std::path::PathBuf {
     std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/seed-configs")).join(name)
 }

@@ -15,7 +15,9 @@
 //!   (MAC, address) pairs, fixed IPs, allowed address pairs, IPv6
 //!   link-local, DHCP discovery from 0.0.0.0, ARP probes, duplicate address
 //!   detection from `::`; no DHCP/DHCPv6 server traffic or router
-//!   advertisements — then IP through conntrack to 72.
+//!   advertisements — then neighbour discovery and MLD from the port's
+//!   addresses straight to 73 (conntrack would call them invalid), other IP
+//!   through conntrack to 72.
 //! - 72 (egress rules): established and related pass, invalid is dropped,
 //!   new connections that a rule allows are committed; then 73.
 //! - 73: to a filtered port on the same network, its ingress tables; else
@@ -54,6 +56,12 @@ pub const ACCEPT_OR_INGRESS: u8 = 73;
 pub const INGRESS: u8 = 81;
 /// Ingress: security group rules.
 pub const INGRESS_RULES: u8 = 82;
+
+/// ICMPv6 an instance may always send from its addresses: MLD (130–132,
+/// 143), router solicitation (133), neighbour solicitation and
+/// advertisement (135, 136). Not connections — conntrack calls them
+/// invalid — so they pass before it.
+const ICMPV6_OUT: [u8; 7] = [130, 131, 132, 133, 135, 136, 143];
 
 /// The conntrack zone: the network's local VLAN, in `reg6`.
 const ZONE: &str = "zone=NXM_NX_REG6[0..15]";
@@ -285,6 +293,10 @@ fn egress(out: &mut Vec<Flow>, f: &Filtered<'_>) {
     for (mac, nets) in &f.allowed.v6 {
         for n in nets {
             let net = Element::Net(IpNet::V6(*n));
+            for t in ICMPV6_OUT {
+                let m = format!("reg5={i},icmp6,dl_src={mac},ipv6_src={net},icmp_type={t}");
+                out.push(Flow::new(EGRESS, 95, &m, &accept));
+            }
             out.push(Flow::new(EGRESS, 90, &format!("reg5={i},ipv6,dl_src={mac},ipv6_src={net}"), &track));
         }
     }
@@ -295,11 +307,7 @@ fn egress(out: &mut Vec<Flow>, f: &Filtered<'_>) {
     if f.stateful {
         tracked(out, EGRESS_RULES, i, &accept);
     }
-    let always = ["udp,tp_src=68,tp_dst=67", "udp6,tp_src=546,tp_dst=547"]
-        .into_iter()
-        .map(String::from)
-        .chain([130, 131, 132, 133, 135, 136, 143].into_iter().map(|t| format!("icmp6,icmp_type={t}")));
-    for m in always {
+    for m in ["udp,tp_src=68,tp_dst=67", "udp6,tp_src=546,tp_dst=547"] {
         out.push(Flow::new(EGRESS_RULES, 80, &format!("reg5={i},{new}{m}"), &commit));
     }
     for m in &f.egress {

@@ -96,6 +96,7 @@ fn a_filtered_port_gets_its_tables_and_the_dhcp_port_switches_normally() {
         "table=71,priority=90,reg5=1,ip,dl_src=fa:16:3e:00:00:01,nw_src=10.0.0.11 actions=ct(table=72,zone=NXM_NX_REG6[0..15])".into(),
         "table=71,priority=90,reg5=1,arp,dl_src=fa:16:3e:00:00:01,arp_sha=fa:16:3e:00:00:01,arp_spa=10.0.0.11 actions=resubmit(,73)".into(),
         "table=71,priority=100,reg5=1,udp,tp_src=67 actions=drop".into(),
+        "table=71,priority=95,reg5=1,icmp6,dl_src=fa:16:3e:00:00:01,ipv6_src=fe80::f816:3eff:fe00:1,icmp_type=135 actions=resubmit(,73)".into(),
         "table=71,priority=10,reg5=1 actions=drop".into(),
         "table=72,priority=70,reg5=1,ct_state=+new+trk,ip actions=ct(commit,zone=NXM_NX_REG6[0..15]),resubmit(,73)".into(),
         "table=73,priority=90,reg6=3,dl_dst=fa:16:3e:00:00:01 actions=set_field:1->reg5,resubmit(,81)".into(),
