@@ -6,7 +6,10 @@
 //! of a VXLAN network ping each other across nodes, those of a GRE network
 //! ping and talk TCP (the bridges look like the seed's `ovs-vsctl show`); an agent restart under `ping -i 0.01`
 //! loses no reply and leaves the flow tables as they were (cookies and
-//! counters aside). Skips without root or Open vSwitch, except under CI.
+//! counters aside). VLAN and flat provider networks, a mixed OVS/Linux
+//! bridge deployment, the seed's files, and security groups with both
+//! firewall drivers (`iptables_hybrid`, `openvswitch`). Skips without root
+//! or Open vSwitch, except under CI.
 #![allow(clippy::unwrap_used)]
 
 mod world;
@@ -435,7 +438,9 @@ fn ovs_agents_carry_vlan_and_flat_provider_networks_and_keep_overlapping_cidrs_a
         &switches,
         "",
         |_| "bridge_mappings = physnet1:br-phys\n".into(),
-        "noop",
+        // Filtered by OpenFlow: provider traffic crosses the firewall's tables too
+        // (each network's conntrack zone is its local VLAN, so equal addresses stay apart).
+        "openvswitch",
     );
     let api = Api { base: url.clone(), rt: tokio::runtime::Runtime::new().unwrap(), client: reqwest::Client::new() };
 
@@ -511,7 +516,9 @@ fn ovs_agents_carry_vlan_and_flat_provider_networks_and_keep_overlapping_cidrs_a
         json!({"subnet": {"network_id": flat_id, "cidr": "10.9.0.0/24", "ip_version": 4, "enable_dhcp": false}}),
     );
     let flat_vm = w.ns("flat0");
-    let flat_port = plug_instance(&api, &confs[1], &flat_id, "node2", &flat_vm, "10.9.0.12");
+    // Without port security (the outside host is in no group of ours): an unfiltered port beside filtered ones.
+    let unsecured = json!({"port_security_enabled": false, "security_groups": []});
+    let flat_port = plug_instance_with(&api, &confs[1], &flat_id, "node2", &flat_vm, "10.9.0.12", unsecured);
     until_active(&api, &flat_port);
     wait_until("an instance on the flat network reaches the outside host", Duration::from_secs(10), || {
         pings(&flat_vm, "10.9.0.1")
