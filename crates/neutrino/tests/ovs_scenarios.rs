@@ -666,6 +666,15 @@ fn security_groups_on_ovs(test: &str, tag: &str, driver: &str) {
     );
     assert_eq!(tcp_exchange(&mut w, &a.0, &d.0, &d.1, "let in"), "let in");
     assert!(!pings(&a.0, &d.1), "only TCP 7000 is let in");
+    // d joins the default group: its members (a among them) are let in.
+    let default = api.get(&format!("/v2.0/ports/{}", a.2))["port"]["security_groups"][0].clone();
+    let (status, body) = api.call(
+        reqwest::Method::PUT,
+        &format!("/v2.0/ports/{}", d.2),
+        Some(json!({"port": {"security_groups": [lonely, default]}})),
+    );
+    assert_eq!(status, 200, "{body}");
+    wait_until("a admitted to d as a member", Duration::from_secs(10), || pings(&a.0, &d.1));
 
     // Spoofing: b takes another address and is cut off.
     sh(&["ip", "-n", &b.0, "addr", "flush", "dev", "eth0"]);

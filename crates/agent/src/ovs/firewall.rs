@@ -27,8 +27,8 @@
 //!   by a rule (committed), out of the port; the rest is dropped.
 //!
 //! Stateless groups (every group of the port stateless) skip conntrack:
-//! their rules must allow each direction. Remote groups are written as one
-//! flow per member address. Broadcast and multicast reach ports by normal
+//! their rules must allow each direction. A rule with a remote group is a
+//! conjunction with the group's member addresses ([`Conjunctions`]). Broadcast and multicast reach ports by normal
 //! switching, unfiltered, as with Neutron's driver.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -77,15 +77,76 @@ pub struct BridgePort<'a> {
     pub local_vlan: u16,
 }
 
+/// One rule's flows for a port: its matches (several for a port range
+/// that is not one prefix), and the remote group (with its family) whose
+/// members the remote end must be, if any.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct RuleFlows {
+    /// The matches, without the remote group.
+    pub(crate) matches: Vec<String>,
+    /// The remote group and family, matched through a conjunction.
+    pub(crate) group: Option<(String, Family)>,
+}
+
 /// A filtered port with what its flows need.
 struct Filtered<'a> {
     at: &'a BridgePort<'a>,
     index: u32,
     allowed: port::Allowed,
     stateful: bool,
-    egress: Vec<String>,
-    ingress: Vec<String>,
+    egress: Vec<RuleFlows>,
+    ingress: Vec<RuleFlows>,
 }
+
+/// Remote-group rules as OpenFlow conjunctions: each such rule of a port
+/// is one conjunction id, whose first dimension is the port's rule match
+/// and whose second is the group's member addresses — one flow per member
+/// and rules table, shared by every port and rule naming the group, so the
+/// flows grow with ports × rules plus members, not with their product.
+#[derive(Debug, Default)]
+struct Conjunctions {
+    /// The last id given.
+    last: u32,
+    /// The ids of each (table, group, family).
+    by_group: BTreeMap<(u8, String, Family), Vec<u32>>,
+}
+
+impl Conjunctions {
+    /// A new id for a rule of `table` whose remote end is `group`.
+    fn add(&mut self, table: u8, group: &(String, Family)) -> u32 {
+        self.last += 1;
+        self.by_group.entry((table, group.0.clone(), group.1)).or_default().push(self.last);
+        self.last
+    }
+
+    /// The second dimension: for each group, one flow per member address
+    /// (its source in the ingress rules table, its destination in the
+    /// egress one). A group without members completes no conjunction.
+    fn member_flows(&self, state: &HostState, out: &mut Vec<Flow>) {
+        for ((table, group, family), ids) in &self.by_group {
+            let direction = if *table == INGRESS_RULES { Direction::Ingress } else { Direction::Egress };
+            let field = remote_field(direction, *family);
+            let ip = if *family == Family::V6 { "ipv6" } else { "ip" };
+            let actions: Vec<String> = ids.iter().map(|id| format!("conjunction({id},2/2)")).collect();
+            for member in members(state, group, *family) {
+                if let Element::Net(n) = member {
+                    out.push(Flow::new(
+                        *table,
+                        CONJUNCTION,
+                        &format!("{ip},{field}={}", Element::Net(n)),
+                        &actions.join(","),
+                    ));
+                }
+            }
+        }
+    }
+}
+
+/// Priority of a rule's flows.
+const RULE: u16 = 70;
+/// Priority of conjunction dimension flows (apart from the plain rules',
+/// whose overlap with them OpenFlow leaves undefined).
+const CONJUNCTION: u16 = 71;
 
 /// The integration bridge's firewall tables for `ports` (those this agent
 /// wired on it; `patches` are its patch ports, whose traffic arrives
@@ -108,7 +169,7 @@ pub fn flows(state: &HostState, ports: &[BridgePort<'_>], patches: &[String]) ->
             continue;
         };
         let index = u32::try_from(fw.len() + 1).unwrap_or(u32::MAX);
-        let (stateful, egress, ingress) = rule_matches(state, at.port, &groups);
+        let (stateful, egress, ingress) = rule_matches(at.port, &groups);
         fw.push(Filtered { at, index, allowed: port::allowed(at.port, mac), stateful, egress, ingress });
     }
     let mut out = vec![Flow::new(TRANSIENT, 0, "", "drop"), Flow::new(ACCEPT_OR_INGRESS, 0, "", "NORMAL")];
@@ -118,6 +179,7 @@ pub fn flows(state: &HostState, ports: &[BridgePort<'_>], patches: &[String]) ->
     for o in &open {
         out.push(Flow::new(TRANSIENT, 50, &format!("in_port={}", o.device), "NORMAL"));
     }
+    let mut conjunctions = Conjunctions::default();
     for f in &fw {
         let (i, lv, dev) = (f.index, f.at.local_vlan, &f.at.device);
         let regs = format!("set_field:{i}->reg5,set_field:{lv}->reg6");
@@ -140,46 +202,54 @@ pub fn flows(state: &HostState, ports: &[BridgePort<'_>], patches: &[String]) ->
                 &format!("set_field:{i}->reg5,resubmit(,{INGRESS})"),
             ));
         }
-        egress(&mut out, f);
-        ingress(&mut out, f);
+        egress(&mut out, f, &mut conjunctions);
+        ingress(&mut out, f, &mut conjunctions);
     }
+    conjunctions.member_flows(state, &mut out);
     out
 }
 
-/// Whether `port` is filtered statefully, and the OpenFlow matches of its
-/// groups' egress and ingress rules (remote groups expanded to their
-/// members' addresses).
+/// Whether `port` is filtered statefully, and the flows of its groups'
+/// egress and ingress rules.
 fn rule_matches(
-    state: &HostState,
     port: &PortState,
     groups: &BTreeMap<&str, &SecurityGroupState>,
-) -> (bool, Vec<String>, Vec<String>) {
+) -> (bool, Vec<RuleFlows>, Vec<RuleFlows>) {
     let (found, stateful) = port::port_groups(port, groups);
     let (mut egress, mut ingress) = (BTreeSet::new(), BTreeSet::new());
     for g in found {
         for rule in &g.rules {
-            let written = rules::parse(rule).and_then(|r| {
-                let m = openflow_matches(state, &r)?;
-                Ok((r.direction, m))
-            });
+            let written = rules::parse(rule).and_then(|r| Ok((r.direction, openflow_matches(&r)?)));
             match written {
-                Ok((Direction::Egress, m)) => egress.extend(m),
-                Ok((Direction::Ingress, m)) => ingress.extend(m),
+                Ok((Direction::Egress, m)) => egress.insert(m),
+                Ok((Direction::Ingress, m)) => ingress.insert(m),
                 Err(why) => {
-                    warn!(port = %port.id, group = %g.id, rule = %rule.id.escape_debug(), "security group rule skipped: {why}")
+                    warn!(port = %port.id, group = %g.id, rule = %rule.id.escape_debug(), "security group rule skipped: {why}");
+                    false
                 }
-            }
+            };
         }
     }
     (stateful, egress.into_iter().collect(), ingress.into_iter().collect())
 }
 
-/// The OpenFlow matches of one rule (several for a port range that is not
-/// one prefix, or for a remote group's members; none for an empty group).
-pub(crate) fn openflow_matches(state: &HostState, r: &Rule) -> Result<Vec<String>, String> {
+/// The field of a rule's remote end: the source of what comes in, the
+/// destination of what goes out.
+fn remote_field(direction: Direction, family: Family) -> &'static str {
+    match (direction, family) {
+        (Direction::Ingress, Family::V4) => "nw_src",
+        (Direction::Egress, Family::V4) => "nw_dst",
+        (Direction::Ingress, Family::V6) => "ipv6_src",
+        (Direction::Egress, Family::V6) => "ipv6_dst",
+    }
+}
+
+/// The OpenFlow flows of one rule: its matches (several for a port range
+/// that is not one prefix) and its remote group, if any.
+pub(crate) fn openflow_matches(r: &Rule) -> Result<RuleFlows, String> {
     let v6 = r.family == Family::V6;
     let ip = if v6 { "ipv6" } else { "ip" };
-    let (base, ports) = match r.protocol {
+    let (mut base, ports) = match r.protocol {
         Protocol::Any => (ip.to_string(), None),
         Protocol::Ports(keyword @ ("tcp" | "udp" | "sctp"), _, range) => {
             (if v6 { format!("{keyword}6") } else { keyword.to_string() }, range)
@@ -199,45 +269,25 @@ pub(crate) fn openflow_matches(state: &HostState, r: &Rule) -> Result<Vec<String
             (m, None)
         }
     };
-    let field = match (r.direction, v6) {
-        (Direction::Ingress, false) => "nw_src",
-        (Direction::Egress, false) => "nw_dst",
-        (Direction::Ingress, true) => "ipv6_src",
-        (Direction::Egress, true) => "ipv6_dst",
+    let group = match &r.remote {
+        Remote::Any => None,
+        Remote::Net(n) => {
+            let _ = write!(base, ",{}={}", remote_field(r.direction, r.family), Element::Net(*n));
+            None
+        }
+        Remote::Group(g) => Some((g.clone(), r.family)),
     };
-    let remotes: Vec<Option<IpNet>> = match &r.remote {
-        Remote::Any => vec![None],
-        Remote::Net(n) => vec![Some(*n)],
-        Remote::Group(g) => members(state, g, r.family)
+    let matches = match ports {
+        None => vec![base],
+        Some((lo, hi)) => range_masks(lo, hi)
             .into_iter()
-            .filter_map(|e| match e {
-                Element::Net(n) => Some(Some(n)),
-                _ => None,
+            .map(|(value, mask)| match mask {
+                0xffff => format!("{base},tp_dst={value}"),
+                _ => format!("{base},tp_dst={value:#x}/{mask:#x}"),
             })
             .collect(),
     };
-    let port_masks: Vec<Option<(u16, u16)>> = match ports {
-        None => vec![None],
-        Some((lo, hi)) => range_masks(lo, hi).into_iter().map(Some).collect(),
-    };
-    let mut out = Vec::new();
-    for remote in &remotes {
-        for pm in &port_masks {
-            let mut m = base.clone();
-            if let Some(n) = remote {
-                let _ = write!(m, ",{field}={}", Element::Net(*n));
-            }
-            if let Some((value, mask)) = pm {
-                if *mask == 0xffff {
-                    let _ = write!(m, ",tp_dst={value}");
-                } else {
-                    let _ = write!(m, ",tp_dst={value:#x}/{mask:#x}");
-                }
-            }
-            out.push(m);
-        }
-    }
-    Ok(out)
+    Ok(RuleFlows { matches, group })
 }
 
 /// A port range as value/mask pairs (each a power-of-two aligned block).
@@ -257,7 +307,7 @@ pub(crate) fn range_masks(lo: u16, hi: u16) -> Vec<(u16, u16)> {
 }
 
 /// Table 71 and 72: what may leave port `f`, then what its rules allow.
-fn egress(out: &mut Vec<Flow>, f: &Filtered<'_>) {
+fn egress(out: &mut Vec<Flow>, f: &Filtered<'_>, conjunctions: &mut Conjunctions) {
     let i = f.index;
     let accept = format!("resubmit(,{ACCEPT_OR_INGRESS})");
     let track =
@@ -310,14 +360,12 @@ fn egress(out: &mut Vec<Flow>, f: &Filtered<'_>) {
     for m in ["udp,tp_src=68,tp_dst=67", "udp6,tp_src=546,tp_dst=547"] {
         out.push(Flow::new(EGRESS_RULES, 80, &format!("reg5={i},{new}{m}"), &commit));
     }
-    for m in &f.egress {
-        out.push(Flow::new(EGRESS_RULES, 70, &format!("reg5={i},{new}{m}"), &commit));
-    }
+    rule_flows(out, EGRESS_RULES, i, new, &commit, &f.egress, conjunctions);
     out.push(Flow::new(EGRESS_RULES, 10, &format!("reg5={i}"), "drop"));
 }
 
 /// Table 81 and 82: what reaches port `f`.
-fn ingress(out: &mut Vec<Flow>, f: &Filtered<'_>) {
+fn ingress(out: &mut Vec<Flow>, f: &Filtered<'_>, conjunctions: &mut Conjunctions) {
     let (i, dev) = (f.index, &f.at.device);
     let deliver = format!("output:{dev}");
     out.push(Flow::new(INGRESS, 100, &format!("reg5={i},arp"), &deliver));
@@ -340,10 +388,44 @@ fn ingress(out: &mut Vec<Flow>, f: &Filtered<'_>) {
     if f.stateful {
         tracked(out, INGRESS_RULES, i, &deliver);
     }
-    for m in &f.ingress {
-        out.push(Flow::new(INGRESS_RULES, 70, &format!("reg5={i},{new}{m}"), &commit));
-    }
+    rule_flows(out, INGRESS_RULES, i, new, &commit, &f.ingress, conjunctions);
     out.push(Flow::new(INGRESS_RULES, 10, &format!("reg5={i}"), "drop"));
+}
+
+/// The flows of port `i`'s rules in `table` (`new`: the match of a new
+/// connection, empty when stateless; `commit`: what an allowed one does). A
+/// rule with a remote group is a conjunction with the group's members.
+fn rule_flows(
+    out: &mut Vec<Flow>,
+    table: u8,
+    i: u32,
+    new: &str,
+    commit: &str,
+    rules: &[RuleFlows],
+    conjunctions: &mut Conjunctions,
+) {
+    for r in rules {
+        match &r.group {
+            None => {
+                for m in &r.matches {
+                    out.push(Flow::new(table, RULE, &format!("reg5={i},{new}{m}"), commit));
+                }
+            }
+            Some(group) => {
+                let id = conjunctions.add(table, group);
+                for m in &r.matches {
+                    out.push(Flow::new(
+                        table,
+                        CONJUNCTION,
+                        &format!("reg5={i},{new}{m}"),
+                        &format!("conjunction({id},1/2)"),
+                    ));
+                }
+                let ip = if group.1 == Family::V6 { "ipv6" } else { "ip" };
+                out.push(Flow::new(table, RULE, &format!("conj_id={id},{ip}"), commit));
+            }
+        }
+    }
 }
 
 /// A stateful rules table's first flows for port `i`: invalid dropped,

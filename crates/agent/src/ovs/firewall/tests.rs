@@ -51,8 +51,7 @@ fn port_ranges_become_aligned_blocks_that_cover_exactly_the_range() {
 
 #[test]
 fn rules_become_openflow_matches() {
-    let s = state();
-    let of = |r: &SecurityGroupRuleState| rules::parse(r).and_then(|p| openflow_matches(&s, &p));
+    let of = |r: &SecurityGroupRuleState| rules::parse(r).and_then(|p| openflow_matches(&p)).map(|f| f.matches);
     let mut ssh = rule("ingress", "IPv4", Some("tcp"));
     (ssh.port_range_min, ssh.port_range_max) = (Some(22), Some(22));
     ssh.remote_ip_prefix = Some("192.0.2.7/24".into());
@@ -66,15 +65,17 @@ fn rules_become_openflow_matches() {
     assert_eq!(of(&echo6), Ok(vec!["icmp6,icmp_type=128,icmp_code=0".to_string()]));
     assert_eq!(of(&rule("ingress", "IPv4", Some("gre"))), Ok(vec!["ip,nw_proto=47".to_string()]));
     assert_eq!(of(&rule("egress", "IPv6", None)), Ok(vec!["ipv6".to_string()]));
-    let mut members = rule("ingress", "IPv4", Some("icmp"));
-    members.remote_group_id = Some(WEB.into());
+    let members = {
+        let mut r = rule("ingress", "IPv4", Some("icmp"));
+        r.remote_group_id = Some(WEB.into());
+        r
+    };
+    let written = rules::parse(&members).and_then(|p| openflow_matches(&p));
     assert_eq!(
-        of(&members),
-        Ok(vec!["icmp,nw_src=10.0.0.11".to_string(), "icmp,nw_src=10.0.0.12".to_string()]),
-        "one flow per member"
+        written,
+        Ok(RuleFlows { matches: vec!["icmp".to_string()], group: Some((WEB.to_string(), Family::V4)) }),
+        "the group is matched through a conjunction"
     );
-    members.ethertype = "IPv6".into();
-    assert_eq!(of(&members), Ok(vec![]), "no IPv6 members: nothing allowed");
     let mut dccp = rule("ingress", "IPv4", Some("dccp"));
     dccp.port_range_min = Some(5000);
     assert!(of(&dccp).is_err(), "OpenFlow has no DCCP ports; the rule allows nothing");
@@ -105,7 +106,10 @@ fn a_filtered_port_gets_its_tables_and_the_dhcp_port_switches_normally() {
         "table=81,priority=90,reg5=1,ip actions=ct(table=82,zone=NXM_NX_REG6[0..15])".into(),
         format!("table=82,priority=90,reg5=1,ct_state=+est-inv+trk actions=output:{tap}"),
         format!("table=82,priority=70,reg5=1,ct_state=+new+trk,tcp,nw_src=192.0.2.0/24,tp_dst=22 actions=ct(commit,zone=NXM_NX_REG6[0..15]),output:{tap}"),
-        format!("table=82,priority=70,reg5=1,ct_state=+new+trk,icmp,icmp_type=8,nw_src=10.0.0.12 actions=ct(commit,zone=NXM_NX_REG6[0..15]),output:{tap}"),
+        "table=82,priority=71,reg5=1,ct_state=+new+trk,icmp,icmp_type=8 actions=conjunction(1,1/2)".into(),
+        "table=82,priority=71,ip,nw_src=10.0.0.11 actions=conjunction(1,2/2)".into(),
+        "table=82,priority=71,ip,nw_src=10.0.0.12 actions=conjunction(1,2/2)".into(),
+        format!("table=82,priority=70,conj_id=1,ip actions=ct(commit,zone=NXM_NX_REG6[0..15]),output:{tap}"),
         "table=82,priority=10,reg5=1 actions=drop".into(),
     ] {
         assert!(f.contains(&want), "missing {want}\nin:\n{}", f.join("\n"));
@@ -132,4 +136,22 @@ fn stateless_groups_skip_conntrack_and_a_bad_mac_is_dead() {
         !f.iter().any(|l| l.contains("tap11111111-22")),
         "neither filtered nor switched: dropped by table 60's default"
     );
+}
+
+#[test]
+fn ports_of_one_group_share_its_member_flows() {
+    let mut s = state();
+    s.ports.push(fw::port("22222222-2222-3333-4444-555555555555", "fa:16:3e:00:00:02", "10.0.0.12", &[WEB]));
+    let f = lines(&flows(&s, &on_bridge(&s), &[]));
+    let member =
+        |ip: &str| format!("table=82,priority=71,ip,nw_src={ip} actions=conjunction(1,2/2),conjunction(2,2/2)");
+    for ip in ["10.0.0.11", "10.0.0.12"] {
+        assert!(f.contains(&member(ip)), "missing {}\nin:\n{}", member(ip), f.join("\n"));
+    }
+    let members = f.iter().filter(|l| l.starts_with("table=82") && l.contains("nw_src=10.0.0.1")).count();
+    assert_eq!(members, 2, "one flow per member, not per port");
+    // A group without members completes no conjunction: no member flows at all.
+    s.firewall.remote_groups.clear();
+    let f = lines(&flows(&s, &on_bridge(&s), &[]));
+    assert!(!f.iter().any(|l| l.contains(",2/2)")), "{f:?}");
 }
