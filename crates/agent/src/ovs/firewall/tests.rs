@@ -155,3 +155,22 @@ fn ports_of_one_group_share_its_member_flows() {
     let f = lines(&flows(&s, &on_bridge(&s), &[]));
     assert!(!f.iter().any(|l| l.contains(",2/2)")), "{f:?}");
 }
+
+#[test]
+fn flows_grow_with_ports_plus_members_not_their_product() {
+    let mut s = state();
+    s.ports.clear();
+    for n in 0..20u32 {
+        let id = format!("{n:08x}-2222-3333-4444-555555555555");
+        s.ports.push(fw::port(&id, &format!("fa:16:3e:00:01:{n:02x}"), &format!("10.0.1.{}", n + 10), &[WEB]));
+    }
+    let members: Vec<String> =
+        (0..1000u32).map(|n| format!("10.{}.{}.{}", 2 + n / 65536, (n / 256) % 256, n % 256)).collect();
+    s.firewall.remote_groups.insert(WEB.to_string(), members);
+    let f = flows(&s, &on_bridge(&s), &[]);
+    let member_flows = f.iter().filter(|x| x.actions.contains(",2/2)") || x.actions.ends_with("2/2)")).count();
+    assert_eq!(member_flows, 1000, "one flow per member for the group's one ingress rule");
+    let per_port = (f.len() - member_flows) / 20;
+    assert!(per_port < 60, "{per_port} flows per port");
+    assert!(f.len() < 20 * 60 + 1000 + 10, "{} flows", f.len());
+}
