@@ -131,13 +131,20 @@ async fn two_servers_share_the_calls_and_either_one_notifies() {
     let (na, nb) = (a.load(Ordering::SeqCst), b.load(Ordering::SeqCst));
     assert_eq!(na + nb, 200);
     assert!(na > 0 && nb > 0, "both servers answer: {na} + {nb}");
-    // One server stops: the other answers everything.
+    // One server stops: the other answers everything. Calls are delivered at
+    // least once: b acknowledges a call only after the broker confirmed its
+    // reply, so calls b answered but had not yet acknowledged when it stopped
+    // go to a again (seen in CI under load: 18 of them) — a counts those too.
     server_b.abort();
     tokio::time::sleep(Duration::from_millis(200)).await;
+    let b_before = b.load(Ordering::SeqCst);
+    let a_before = a.load(Ordering::SeqCst);
     for _ in 0..20 {
         assert_eq!(client.call("GET", "/agent/v1/state?host=x", None).await.expect("call").status, 200);
     }
-    assert_eq!(a.load(Ordering::SeqCst), na + 20);
+    assert_eq!(b.load(Ordering::SeqCst), b_before, "the stopped server answers nothing");
+    assert!(a.load(Ordering::SeqCst) >= a_before + 20, "the other answers every new call");
+    assert!(a.load(Ordering::SeqCst) <= na + nb + 20, "beyond the new calls, at most b's calls again");
     commits_a.send(3).expect("send");
     assert_eq!(client.wait(epoch, 0, Duration::from_secs(10)).await, Wake::Advanced);
     server_a.abort();
