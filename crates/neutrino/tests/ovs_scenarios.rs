@@ -164,6 +164,33 @@ fn start_ovs_agents(
     confs
 }
 
+/// One instance per node on `network`: namespace `<name><i>`, address
+/// `<prefix>.<11+i>`, plugged with the node's agent configuration, its
+/// checksums computed in software (TCP through the userspace datapath
+/// needs that). Returns (namespace, address, port id) each, once all are ACTIVE.
+fn instance_per_node(
+    w: &World,
+    api: &Api,
+    confs: &[std::path::PathBuf],
+    nodes: &[(&str, &str)],
+    network: &str,
+    name: &str,
+    prefix: &str,
+) -> Vec<(String, String, String)> {
+    let mut vms = Vec::new();
+    for (i, (node, _)) in nodes.iter().enumerate() {
+        let ip = format!("{prefix}.{}", 11 + i);
+        let vm = w.ns(&format!("{name}{i}"));
+        let port_id = plug_instance(api, &confs[i], network, node, &vm, &ip);
+        sh(&["ip", "netns", "exec", &vm, "ethtool", "-K", "eth0", "tx", "off"]);
+        vms.push((vm, ip, port_id));
+    }
+    for (_, _, port_id) in &vms {
+        until_active(api, port_id);
+    }
+    vms
+}
+
 /// Restarts the agent `w.children[child]` (configuration `conf`) while
 /// `vm` pings `ip` every 10 ms; asserts that no reply was lost.
 fn restart_under_ping(w: &mut World, child: usize, conf: &std::path::Path, vm: &str, ip: &str) {
@@ -219,22 +246,9 @@ fn ovs_agents_carry_vxlan_and_gre_between_two_nodes_and_restart_without_loss() {
         agents["agents"].as_array().unwrap().iter().filter_map(|a| a["agent_type"].as_str()).collect();
     assert_eq!(types, ["Open vSwitch agent", "Open vSwitch agent"], "{agents}");
 
-    let net = api.post("/v2.0/networks", json!({"network": {"name": "ovs-net"}}));
-    let net_id = net["network"]["id"].as_str().unwrap().to_string();
-    api.post(
-        "/v2.0/subnets",
-        json!({"subnet": {"network_id": net_id, "cidr": "10.5.0.0/24", "ip_version": 4, "enable_dhcp": false}}),
-    );
-    let mut vms = Vec::new();
-    for (i, (node, _)) in nodes.iter().enumerate() {
-        let ip = format!("10.5.0.{}", 11 + i);
-        let vm = w.ns(&format!("vm{i}"));
-        let port_id = plug_instance(&api, &confs[i], &net_id, node, &vm, &ip);
-        vms.push((vm, ip, port_id));
-    }
-    for (_, _, port_id) in &vms {
-        until_active(&api, port_id);
-    }
+    let net_id = api.create("/v2.0/networks", "network", json!({"name": "ovs-net"}));
+    api.static_subnet(&net_id, "10.5.0.0/24");
+    let vms = instance_per_node(&w, &api, &confs, &nodes, &net_id, "vm", "10.5.0");
     let bound = api.get(&format!("/v2.0/ports/{}", vms[0].2));
     assert_eq!(bound["port"]["binding:vif_type"], "ovs", "{bound}");
     assert_eq!(bound["port"]["binding:vif_details"]["datapath_type"], "netdev", "{bound}");
@@ -262,22 +276,8 @@ fn ovs_agents_carry_vxlan_and_gre_between_two_nodes_and_restart_without_loss() {
     let gre = api.post("/v2.0/networks", json!({"network": {"name": "gre-net", "provider:network_type": "gre"}}));
     assert_eq!(gre["network"]["provider:network_type"], "gre", "{gre}");
     let gre_id = gre["network"]["id"].as_str().unwrap().to_string();
-    api.post(
-        "/v2.0/subnets",
-        json!({"subnet": {"network_id": gre_id, "cidr": "10.7.0.0/24", "ip_version": 4, "enable_dhcp": false}}),
-    );
-    let mut gre_vms = Vec::new();
-    for (i, (node, _)) in nodes.iter().enumerate() {
-        let ip = format!("10.7.0.{}", 11 + i);
-        let vm = w.ns(&format!("gre{i}"));
-        let port_id = plug_instance(&api, &confs[i], &gre_id, node, &vm, &ip);
-        // TCP through the userspace datapath needs the instance's checksums computed in software.
-        sh(&["ip", "netns", "exec", &vm, "ethtool", "-K", "eth0", "tx", "off"]);
-        gre_vms.push((vm, ip, port_id));
-    }
-    for (_, _, port_id) in &gre_vms {
-        until_active(&api, port_id);
-    }
+    api.static_subnet(&gre_id, "10.7.0.0/24");
+    let gre_vms = instance_per_node(&w, &api, &confs, &nodes, &gre_id, "gre", "10.7.0");
     wait_until("gre0 (node1) reaches gre1 (node2) over GRE", Duration::from_secs(10), || {
         pings(&gre_vms[0].0, &gre_vms[1].1)
     });
@@ -357,12 +357,8 @@ fn an_ovs_node_and_a_linux_bridge_node_share_a_vxlan_network() {
         start(&mut w, bin().args(["agent", "l2", "--config-file"]).arg(c), "first sync done");
     }
     let api = Api { base: url.clone(), rt: tokio::runtime::Runtime::new().unwrap(), client: reqwest::Client::new() };
-    let net = api.post("/v2.0/networks", json!({"network": {"name": "mixed"}}));
-    let net_id = net["network"]["id"].as_str().unwrap().to_string();
-    api.post(
-        "/v2.0/subnets",
-        json!({"subnet": {"network_id": net_id, "cidr": "10.6.0.0/24", "ip_version": 4, "enable_dhcp": false}}),
-    );
+    let net_id = api.create("/v2.0/networks", "network", json!({"name": "mixed"}));
+    api.static_subnet(&net_id, "10.6.0.0/24");
     let mut vms = Vec::new();
     for (i, ((node, _), conf)) in nodes.iter().zip([&ovs_conf, &lb_conf]).enumerate() {
         let ip = format!("10.6.0.{}", 11 + i);
@@ -450,24 +446,12 @@ fn ovs_agents_carry_vlan_and_flat_provider_networks_and_keep_overlapping_cidrs_a
         let net = api.post("/v2.0/networks", json!({"network": {"name": name}}));
         assert_eq!(net["network"]["provider:network_type"], "vlan", "{net}");
         let id = net["network"]["id"].as_str().unwrap().to_string();
-        api.post(
-            "/v2.0/subnets",
-            json!({"subnet": {"network_id": id, "cidr": "10.8.0.0/24", "ip_version": 4, "enable_dhcp": false}}),
-        );
+        api.static_subnet(&id, "10.8.0.0/24");
         nets.push(id);
     }
     let mut vms = Vec::new(); // [red0, red1, blue0, blue1]
     for (n, net) in nets.iter().enumerate() {
-        for (i, (node, _)) in nodes.iter().enumerate() {
-            let ip = format!("10.8.0.{}", 11 + i);
-            let vm = w.ns(&format!("v{n}{i}"));
-            let port_id = plug_instance(&api, &confs[i], net, node, &vm, &ip);
-            sh(&["ip", "netns", "exec", &vm, "ethtool", "-K", "eth0", "tx", "off"]);
-            vms.push((vm, ip, port_id));
-        }
-    }
-    for (_, _, port_id) in &vms {
-        until_active(&api, port_id);
+        vms.extend(instance_per_node(&w, &api, &confs, &nodes, net, &format!("v{n}"), "10.8.0"));
     }
     let bound = api.get(&format!("/v2.0/ports/{}", vms[0].2));
     assert_eq!(bound["port"]["binding:vif_type"], "ovs", "{bound}");
@@ -506,15 +490,12 @@ fn ovs_agents_carry_vlan_and_flat_provider_networks_and_keep_overlapping_cidrs_a
     }
 
     // A flat network on the same physical network reaches a host outside the cloud, untagged.
-    let flat = api.post(
+    let flat_id = api.create(
         "/v2.0/networks",
-        json!({"network": {"name": "flat", "provider:network_type": "flat", "provider:physical_network": "physnet1"}}),
+        "network",
+        json!({"name": "flat", "provider:network_type": "flat", "provider:physical_network": "physnet1"}),
     );
-    let flat_id = flat["network"]["id"].as_str().unwrap().to_string();
-    api.post(
-        "/v2.0/subnets",
-        json!({"subnet": {"network_id": flat_id, "cidr": "10.9.0.0/24", "ip_version": 4, "enable_dhcp": false}}),
-    );
+    api.static_subnet(&flat_id, "10.9.0.0/24");
     let flat_vm = w.ns("flat0");
     // Without port security (the outside host is in no group of ours): an unfiltered port beside filtered ones.
     let unsecured = json!({"port_security_enabled": false, "security_groups": []});
@@ -577,23 +558,10 @@ fn security_groups_on_ovs(test: &str, tag: &str, driver: &str) {
     let api = Api { base: url.clone(), rt: tokio::runtime::Runtime::new().unwrap(), client: reqwest::Client::new() };
     let agent = api.get("/v2.0/agents")["agents"][0].clone();
     assert_eq!(agent["configurations"]["ovs_hybrid_plug"], hybrid, "{agent}");
-    let net = api.post("/v2.0/networks", json!({"network": {"name": "hybrid"}}))["network"]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    api.post(
-        "/v2.0/subnets",
-        json!({"subnet": {"network_id": net, "cidr": "10.9.0.0/24", "ip_version": 4, "enable_dhcp": false}}),
-    );
-    api.post(
-        "/v2.0/subnets",
-        json!({"subnet": {"network_id": net, "cidr": "2001:db8:9::/64", "ip_version": 6, "enable_dhcp": false}}),
-    );
-    let lonely = api.post("/v2.0/security-groups", json!({"security_group": {"name": "lonely"}}))["security_group"]
-        ["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let net = api.create("/v2.0/networks", "network", json!({"name": "hybrid"}));
+    api.static_subnet(&net, "10.9.0.0/24");
+    api.static_subnet(&net, "2001:db8:9::/64");
+    let lonely = api.create("/v2.0/security-groups", "security_group", json!({"name": "lonely"}));
     // a and c on node1, b and d on node2; d alone in a group that lets nothing in.
     // Each has an IPv4 and an IPv6 address (2001:db8:9::<same last number>).
     let v6 = |ip: &str| ip.replace("10.9.0.", "2001:db8:9::");

@@ -64,18 +64,10 @@ fn security_groups_filter_instances_as_their_rules_say() {
     let vif_conf = w.dir.join("vif.conf");
     std::fs::write(&vif_conf, format!("[DEFAULT]\nhost = single\n{agent_section}server_url = {url}\n")).unwrap();
     let api = Api { base: url, rt: tokio::runtime::Runtime::new().unwrap(), client: reqwest::Client::new() };
-    let net =
-        api.post("/v2.0/networks", json!({"network": {"name": "sg"}}))["network"]["id"].as_str().unwrap().to_string();
-    api.post(
-        "/v2.0/subnets",
-        json!({"subnet": {"network_id": net, "cidr": "10.7.0.0/24", "ip_version": 4, "enable_dhcp": false}}),
-    );
+    let net = api.create("/v2.0/networks", "network", json!({"name": "sg"}));
+    api.static_subnet(&net, "10.7.0.0/24");
     // A group of its own for the outsider: egress only.
-    let lonely = api.post("/v2.0/security-groups", json!({"security_group": {"name": "lonely"}}))["security_group"]
-        ["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let lonely = api.create("/v2.0/security-groups", "security_group", json!({"name": "lonely"}));
     let a = plug(&w, &api, &vif_conf, &net, "a", "10.7.0.11", json!({}));
     let b = plug(&w, &api, &vif_conf, &net, "b", "10.7.0.12", json!({}));
     let c = plug(&w, &api, &vif_conf, &net, "c", "10.7.0.13", json!({"security_groups": [lonely]}));

@@ -266,10 +266,12 @@ impl<D: Dataplane> OvsAgent<D> {
             .collect();
         let mapped: Vec<&str> = c.bridges.bridge_mappings.values().map(String::as_str).collect();
         let int_flows = if c.firewall == OvsFirewallDriver::OpenFlow {
+            let by_id: BTreeMap<&str, &crate::state::PortState> =
+                state.ports.iter().map(|p| (p.id.as_str(), p)).collect();
             let on_int: Vec<openflow_firewall::BridgePort<'_>> = wanted
                 .iter()
                 .filter_map(|w| {
-                    let port = state.ports.iter().find(|p| p.id == w.port_id)?;
+                    let port = *by_id.get(w.port_id.as_str())?;
                     Some(openflow_firewall::BridgePort {
                         port,
                         device: w.device.clone(),

@@ -310,8 +310,7 @@ pub(crate) fn range_masks(lo: u16, hi: u16) -> Vec<(u16, u16)> {
 fn egress(out: &mut Vec<Flow>, f: &Filtered<'_>, conjunctions: &mut Conjunctions) {
     let i = f.index;
     let accept = format!("resubmit(,{ACCEPT_OR_INGRESS})");
-    let track =
-        if f.stateful { format!("ct(table={EGRESS_RULES},{ZONE})") } else { format!("resubmit(,{EGRESS_RULES})") };
+    let track = to_rules(f, EGRESS_RULES);
     // Never a DHCP or DHCPv6 server, nor a router.
     for m in ["udp,tp_src=67", "udp6,tp_src=547", "icmp6,icmp_type=134"] {
         out.push(Flow::new(EGRESS, 100, &format!("reg5={i},{m}"), "drop"));
@@ -351,17 +350,9 @@ fn egress(out: &mut Vec<Flow>, f: &Filtered<'_>, conjunctions: &mut Conjunctions
         }
     }
     out.push(Flow::new(EGRESS, 10, &format!("reg5={i}"), "drop"));
-
-    let (new, commit) =
-        if f.stateful { ("ct_state=+new+trk,", format!("ct(commit,{ZONE}),{accept}")) } else { ("", accept.clone()) };
-    if f.stateful {
-        tracked(out, EGRESS_RULES, i, &accept);
-    }
-    for m in ["udp,tp_src=68,tp_dst=67", "udp6,tp_src=546,tp_dst=547"] {
-        out.push(Flow::new(EGRESS_RULES, 80, &format!("reg5={i},{new}{m}"), &commit));
-    }
-    rule_flows(out, EGRESS_RULES, i, new, &commit, &f.egress, conjunctions);
-    out.push(Flow::new(EGRESS_RULES, 10, &format!("reg5={i}"), "drop"));
+    // DHCP and DHCPv6 clients may always ask.
+    let always = ["udp,tp_src=68,tp_dst=67", "udp6,tp_src=546,tp_dst=547"];
+    rules_table(out, EGRESS_RULES, f, &accept, &always, &f.egress, conjunctions);
 }
 
 /// Table 81 and 82: what reaches port `f`.
@@ -376,39 +367,54 @@ fn ingress(out: &mut Vec<Flow>, f: &Filtered<'_>, conjunctions: &mut Conjunction
     for m in always {
         out.push(Flow::new(INGRESS, 95, &format!("reg5={i},{m}"), &deliver));
     }
-    let track =
-        if f.stateful { format!("ct(table={INGRESS_RULES},{ZONE})") } else { format!("resubmit(,{INGRESS_RULES})") };
+    let track = to_rules(f, INGRESS_RULES);
     for ip in ["ip", "ipv6"] {
         out.push(Flow::new(INGRESS, 90, &format!("reg5={i},{ip}"), &track));
     }
     out.push(Flow::new(INGRESS, 10, &format!("reg5={i}"), "drop"));
-
-    let (new, commit) =
-        if f.stateful { ("ct_state=+new+trk,", format!("ct(commit,{ZONE}),{deliver}")) } else { ("", deliver.clone()) };
-    if f.stateful {
-        tracked(out, INGRESS_RULES, i, &deliver);
-    }
-    rule_flows(out, INGRESS_RULES, i, new, &commit, &f.ingress, conjunctions);
-    out.push(Flow::new(INGRESS_RULES, 10, &format!("reg5={i}"), "drop"));
+    rules_table(out, INGRESS_RULES, f, &deliver, &[], &f.ingress, conjunctions);
 }
 
-/// The flows of port `i`'s rules in `table` (`new`: the match of a new
-/// connection, empty when stateless; `commit`: what an allowed one does). A
-/// rule with a remote group is a conjunction with the group's members.
-fn rule_flows(
+/// How port `f`'s IP goes on to its rules `table`: through conntrack
+/// (in the network's zone) when stateful.
+fn to_rules(f: &Filtered<'_>, table: u8) -> String {
+    if f.stateful {
+        format!("ct(table={table},{ZONE})")
+    } else {
+        format!("resubmit(,{table})")
+    }
+}
+
+/// Port `f`'s flows in rules `table`: when stateful, invalid dropped and
+/// established/related passed on (`pass`); what `always` or a rule allows
+/// (a new connection, committed, when stateful) passed on; the rest
+/// dropped. A rule with a remote group is a conjunction with the group's
+/// members.
+fn rules_table(
     out: &mut Vec<Flow>,
     table: u8,
-    i: u32,
-    new: &str,
-    commit: &str,
+    f: &Filtered<'_>,
+    pass: &str,
+    always: &[&str],
     rules: &[RuleFlows],
     conjunctions: &mut Conjunctions,
 ) {
+    let i = f.index;
+    let (new, commit) =
+        if f.stateful { ("ct_state=+new+trk,", format!("ct(commit,{ZONE}),{pass}")) } else { ("", pass.to_string()) };
+    if f.stateful {
+        out.push(Flow::new(table, 100, &format!("reg5={i},ct_state=+inv+trk"), "drop"));
+        out.push(Flow::new(table, 90, &format!("reg5={i},ct_state=+est-inv+trk"), pass));
+        out.push(Flow::new(table, 90, &format!("reg5={i},ct_state=+rel-inv+trk"), pass));
+    }
+    for m in always {
+        out.push(Flow::new(table, 80, &format!("reg5={i},{new}{m}"), &commit));
+    }
     for r in rules {
         match &r.group {
             None => {
                 for m in &r.matches {
-                    out.push(Flow::new(table, RULE, &format!("reg5={i},{new}{m}"), commit));
+                    out.push(Flow::new(table, RULE, &format!("reg5={i},{new}{m}"), &commit));
                 }
             }
             Some(group) => {
@@ -422,18 +428,11 @@ fn rule_flows(
                     ));
                 }
                 let ip = if group.1 == Family::V6 { "ipv6" } else { "ip" };
-                out.push(Flow::new(table, RULE, &format!("conj_id={id},{ip}"), commit));
+                out.push(Flow::new(table, RULE, &format!("conj_id={id},{ip}"), &commit));
             }
         }
     }
-}
-
-/// A stateful rules table's first flows for port `i`: invalid dropped,
-/// established and related passed on (`pass`).
-fn tracked(out: &mut Vec<Flow>, table: u8, i: u32, pass: &str) {
-    out.push(Flow::new(table, 100, &format!("reg5={i},ct_state=+inv+trk"), "drop"));
-    out.push(Flow::new(table, 90, &format!("reg5={i},ct_state=+est-inv+trk"), pass));
-    out.push(Flow::new(table, 90, &format!("reg5={i},ct_state=+rel-inv+trk"), pass));
+    out.push(Flow::new(table, 10, &format!("reg5={i}"), "drop"));
 }
 
 #[cfg(test)]

@@ -145,6 +145,20 @@ impl Api {
     pub fn get(&self, path: &str) -> Value {
         self.call(reqwest::Method::GET, path, None).1
     }
+    /// POSTs `attributes` as one `kind` (`network`, `security_group`, …) to `path`; returns its id.
+    pub fn create(&self, path: &str, kind: &str, attributes: Value) -> String {
+        let v = self.post(path, json!({ kind: attributes }));
+        v[kind]["id"].as_str().unwrap_or_else(|| panic!("{path}: no id in {v}")).to_string()
+    }
+    /// A subnet of `cidr` on `network` without DHCP (IPv4 or IPv6 by the CIDR); returns its id.
+    pub fn static_subnet(&self, network: &str, cidr: &str) -> String {
+        let version = if cidr.contains(':') { 6 } else { 4 };
+        self.create(
+            "/v2.0/subnets",
+            "subnet",
+            json!({"network_id": network, "cidr": cidr, "ip_version": version, "enable_dhcp": false}),
+        )
+    }
 }
 
 pub fn wait_until(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
